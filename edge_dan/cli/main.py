@@ -1,0 +1,127 @@
+"""Entry point of ``edge-dan``: argument parsing and the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+
+from edge_dan import __version__
+from edge_dan.cli import profile_cmds, store_cmds
+from edge_dan.cli.context import DEFAULT_UNLOCK, Context, unlock_time
+from edge_dan.errors import EdgeDanError
+from edge_dan.store.home import resolve_home
+
+Handler = Callable[[Context, argparse.Namespace], None]
+INTERNAL_ERROR = 70  # EX_SOFTWARE
+
+
+def _global_options(defaults: bool) -> argparse.ArgumentParser:
+    # The same options on the top parser and on every subcommand, so both
+    # "edge-dan --json whoami" and "edge-dan whoami --json" work. Subcommands use SUPPRESS so
+    # an option given before the subcommand is not reset by the subcommand's default.
+    keep = (lambda value: value) if defaults else (lambda value: argparse.SUPPRESS)
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument(
+        "--home",
+        metavar="DIR",
+        default=keep(None),
+        help="the store's directory (default: $EDGE_DAN_HOME or the user data dir)",
+    )
+    parent.add_argument(
+        "--json", action="store_true", default=keep(False), help="machine-readable output"
+    )
+    parent.add_argument("--debug", action="store_true", default=keep(False), help="show tracebacks")
+    return parent
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _global_options(defaults=False)
+    parser = argparse.ArgumentParser(
+        prog="edge-dan",
+        description="Little Dan: your own agent, on your own device.",
+        parents=[_global_options(defaults=True)],
+    )
+    parser.add_argument("--version", action="version", version=f"edge-dan {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def command(
+        name: str,
+        handler: Handler,
+        help_text: str,
+        sub: argparse._SubParsersAction[argparse.ArgumentParser] = commands,
+    ) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text, parents=[common])
+        p.set_defaults(handler=handler)
+        return p
+
+    def timed(p: argparse.ArgumentParser, what: str) -> None:
+        p.add_argument(
+            "--unlock-time",
+            type=unlock_time,
+            default=DEFAULT_UNLOCK,
+            metavar="SEC",
+            help=f"seconds one {what} should cost on this machine (default 0.5)",
+        )
+
+    p = command("init", store_cmds.cmd_init, "create a new encrypted store and identity")
+    timed(p, "unlock")
+    p.add_argument("--keyring", action="store_true", help="keep the passphrase in the OS keyring")
+    command("whoami", store_cmds.cmd_whoami, "show this agent's fingerprint and keys")
+    p = command("passwd", store_cmds.cmd_passwd, "change the passphrase")
+    timed(p, "unlock")
+    command("rekey", store_cmds.cmd_rekey, "replace the database key and re-encrypt every page")
+    p = command("export", store_cmds.cmd_export, "write an encrypted backup")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    timed(p, "backup unlock")
+    p = command("import", store_cmds.cmd_import, "restore an encrypted backup")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--replace", action="store_true", help="replace the store that is there")
+    timed(p, "unlock (new store only)")
+    p = command("keyring", store_cmds.cmd_keyring, "keep the passphrase in the OS keyring, or not")
+    p.add_argument("action", choices=["enable", "disable"])
+    command("check", store_cmds.cmd_check, "verify every page of the store")
+
+    profile = commands.add_parser("profile", help="your value profile", parents=[common])
+    sub = profile.add_subparsers(dest="profile_command", metavar="ACTION", required=True)
+    command("show", profile_cmds.cmd_show, "chart of your 10 values", sub)
+    p = command("quiz", profile_cmds.cmd_quiz, "answer the value questionnaire", sub)
+    p.add_argument("--answers", metavar="FILE", help="JSON answers instead of asking")
+    p = command("set", profile_cmds.cmd_set, "set value weights, e.g. benevolence=0.8", sub)
+    p.add_argument("assignments", nargs="+", metavar="VALUE=WEIGHT")
+    p.add_argument("--note", help="why (kept in the history)")
+    p = command("history", profile_cmds.cmd_history, "how your profile changed", sub)
+    p.add_argument("--limit", type=int, metavar="N", help="only the last N changes")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    debug = bool(args.debug)
+    try:
+        ctx = Context(home=resolve_home(args.home), json=bool(args.json), debug=debug)
+        handler: Handler = args.handler
+        handler(ctx, args)
+    except EdgeDanError as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"edge-dan: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("edge-dan: interrupted; nothing was saved", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: say so briefly, details on request
+        if debug:
+            traceback.print_exc()
+        print(
+            f"edge-dan: internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
+            file=sys.stderr,
+        )
+        return INTERNAL_ERROR
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

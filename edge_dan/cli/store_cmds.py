@@ -1,0 +1,140 @@
+"""Commands that manage the store and the identity: init, whoami, passwd, rekey, export, import,
+keyring, check."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from edge_dan.cli.context import Context
+from edge_dan.errors import StoreExists
+from edge_dan.store.backup import export_backup, import_backup
+from edge_dan.store.identities import ensure_identity, load_identity
+from edge_dan.store.keyfile import calibrate
+from edge_dan.store.passphrase import (
+    BACKUP_PASSPHRASE_ENV,
+    NEW_PASSPHRASE_ENV,
+    PASSPHRASE_ENV,
+    ask,
+    disable_keyring,
+    enable_keyring,
+    unlock_passphrase,
+    update_keyring,
+)
+from edge_dan.store.profiles import update_profile
+from edge_dan.store.store import Store
+from edge_dan.values.profile import ValueProfile
+
+WEAK_PASSPHRASE = 8
+
+
+def cmd_init(ctx: Context, args: argparse.Namespace) -> None:
+    if Store.exists(ctx.home):
+        raise StoreExists(
+            f"{ctx.home} already holds a store; use another --home or 'edge-dan import'"
+        )
+    passphrase = ask("new passphrase", PASSPHRASE_ENV, confirm=True)
+    if len(passphrase) < WEAK_PASSPHRASE:
+        ctx.note(f"warning: a passphrase under {WEAK_PASSPHRASE} characters is easy to guess")
+    kdf = calibrate(args.unlock_time)
+    started = time.perf_counter()
+    with Store.create(ctx.home, passphrase, kdf=kdf) as store:
+        unlock = time.perf_counter() - started
+        identity = ensure_identity(store)
+        update_profile(store, ValueProfile.neutral(), source="init", note="new store")
+        if args.keyring:
+            enable_keyring(ctx.home, passphrase)
+        ctx.emit(
+            {
+                "home": str(ctx.home),
+                "store_id": store.store_id,
+                "fingerprint": identity.fingerprint,
+                "kdf": {"opslimit": kdf.opslimit, "memlimit": kdf.memlimit},
+                "keyring": bool(args.keyring),
+            },
+            f"Created a store in {ctx.home}\n"
+            f"Fingerprint: {identity.fingerprint}\n"
+            f"Unlocking costs about {unlock:.2f} s here "
+            f"(Argon2id, {kdf.memlimit // 2**20} MiB, {kdf.opslimit} passes).",
+        )
+
+
+def cmd_whoami(ctx: Context, args: argparse.Namespace) -> None:
+    with ctx.open_store() as store:
+        identity = load_identity(store) or ensure_identity(store)
+        ctx.emit(
+            {
+                "fingerprint": identity.fingerprint,
+                "public_key": identity.public_key.hex(),
+                "static_public_key": identity.static_public_key.hex(),
+                "home": str(ctx.home),
+                "created_at": store.get_meta("created_at"),
+            },
+            f"Fingerprint:  {identity.fingerprint}\n"
+            f"Identity key: {identity.public_key.hex()}\n"
+            f"Session key:  {identity.static_public_key.hex()} (signed by the identity key)\n"
+            f"Home:         {ctx.home}",
+        )
+
+
+def cmd_passwd(ctx: Context, args: argparse.Namespace) -> None:
+    with ctx.open_store() as store:
+        new = ask("new passphrase", NEW_PASSPHRASE_ENV, confirm=True)
+        store.change_passphrase(new, unlock_seconds=args.unlock_time)
+        update_keyring(ctx.home, new)
+    ctx.emit({"changed": True}, "Passphrase changed; the old one no longer opens the store.")
+
+
+def cmd_rekey(ctx: Context, args: argparse.Namespace) -> None:
+    with ctx.open_store() as store:
+        store.rekey()
+    ctx.emit({"rekeyed": True}, "The database now has a new key; every page was re-encrypted.")
+
+
+def cmd_export(ctx: Context, args: argparse.Namespace) -> None:
+    target = Path(args.file)
+    if target.exists() and not args.force:
+        raise StoreExists(f"{target} exists; add --force to overwrite it")
+    with ctx.open_store() as store:
+        passphrase = ask("backup passphrase", BACKUP_PASSPHRASE_ENV, confirm=True)
+        export_backup(store, target, passphrase, unlock_seconds=args.unlock_time)
+    ctx.emit({"backup": str(target)}, f"Encrypted backup written to {target}")
+
+
+def cmd_import(ctx: Context, args: argparse.Namespace) -> None:
+    source = Path(args.file)
+    existing = Store.exists(ctx.home)
+    if existing and not args.replace:
+        raise StoreExists(f"{ctx.home} already holds a store; add --replace to overwrite it")
+    backup_passphrase = ask("backup passphrase", BACKUP_PASSPHRASE_ENV)
+    store_passphrase = unlock_passphrase(ctx.home) if existing else None
+    with import_backup(
+        ctx.home,
+        source,
+        backup_passphrase,
+        store_passphrase=store_passphrase,
+        unlock_seconds=args.unlock_time,
+    ) as store:
+        identity = ensure_identity(store)
+    ctx.emit(
+        {"home": str(ctx.home), "fingerprint": identity.fingerprint, "replaced": existing},
+        f"Restored {source} into {ctx.home}\nFingerprint: {identity.fingerprint}",
+    )
+
+
+def cmd_keyring(ctx: Context, args: argparse.Namespace) -> None:
+    if args.action == "enable":
+        passphrase = unlock_passphrase(ctx.home)
+        Store.open(ctx.home, passphrase, check=False).close()  # only a working passphrase is kept
+        enable_keyring(ctx.home, passphrase)
+        ctx.emit({"keyring": True}, "The OS keyring now holds the passphrase for this home.")
+    else:
+        disable_keyring(ctx.home)
+        ctx.emit({"keyring": False}, "The OS keyring no longer holds the passphrase.")
+
+
+def cmd_check(ctx: Context, args: argparse.Namespace) -> None:
+    with ctx.open_store() as store:  # opening runs the full check
+        store.check()
+    ctx.emit({"ok": True}, f"{ctx.home / 'store.db'}: every page verified.")

@@ -1,0 +1,136 @@
+"""File-system helpers for the store: private permissions, atomic replacement, the store lock.
+
+Every file the store writes is created 0600 inside a 0700 directory, and small metadata files are
+replaced atomically (write a temporary file, fsync, rename, fsync the directory) so a crash leaves
+either the old or the new version, never a torn one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from edge_dan.errors import StoreBusy, StoreError
+
+PRIVATE_FILE = 0o600
+PRIVATE_DIR = 0o700
+
+
+def ensure_private_dir(path: Path) -> None:
+    """Create ``path`` (and parents) if needed and make it 0700."""
+    try:
+        path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+        if path.stat().st_mode & 0o777 != PRIVATE_DIR:
+            path.chmod(PRIVATE_DIR)
+    except OSError as exc:
+        raise StoreError(f"cannot use {path} as the edge_dan home: {exc.strerror}") from exc
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Create ``path`` (which must not exist) as 0600 and write ``data`` durably."""
+    try:
+        _write_fd(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE), data)
+    except OSError as exc:
+        remove_if_present(path)
+        raise disk_error(path, exc) from exc
+
+
+def _write_fd(fd: int, data: bytes) -> None:
+    with os.fdopen(fd, "wb") as handle:  # a buffered file loops over short writes for us
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` so that a crash leaves the old or the new content."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        _write_fd(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE), data)
+        os.replace(tmp, path)
+        fsync_dir(path.parent)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise disk_error(path, exc) from exc
+
+
+def disk_error(path: Path, exc: OSError) -> StoreError:
+    """A readable error for an OS failure while writing ``path``."""
+    if exc.errno == errno.ENOSPC:
+        return StoreError(f"the disk is full while writing {path}; nothing was changed")
+    return StoreError(f"cannot write {path}: {exc.strerror or exc}")
+
+
+def remove_if_present(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+
+
+class StoreLock:
+    """An advisory ``flock`` on the home's lock file.
+
+    Ordinary use holds it shared, so any number of processes may read and write (SQLite's own WAL
+    locking orders their writes). Operations that swap whole files (rekey, import) hold it
+    exclusively, so no process can have the old file open while it is replaced.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def acquire(self, *, exclusive: bool, timeout: float) -> None:
+        if self._fd is None:
+            try:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
+            except OSError as exc:
+                raise disk_error(self.path, exc) from exc
+        mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(self._fd, mode | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise StoreBusy(
+                        "another edge-dan process is using the store; close it and try again"
+                        if exclusive
+                        else "the store is being rekeyed or restored by another process; try again"
+                    ) from None
+                time.sleep(0.02)
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing drops the flock
+            self._fd = None
+
+    @contextlib.contextmanager
+    def exclusively(self, timeout: float) -> Iterator[None]:
+        """Upgrade to exclusive for the block, then return to shared."""
+        self.acquire(exclusive=True, timeout=timeout)
+        try:
+            yield
+        finally:
+            self.acquire(exclusive=False, timeout=timeout)

@@ -1,0 +1,113 @@
+"""Where the passphrase comes from: the environment, the OS keyring (opt-in), or the terminal.
+
+Order: ``$EDGE_DAN_PASSPHRASE`` (scripts, services), then the OS keyring if the owner enabled it for
+this home, then a prompt when a terminal is attached. With none of them, a clear error instead of a
+hang. The keyring is imported only when used; it is an optional extra (``edge-dan[keyring]``).
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from edge_dan.errors import KeyringUnavailable, PassphraseUnavailable
+from edge_dan.store.home import read_settings, write_settings
+
+PASSPHRASE_ENV = "EDGE_DAN_PASSPHRASE"
+NEW_PASSPHRASE_ENV = "EDGE_DAN_NEW_PASSPHRASE"
+BACKUP_PASSPHRASE_ENV = "EDGE_DAN_BACKUP_PASSPHRASE"
+KEYRING_SERVICE = "edge-dan"
+
+Prompt = Callable[[str], str]
+
+
+def _keyring() -> Any:
+    try:
+        import keyring
+        import keyring.errors
+    except ImportError:
+        raise KeyringUnavailable(
+            "the OS keyring needs the 'keyring' package: pip install 'edge-dan[keyring]'"
+        ) from None
+    return keyring
+
+
+def _account(home: Path) -> str:
+    # The resolved home path names the store: one owner may keep several homes.
+    return str(home.resolve())
+
+
+def keyring_enabled(home: Path) -> bool:
+    return bool(read_settings(home).get("keyring"))
+
+
+def enable_keyring(home: Path, passphrase: str) -> None:
+    keyring = _keyring()
+    try:
+        keyring.set_password(KEYRING_SERVICE, _account(home), passphrase)
+    except keyring.errors.KeyringError as exc:
+        raise KeyringUnavailable(f"the OS keyring refused to store the passphrase: {exc}") from None
+    write_settings(home, {**read_settings(home), "keyring": True})
+
+
+def update_keyring(home: Path, passphrase: str) -> None:
+    """After a passphrase change, keep the keyring copy current (if the owner uses it)."""
+    if keyring_enabled(home):
+        enable_keyring(home, passphrase)
+
+
+def disable_keyring(home: Path) -> None:
+    settings = read_settings(home)
+    if settings.pop("keyring", None):
+        keyring = _keyring()
+        try:
+            keyring.delete_password(KEYRING_SERVICE, _account(home))
+        except keyring.errors.PasswordDeleteError:
+            pass  # already gone: the goal is reached
+        except keyring.errors.KeyringError as exc:
+            raise KeyringUnavailable(
+                f"the OS keyring could not forget the passphrase: {exc}"
+            ) from None
+    write_settings(home, settings)
+
+
+def _from_keyring(home: Path) -> str | None:
+    if not keyring_enabled(home):
+        return None
+    keyring = _keyring()
+    try:
+        value = keyring.get_password(KEYRING_SERVICE, _account(home))
+    except keyring.errors.KeyringError as exc:
+        raise KeyringUnavailable(f"the OS keyring is not available: {exc}") from None
+    return value if isinstance(value, str) and value else None
+
+
+def _interactive() -> bool:
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
+def ask(label: str, env: str, *, confirm: bool = False, prompt: Prompt = getpass.getpass) -> str:
+    """A passphrase from ``env`` or the terminal (asked twice when ``confirm``)."""
+    value = os.environ.get(env)
+    if value:
+        return value
+    if not _interactive():
+        raise PassphraseUnavailable(f"no terminal to ask for the {label}: set ${env}")
+    first = prompt(f"{label.capitalize()}: ")
+    if confirm and prompt(f"Repeat the {label}: ") != first:
+        raise PassphraseUnavailable(f"the two {label}s differ; nothing was changed")
+    if not first:
+        raise PassphraseUnavailable(f"the {label} must not be empty")
+    return first
+
+
+def unlock_passphrase(home: Path, *, prompt: Prompt = getpass.getpass) -> str:
+    """The passphrase to unlock the store in ``home``."""
+    value = os.environ.get(PASSPHRASE_ENV) or _from_keyring(home)
+    if value:
+        return value
+    return ask("passphrase", PASSPHRASE_ENV, prompt=prompt)

@@ -1,0 +1,93 @@
+"""Keeping the owner's value profile, its full history and questionnaire answers in the store.
+
+Every change to the profile is written together with its history entry in one transaction, so the
+history always explains exactly how the current profile came about.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+from edge_dan.store.sqlcipher import Connection
+from edge_dan.store.store import Store
+from edge_dan.values.profile import ChangeSource, ProfileChange, ValueProfile
+from edge_dan.values.questionnaire import QuizResult
+
+
+def _read(conn: Connection) -> ValueProfile:
+    rows = dict(conn.execute("SELECT value, weight FROM profile").fetchall())
+    return ValueProfile.from_dict(rows) if rows else ValueProfile.neutral()
+
+
+def current_profile(store: Store) -> ValueProfile:
+    """The owner's profile now (neutral until the owner has said anything)."""
+    return _read(store.conn)
+
+
+def _apply(
+    conn: Connection, new: ValueProfile, source: ChangeSource, note: str
+) -> ProfileChange | None:
+    change = ProfileChange.between(_read(conn), new, source=source, note=note)
+    if not change.changes and source != "init":
+        return None
+    conn.executemany(
+        "INSERT INTO profile (value, weight) VALUES (?, ?)"
+        " ON CONFLICT(value) DO UPDATE SET weight = excluded.weight",
+        list(new.to_dict().items()),
+    )
+    record = change.to_dict()
+    conn.execute(
+        "INSERT INTO profile_history (at, source, changes, note) VALUES (?, ?, ?, ?)",
+        (record["at"], record["source"], json.dumps(record["changes"]), record["note"]),
+    )
+    return change
+
+
+def update_profile(
+    store: Store, new: ValueProfile, *, source: ChangeSource, note: str = ""
+) -> ProfileChange | None:
+    """Make ``new`` the profile and log the change; ``None`` when nothing changed."""
+    with store.transaction() as conn:
+        return _apply(conn, new, source, note)
+
+
+def edit_profile(
+    store: Store, changes: Mapping[str, float], *, note: str = ""
+) -> tuple[ValueProfile, ProfileChange | None]:
+    """Apply the owner's own edits (value name -> weight) atomically."""
+    with store.transaction() as conn:
+        profile = _read(conn).edit(changes)
+        return profile, _apply(conn, profile, "edit", note)
+
+
+def record_quiz(
+    store: Store, answers: Mapping[str, int], result: QuizResult
+) -> ProfileChange | None:
+    """Keep the answers and make the quiz's profile current, in one transaction."""
+    with store.transaction() as conn:
+        stored = {
+            "raw": result.raw,
+            "centered": result.centered,
+            "weights": result.weights,
+            "uniform": result.uniform,
+        }
+        conn.execute(
+            "INSERT INTO quiz_responses (at, answers, result) VALUES (datetime('now'), ?, ?)",
+            (json.dumps(dict(answers), sort_keys=True), json.dumps(stored, sort_keys=True)),
+        )
+        return _apply(conn, result.profile, "quiz", "questionnaire")
+
+
+def profile_history(store: Store, *, limit: int | None = None) -> list[ProfileChange]:
+    """Changes oldest first (the last ``limit`` when given)."""
+    rows = store.conn.execute(
+        "SELECT at, source, changes, note FROM profile_history ORDER BY id DESC LIMIT ?",
+        (-1 if limit is None else limit,),
+    ).fetchall()
+    return [
+        ProfileChange.from_dict(
+            {"at": at, "source": source, "changes": json.loads(changes), "note": note}
+        )
+        for at, source, changes, note in reversed(rows)
+    ]

@@ -1,0 +1,81 @@
+"""Schema versions and migrations of the store.
+
+The schema version lives in SQLite's ``user_version``. Each migration moves the schema up by one
+version inside the same transaction as its version bump, so a crash mid-migration leaves the store
+at the previous version, and the next open simply runs it again. A store written by a newer
+edge_dan is refused rather than guessed at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from edge_dan.errors import StoreError
+from edge_dan.store.sqlcipher import Connection
+
+
+def _run(conn: Connection, script: str) -> None:
+    # Not executescript(): it commits first, which would split the migration's transaction.
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def _v1(conn: Connection) -> None:
+    _run(
+        conn,
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE identity (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            signing_seed BLOB NOT NULL,
+            static_private BLOB NOT NULL,
+            static_signature BLOB NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE profile (value TEXT PRIMARY KEY, weight REAL NOT NULL);
+        CREATE TABLE profile_history (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            source TEXT NOT NULL,
+            changes TEXT NOT NULL,
+            note TEXT NOT NULL DEFAULT ''
+        );
+        CREATE TABLE quiz_responses (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            answers TEXT NOT NULL,
+            result TEXT NOT NULL
+        );
+        """,
+    )
+
+
+# Index i holds the migration from version i to i + 1. Append only; never edit a released one.
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1]
+LATEST = len(MIGRATIONS)
+
+
+def version(conn: Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: Connection, *, source: str) -> int:
+    """Bring the schema to ``LATEST``; return the version the store had before."""
+    start = version(conn)
+    if start > LATEST:
+        raise StoreError(
+            f"{source} was written by a newer edge_dan (schema {start}, this one knows {LATEST}); "
+            "upgrade edge_dan"
+        )
+    for target in range(start + 1, LATEST + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if version(conn) == target - 1:  # another process may have migrated meanwhile
+                MIGRATIONS[target - 1](conn)
+                conn.execute(f"PRAGMA user_version = {target}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return start

@@ -1,0 +1,101 @@
+"""Opening SQLCipher databases with a raw key, and turning SQLite failures into store errors.
+
+The key arrives as 32 raw bytes and is given as a blob literal, so SQLCipher skips its own PBKDF2
+(the passphrase was already stretched with Argon2id in ``keyfile``). The pragmas below are chosen
+for an owner's device: WAL so readers never block the writer and two processes can share the store,
+``synchronous=FULL`` because a commit we acknowledge must survive a power cut on an SD card,
+``secure_delete`` so forgotten data is overwritten inside the encrypted pages, and temporary tables
+in memory so nothing decrypted is spilled to a temp file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import sqlcipher3
+
+from edge_dan.errors import StoreBusy, StoreCorrupt, StoreError
+
+BUSY_TIMEOUT_MS = 5000
+
+Connection = Any  # sqlcipher3 ships no type information
+
+
+def key_pragma(key: bytes) -> str:
+    if len(key) != 32:
+        raise StoreError("a database key is 32 bytes")
+    return f"PRAGMA key = \"x'{key.hex()}'\""
+
+
+def attach_sql(alias: str) -> str:
+    return f"ATTACH DATABASE ? AS {alias} KEY ?"
+
+
+def blob_key(key: bytes) -> str:
+    """The key string ATTACH accepts for a raw key."""
+    return f"x'{key.hex()}'"
+
+
+def connect(path: Path, key: bytes) -> Connection:
+    """Open ``path`` with ``key`` and check that the key actually decrypts it."""
+    try:
+        conn = sqlcipher3.connect(
+            str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+        )
+    except sqlcipher3.Error as exc:
+        raise translate(exc, path) from exc
+    try:
+        # SQLCipher otherwise writes its own error lines to stderr; our errors say it better.
+        conn.execute("PRAGMA cipher_log_level = NONE").fetchall()
+        conn.execute(key_pragma(key))
+        # The first read of page 1 is where a wrong key or a damaged header shows up.
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        for pragma in (
+            f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
+            "PRAGMA journal_mode = WAL",
+            "PRAGMA synchronous = FULL",
+            "PRAGMA secure_delete = ON",
+            "PRAGMA temp_store = MEMORY",
+            "PRAGMA foreign_keys = ON",
+        ):
+            conn.execute(pragma).fetchall()
+    except sqlcipher3.Error as exc:
+        conn.close()
+        raise translate(exc, path) from exc
+    return conn
+
+
+def translate(exc: Exception, path: Path) -> StoreError:
+    """Map a SQLite failure to the store error a person can act on."""
+    message = str(exc).lower()
+    if "not a database" in message or "malformed" in message or "corrupt" in message:
+        return StoreCorrupt(
+            f"{path} failed its integrity check ({exc}); restore it from a backup with "
+            "'edge-dan import'"
+        )
+    if "locked" in message or "busy" in message:
+        return StoreBusy(f"{path} stayed locked by another process for too long; try again")
+    if "disk is full" in message or "disk i/o" in message:
+        return StoreError(f"cannot write {path}: {exc}; the last change was not saved")
+    if "readonly" in message or "unable to open" in message:
+        return StoreError(f"cannot open {path} for writing: {exc}")
+    return StoreError(f"store error in {path}: {exc}")
+
+
+@contextlib.contextmanager
+def translated(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except sqlcipher3.Error as exc:
+        raise translate(exc, path) from exc
+
+
+def integrity_problems(conn: Connection) -> list[str]:
+    """Every page's MAC (SQLCipher) and the b-tree structure (SQLite); empty means healthy."""
+    problems = [str(row[0]) for row in conn.execute("PRAGMA cipher_integrity_check").fetchall()]
+    rows = conn.execute("PRAGMA quick_check").fetchall()
+    problems += [str(r[0]) for r in rows if r[0] != "ok"]
+    return problems

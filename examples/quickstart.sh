@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Quick start: install edge_dan into .venv, create a throwaway agent home, show its value profile.
+# Nothing outside this checkout and a temporary directory is touched.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m venv .venv
+.venv/bin/pip install --quiet --disable-pip-version-check .
+home=$(mktemp -d)
+trap 'rm -rf "$home"' EXIT
+export EDGE_DAN_HOME="$home/agent"
+# A throwaway passphrase for a throwaway home; real owners are prompted (or use the OS keyring).
+export EDGE_DAN_PASSPHRASE="quick-start-$(date +%s)"
+.venv/bin/edge-dan init
+.venv/bin/edge-dan profile set benevolence=0.85 universalism=0.75 power=0.2 --note "quick start"
+.venv/bin/edge-dan profile show
+.venv/bin/edge-dan whoami

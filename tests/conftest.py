@@ -1,0 +1,65 @@
+"""Fixtures shared by the whole suite."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from edge_dan.store import KdfParams, Store
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+# Cheap Argon2id for tests that are not about the cost itself (calibrated cost is tested apart).
+FAST_KDF = KdfParams(1, 8 * 1024 * 1024, b"\0" * 16)
+
+
+@pytest.fixture
+def fast_kdf() -> KdfParams:
+    return FAST_KDF.with_new_salt()
+
+
+@pytest.fixture
+def store(tmp_path: Path, fast_kdf: KdfParams) -> Iterator[Store]:
+    with Store.create(tmp_path / "home", "correct horse", kdf=fast_kdf) as opened:
+        yield opened
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+@dataclass
+class Cli:
+    """Runs ``edge-dan`` in a child process, as a person would."""
+
+    home: Path
+    env: dict[str, str]
+
+    def __call__(self, *args: str, input: str | None = None, **env: str) -> CliResult:
+        proc = subprocess.run(
+            [sys.executable, "-m", "edge_dan.cli.main", "--home", str(self.home), *args],
+            input=input,
+            capture_output=True,
+            text=True,
+            env={**self.env, **env},
+            timeout=120,
+            check=False,
+        )
+        return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EDGE_DAN_")}
+    env["EDGE_DAN_PASSPHRASE"] = "correct horse battery"
+    env["PYTHONPATH"] = str(REPO)
+    return Cli(tmp_path / "home", env)

@@ -1,0 +1,81 @@
+"""The key file: wrapping, header binding, parsing of damaged files."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from edge_dan.errors import StoreCorrupt, UsageError, WrongPassphrase
+from edge_dan.store.keyfile import KdfParams, KeyFile, calibrate
+
+
+def test_wrap_unwrap_round_trip(fast_kdf: KdfParams) -> None:
+    key = os.urandom(32)
+    kek = fast_kdf.derive("pass")
+    kf = KeyFile.wrap("abc", fast_kdf, kek, key)
+    parsed = KeyFile.from_bytes(kf.to_bytes(), source="kf")
+    assert parsed == kf
+    assert parsed.unwrap_with("pass") == (kek, key)
+
+
+def test_wrong_passphrase_is_its_own_error(fast_kdf: KdfParams) -> None:
+    kf = KeyFile.wrap("abc", fast_kdf, fast_kdf.derive("pass"), os.urandom(32))
+    with pytest.raises(WrongPassphrase):
+        kf.unwrap_with("Pass")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("store_id", "another-store"), ("kdf.opslimit", 2), ("kdf.memlimit", 16 * 1024 * 1024)],
+)
+def test_header_is_authenticated(fast_kdf: KdfParams, field: str, value: object) -> None:
+    """Changing any header field, even to another valid value, makes unwrapping fail."""
+    kek = fast_kdf.derive("pass")
+    doc = json.loads(KeyFile.wrap("abc", fast_kdf, kek, os.urandom(32)).to_bytes())
+    if field.startswith("kdf."):
+        doc["kdf"][field[4:]] = value
+    else:
+        doc[field] = value
+    tampered = KeyFile.from_bytes(json.dumps(doc).encode(), source="kf")
+    with pytest.raises(WrongPassphrase):
+        tampered.unwrap(kek)  # the same KEK: only the header binding can reject it
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"",
+        b"not json",
+        b"[]",
+        b'{"format": "something-else"}',
+        b'{"format": "edge-dan-keyfile", "version": 99}',
+        b'{"format": "edge-dan-keyfile", "version": 1, "store_id": 5}',
+        b'{"format": "edge-dan-keyfile", "version": 1, "store_id": "a", "wrapped_key": "!!"}',
+        b"\xff\xfe",
+    ],
+)
+def test_damaged_key_files_are_reported(raw: bytes) -> None:
+    with pytest.raises(StoreCorrupt, match="damaged"):
+        KeyFile.from_bytes(raw, source="the-key-file")
+
+
+def test_absurd_kdf_parameters_are_refused(fast_kdf: KdfParams) -> None:
+    doc = json.loads(KeyFile.wrap("a", fast_kdf, fast_kdf.derive("p"), os.urandom(32)).to_bytes())
+    doc["kdf"]["memlimit"] = 2**40  # a planted file must not make us allocate a terabyte
+    with pytest.raises(StoreCorrupt, match="out of range"):
+        KeyFile.from_bytes(json.dumps(doc).encode(), source="kf")
+
+
+def test_calibration_targets_the_requested_time() -> None:
+    slow, quick = calibrate(0.4), calibrate(0.05)
+    assert slow.memlimit == quick.memlimit == 64 * 1024 * 1024
+    assert slow.opslimit > quick.opslimit >= 1
+    assert len(slow.salt) == 16 and slow.salt != quick.salt
+
+
+@pytest.mark.parametrize("seconds", [0, -1, 31])
+def test_calibration_rejects_silly_targets(seconds: float) -> None:
+    with pytest.raises(UsageError):
+        calibrate(seconds)

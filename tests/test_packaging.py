@@ -1,0 +1,65 @@
+"""The package installs cleanly and stays light to import."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+HEAVY = [
+    "onnxruntime",
+    "zeroconf",
+    "bleak",
+    "bumble",
+    "sqlcipher3",
+    "nacl",
+    "sqlite_utils",
+    "torch",
+]
+
+
+def _imported_after(statement: str) -> set[str]:
+    code = f"import sys; {statement}; import json; print(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    return set(json.loads(out.stdout))
+
+
+def test_import_edge_dan_stays_light() -> None:
+    loaded = _imported_after("import edge_dan")
+    assert not {m.split(".")[0] for m in loaded} & set(HEAVY)
+
+
+def test_cli_help_does_not_load_the_heavy_layers() -> None:
+    loaded = _imported_after("import edge_dan.cli.main")
+    assert not {m.split(".")[0] for m in loaded} & {"onnxruntime", "zeroconf", "bleak", "bumble"}
+
+
+@pytest.mark.slow
+def test_pip_install_in_a_fresh_venv(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    shutil.copytree(
+        REPO,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".venv", ".git", "*.egg-info", "build", "__pycache__", ".*_cache"
+        ),
+    )
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, with_pip=True)
+    pip = [str(env_dir / "bin" / "python"), "-m", "pip", "--disable-pip-version-check"]
+    subprocess.run([*pip, "install", "--quiet", str(source)], check=True, timeout=900)
+    out = subprocess.run(
+        [str(env_dir / "bin" / "edge-dan"), "--help"], capture_output=True, text=True, check=True
+    )
+    for command in ("init", "whoami", "profile", "passwd", "rekey", "export", "import"):
+        assert command in out.stdout
+    typed = env_dir / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
+    assert list(typed.glob("site-packages/edge_dan/py.typed"))
