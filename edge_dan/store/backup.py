@@ -26,10 +26,11 @@ from pathlib import Path
 
 from edge_dan.errors import BackupError, StoreCorrupt, WrongPassphrase
 from edge_dan.store import schema
-from edge_dan.store.files import atomic_write, disk_error, remove_if_present, write_private
+from edge_dan.store.files import atomic_write, disk_error, write_private
 from edge_dan.store.keyfile import DEFAULT_UNLOCK_SECONDS, KdfParams, KeyFile, calibrate
-from edge_dan.store.sqlcipher import connect, integrity_problems, translated
-from edge_dan.store.store import Builder, Store, export_database, now_iso
+from edge_dan.store.sqlcipher import connect, export_database, integrity_problems, translated
+from edge_dan.store.store import Store, now_iso
+from edge_dan.store.swap import Builder, remove_database, scratch_path
 
 MAGIC = b"EDGE-DAN-BACKUP\n"
 FORMAT_VERSION = 1
@@ -67,14 +68,14 @@ def export_backup(
         raise BackupError("the backup passphrase must not be empty")
     kdf = kdf.with_new_salt() if kdf else calibrate(unlock_seconds)
     file_key = secrets.token_bytes(32)
-    scratch = store.home / f".backup-{secrets.token_hex(8)}.db"
+    scratch = scratch_path(store.home, "backup")
     try:
         store.export_to(scratch, file_key)
         body = scratch.read_bytes()
     except OSError as exc:
         raise disk_error(scratch, exc) from exc
     finally:
-        remove_if_present(scratch)
+        remove_database(scratch)
     wrapped = KeyFile.wrap(store.store_id, kdf, kdf.derive(passphrase), file_key)
     header = {
         "format_version": FORMAT_VERSION,
@@ -144,8 +145,7 @@ def _restorer(backup: Backup, source: Path, scratch: Path) -> Builder:
             finally:
                 conn.close()
         finally:
-            for suffix in ("", "-wal", "-shm", "-journal"):
-                remove_if_present(scratch.with_name(scratch.name + suffix))
+            remove_database(scratch)
 
     return build
 
@@ -167,7 +167,7 @@ def import_backup(
     gets a fresh key, and the current store stays untouched unless the backup verifies completely.
     """
     backup = read_backup(path, backup_passphrase)
-    build = _restorer(backup, path, home / f".import-{secrets.token_hex(8)}.db")
+    build = _restorer(backup, path, scratch_path(home, "import"))
     if not Store.exists(home):
         return Store.create(
             home,

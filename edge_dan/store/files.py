@@ -1,4 +1,4 @@
-"""File-system helpers for the store: private permissions, atomic replacement, the store lock.
+"""File-system helpers for the store: private permissions, atomic replacement.
 
 Every file the store writes is created 0600 inside a 0700 directory, and small metadata files are
 replaced atomically (write a temporary file, fsync, rename, fsync the directory) so a crash leaves
@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import os
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
-from edge_dan.errors import StoreBusy, StoreError
+from edge_dan.errors import StoreError
 
 PRIVATE_FILE = 0o600
 PRIVATE_DIR = 0o700
@@ -86,51 +83,3 @@ def disk_error(path: Path, exc: OSError) -> StoreError:
 def remove_if_present(path: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
-
-
-class StoreLock:
-    """An advisory ``flock`` on the home's lock file.
-
-    Ordinary use holds it shared, so any number of processes may read and write (SQLite's own WAL
-    locking orders their writes). Operations that swap whole files (rekey, import) hold it
-    exclusively, so no process can have the old file open while it is replaced.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._fd: int | None = None
-
-    def acquire(self, *, exclusive: bool, timeout: float) -> None:
-        if self._fd is None:
-            try:
-                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
-            except OSError as exc:
-                raise disk_error(self.path, exc) from exc
-        mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(self._fd, mode | fcntl.LOCK_NB)
-                return
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise StoreBusy(
-                        "another edge-dan process is using the store; close it and try again"
-                        if exclusive
-                        else "the store is being rekeyed or restored by another process; try again"
-                    ) from None
-                time.sleep(0.02)
-
-    def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)  # closing drops the flock
-            self._fd = None
-
-    @contextlib.contextmanager
-    def exclusively(self, timeout: float) -> Iterator[None]:
-        """Upgrade to exclusive for the block, then return to shared."""
-        self.acquire(exclusive=True, timeout=timeout)
-        try:
-            yield
-        finally:
-            self.acquire(exclusive=False, timeout=timeout)

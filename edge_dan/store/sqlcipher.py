@@ -18,6 +18,7 @@ from typing import Any
 import sqlcipher3
 
 from edge_dan.errors import StoreBusy, StoreCorrupt, StoreError
+from edge_dan.store.files import fsync_file, write_private
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -99,3 +100,21 @@ def integrity_problems(conn: Connection) -> list[str]:
     rows = conn.execute("PRAGMA quick_check").fetchall()
     problems += [str(r[0]) for r in rows if r[0] != "ok"]
     return problems
+
+
+def export_database(conn: Connection, target: Path, key: bytes) -> None:
+    """Copy everything ``conn`` holds into a new SQLCipher file at ``target`` under ``key``."""
+    if not target.exists():
+        write_private(target, b"")  # exists, 0600, before SQLCipher writes its first page
+    with translated(target):
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        conn.commit()  # ATTACH refuses to run inside a transaction
+        conn.execute(attach_sql("export_target"), (str(target), blob_key(key)))
+        try:
+            conn.execute("SELECT sqlcipher_export('export_target')").fetchall()
+            # sqlcipher_export copies tables and rows but not the schema version.
+            conn.execute(f"PRAGMA export_target.user_version = {version}")
+            conn.commit()
+        finally:
+            conn.execute("DETACH DATABASE export_target")
+    fsync_file(target)

@@ -17,47 +17,50 @@ and is rolled forward. Both steps need no key, so recovery never depends on the 
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from edge_dan.errors import StoreCorrupt, StoreError, StoreExists, StoreNotFound
-from edge_dan.store import schema
-from edge_dan.store.files import (
-    StoreLock,
-    disk_error,
-    ensure_private_dir,
-    fsync_dir,
-    fsync_file,
-    remove_if_present,
-    write_private,
+from edge_dan.errors import (
+    StoreBusy,
+    StoreCorrupt,
+    StoreError,
+    StoreExists,
+    StoreNotFound,
+    WrongPassphrase,
 )
+from edge_dan.store import schema
+from edge_dan.store.files import ensure_private_dir, fsync_file
 from edge_dan.store.keyfile import DEFAULT_UNLOCK_SECONDS, KdfParams, KeyFile, calibrate
+from edge_dan.store.locking import StoreLock
 from edge_dan.store.sqlcipher import (
     Connection,
-    attach_sql,
-    blob_key,
     connect,
+    export_database,
     integrity_problems,
     translated,
+)
+from edge_dan.store.swap import (
+    DATABASE,
+    DATABASE_NEXT,
+    KEYFILE,
+    KEYFILE_NEXT,
+    Builder,
+    has_debris,
+    needs_recovery,
+    recover,
+    swap_in,
 )
 
 if TYPE_CHECKING:
     import sqlite_utils
 
-KEYFILE = "keyfile.json"
-KEYFILE_NEXT = "keyfile.next.json"
-DATABASE = "store.db"
-DATABASE_NEXT = "store.db.next"
+__all__ = ["DATABASE", "DATABASE_NEXT", "KEYFILE", "KEYFILE_NEXT", "Builder", "Store", "now_iso"]
+
 LOCKFILE = "lock"
 LOCK_TIMEOUT = 10.0
-SQLITE_SIDECARS = ("-wal", "-shm", "-journal")
-
-# Builds a complete new database at the given path, encrypted with the given key.
-Builder = Callable[[Path, bytes], None]
 
 
 def now_iso() -> str:
@@ -76,6 +79,7 @@ class Store:
         self._kek = kek  # kept while open so rekey can wrap a new key; never written anywhere
         self._lock = lock
         self._db: sqlite_utils.Database | None = None
+        self._inode = self.path.stat().st_ino  # which file our connection has open
 
     # ----- paths and state -------------------------------------------------------------------
     @property
@@ -121,21 +125,21 @@ class Store:
         if cls.exists(home):  # checked again under the lock; this spares waiting for it
             raise StoreExists(f"{home} already holds a store")
         ensure_private_dir(home)
-        lock = StoreLock(home / LOCKFILE)
-        lock.acquire(exclusive=True, timeout=LOCK_TIMEOUT)
+        lock = StoreLock(home)
         try:
-            _recover(home)
-            if cls.exists(home) or (home / DATABASE).exists():
-                raise StoreExists(f"{home} already holds a store")
-            kdf = kdf or calibrate(unlock_seconds)
-            kek = kdf.derive(passphrase)
-            store_id = store_id or secrets.token_hex(16)
-            build = builder or _fresh_database(store_id)
-            _swap_in(home, kek=kek, kdf=kdf, store_id=store_id, build=build)
+            lock.acquire_shared(LOCK_TIMEOUT)
+            with lock.exclusively(LOCK_TIMEOUT):
+                recover(home)
+                if cls.exists(home) or (home / DATABASE).exists():
+                    raise StoreExists(f"{home} already holds a store")
+                kdf = kdf or calibrate(unlock_seconds)
+                kek = kdf.derive(passphrase)
+                store_id = store_id or secrets.token_hex(16)
+                build = builder or _fresh_database(store_id)
+                swap_in(home, kek=kek, kdf=kdf, store_id=store_id, build=build)
         except BaseException:
             lock.release()
             raise
-        lock.acquire(exclusive=False, timeout=LOCK_TIMEOUT)
         return cls._unlock(home, lock, lambda kf: (kek, kf.unwrap(kek)), check=False)
 
     @classmethod
@@ -143,16 +147,20 @@ class Store:
         """Unlock the store in ``home``. ``check`` verifies every page before use."""
         if not (home / LOCKFILE).exists() and not cls.exists(home):
             raise StoreNotFound(f"no store in {home}; create one with 'edge-dan init'")
-        lock = StoreLock(home / LOCKFILE)
-        lock.acquire(exclusive=False, timeout=LOCK_TIMEOUT)
+        lock = StoreLock(home)
         try:
-            if (home / DATABASE_NEXT).exists() or (home / KEYFILE_NEXT).exists():
+            lock.acquire_shared(LOCK_TIMEOUT)
+            if needs_recovery(home):  # the key file itself may be waiting to be rolled forward
                 with lock.exclusively(LOCK_TIMEOUT):
-                    _recover(home)
+                    recover(home)
         except BaseException:
             lock.release()
             raise
-        return cls._unlock(home, lock, lambda kf: kf.unwrap_with(passphrase), check=check)
+        store = cls._unlock(home, lock, lambda kf: kf.unwrap_with(passphrase), check=check)
+        if has_debris(home):  # scratch files of a crashed operation: tidy up if nobody else is here
+            with contextlib.suppress(StoreBusy), lock.exclusively(timeout=0):
+                recover(home)
+        return store
 
     @classmethod
     def _unlock(
@@ -269,26 +277,53 @@ class Store:
 
         Needs the store to itself: fails with ``StoreBusy`` while another process has it open.
         """
-        with self._lock.exclusively(LOCK_TIMEOUT):
-            self._ensure_keyfile_current()
-            with translated(self.path):
-                self.conn.commit()
-                self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-            try:
-                _swap_in(
-                    self.home,
-                    kek=self._kek,
-                    kdf=self.kdf,
-                    store_id=store_id or self.store_id,
-                    build=build,
-                    before_commit=self.conn.close,
-                )
-            finally:
-                # Whether the swap committed or rolled back, the key file on disk matches the
-                # database on disk; reconnect to whichever that is.
-                keyfile = KeyFile.read(self.home / KEYFILE)
-                self.conn = connect(self.path, keyfile.unwrap(self._kek))
-                self._keyfile, self._db = keyfile, None
+        try:
+            with self._lock.exclusively(LOCK_TIMEOUT):
+                self._follow_swap()
+                self._ensure_keyfile_current()
+                with translated(self.path):
+                    self.conn.commit()
+                    self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+                try:
+                    swap_in(
+                        self.home,
+                        kek=self._kek,
+                        kdf=self.kdf,
+                        store_id=store_id or self.store_id,
+                        build=build,
+                        before_commit=self.conn.close,
+                    )
+                finally:
+                    # Committed or rolled back, the key file on disk matches the database on
+                    # disk: reconnect to whichever that is.
+                    keyfile = KeyFile.read(self.home / KEYFILE)
+                    self._reconnect(keyfile, keyfile.unwrap(self._kek))
+        except StoreBusy:
+            # Trying to upgrade a flock gives up the shared lock for a moment; another process
+            # may have swapped the file in that moment.
+            self._follow_swap()
+            raise
+
+    def _reconnect(self, keyfile: KeyFile, key: bytes) -> None:
+        with contextlib.suppress(Exception):
+            self.conn.close()
+        self.conn = connect(self.path, key)
+        self._keyfile, self._db = keyfile, None
+        self._inode = self.path.stat().st_ino
+
+    def _follow_swap(self) -> None:
+        """Reconnect if another process replaced the database file while we held no lock."""
+        if self.path.stat().st_ino == self._inode:
+            return
+        keyfile = KeyFile.read(self.home / KEYFILE)
+        try:
+            key = keyfile.unwrap(self._kek)
+        except WrongPassphrase:
+            self.close()
+            raise StoreError(
+                "another process replaced the store under another passphrase; open it again"
+            ) from None
+        self._reconnect(keyfile, key)
 
     def _ensure_keyfile_current(self) -> None:
         """Refuse to act on a key file another process has changed since we unlocked."""
@@ -297,24 +332,6 @@ class Store:
             raise StoreError(
                 "the passphrase or key was changed by another process; open the store again"
             )
-
-
-def export_database(conn: Connection, target: Path, key: bytes) -> None:
-    """Copy everything ``conn`` holds into a new SQLCipher file at ``target`` under ``key``."""
-    if not target.exists():
-        write_private(target, b"")  # exists, 0600, before SQLCipher writes its first page
-    with translated(target):
-        version = schema.version(conn)
-        conn.commit()  # ATTACH refuses to run inside a transaction
-        conn.execute(attach_sql("export_target"), (str(target), blob_key(key)))
-        try:
-            conn.execute("SELECT sqlcipher_export('export_target')").fetchall()
-            # sqlcipher_export copies tables and rows but not the schema version.
-            conn.execute(f"PRAGMA export_target.user_version = {version}")
-            conn.commit()
-        finally:
-            conn.execute("DETACH DATABASE export_target")
-    fsync_file(target)
 
 
 def _fresh_database(store_id: str) -> Builder:
@@ -332,58 +349,3 @@ def _fresh_database(store_id: str) -> Builder:
         fsync_file(target)
 
     return build
-
-
-def _swap_in(
-    home: Path,
-    *,
-    kek: bytes,
-    kdf: KdfParams,
-    store_id: str,
-    build: Builder,
-    before_commit: Callable[[], None] | None = None,
-) -> None:
-    """Replace (or create) the database and key file following the protocol in the module doc."""
-    next_db, next_key = home / DATABASE_NEXT, home / KEYFILE_NEXT
-    key = secrets.token_bytes(32)
-    try:
-        write_private(next_db, b"")  # 0600 from the start; SQLite gives -wal/-shm the same mode
-        build(next_db, key)
-        for suffix in SQLITE_SIDECARS:
-            remove_if_present(next_db.with_name(next_db.name + suffix))
-        KeyFile.wrap(store_id, kdf, kek, key).write(next_key)
-    except BaseException:
-        _rollback(home)
-        raise
-    if before_commit:
-        before_commit()
-    try:
-        for suffix in SQLITE_SIDECARS:  # the old file is checkpointed and closed: these are empty
-            remove_if_present(home / (DATABASE + suffix))
-        os.replace(next_db, home / DATABASE)  # commit point
-        fsync_dir(home)
-        os.replace(next_key, home / KEYFILE)
-        fsync_dir(home)
-    except OSError as exc:
-        raise disk_error(home / DATABASE, exc) from exc
-
-
-def _rollback(home: Path) -> None:
-    next_db = home / DATABASE_NEXT
-    for suffix in ("", *SQLITE_SIDECARS):
-        remove_if_present(next_db.with_name(next_db.name + suffix))
-    remove_if_present(home / KEYFILE_NEXT)
-
-
-def _recover(home: Path) -> None:
-    """Finish or undo a swap that a crash interrupted (caller holds the lock exclusively)."""
-    try:
-        if (home / DATABASE_NEXT).exists():
-            _rollback(home)
-        elif (home / KEYFILE_NEXT).exists():
-            os.replace(home / KEYFILE_NEXT, home / KEYFILE)
-        else:
-            return
-        fsync_dir(home)
-    except OSError as exc:
-        raise disk_error(home, exc) from exc

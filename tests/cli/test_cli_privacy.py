@@ -52,7 +52,9 @@ def test_scripted_run_leaves_no_plaintext(cli: Cli, tmp_path: Path) -> None:
         assert (cli.home / "store.db-wal").stat().st_size > 0
 
         forbidden = [marker, cli.env["EDGE_DAN_PASSPHRASE"], *ORIGINAL_VALUES, "questionnaire"]
-        forbidden += [item.id for item in ITEMS] + [json.dumps(answers)[:40]]
+        # Item ids are searched with their JSON quotes: a bare three-letter id turns up by chance
+        # in a few hundred kilobytes of ciphertext; five bytes do not (odds about 1e-6).
+        forbidden += [f'"{item.id}"' for item in ITEMS] + [json.dumps(answers)[:40]]
         for path in files:
             data = path.read_bytes()
             for secret in forbidden:
