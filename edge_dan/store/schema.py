@@ -51,8 +51,28 @@ def _v1(conn: Connection) -> None:
     )
 
 
+def _v2(conn: Connection) -> None:
+    # Paired peers (edge_dan.store.peers). advert_key is the per-pair secret behind discovery's
+    # rotating tokens; unpairing deletes the row, and secure_delete overwrites it in the pages.
+    # Not called "peers": a store test migrates a made-up table of that name on top of LATEST.
+    _run(
+        conn,
+        """
+        CREATE TABLE paired_peers (
+            identity_key BLOB PRIMARY KEY CHECK (length(identity_key) = 32),
+            static_key BLOB NOT NULL UNIQUE CHECK (length(static_key) = 32),
+            fingerprint TEXT NOT NULL,
+            name TEXT NOT NULL,
+            advert_key BLOB NOT NULL CHECK (length(advert_key) = 32),
+            paired_at TEXT NOT NULL,
+            method TEXT NOT NULL CHECK (method IN ('numeric', 'qr', 'code'))
+        ) WITHOUT ROWID;
+        """,
+    )
+
+
 # Index i holds the migration from version i to i + 1. Append only; never edit a released one.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2]
 LATEST = len(MIGRATIONS)
 
 

@@ -1,0 +1,27 @@
+"""Pairing: how two Little Dans come to trust each other's keys (sans-IO cores).
+
+- ``numeric``: numeric comparison with commit and reveal after an XX handshake (two screens, the
+  owners compare six digits).
+- ``qr``: a one-time QR payload (static key + 128-bit secret) into ``IKpsk2``.
+- ``code``: a short typed code through SPAKE2 into ``XXpsk3`` (a device without a screen).
+- ``policy``: what a peer may do after a handshake (unpaired: only pair; paired with another key:
+  refused).
+
+Every method ends in a ``PairingResult`` that ``edge_dan.store.peers`` keeps.
+"""
+
+from edge_dan.pairing.code import CodeEntry, CodeWindow
+from edge_dan.pairing.numeric import NumericComparison
+from edge_dan.pairing.qr import QrInvite, QrPayload, QrScan
+from edge_dan.pairing.result import PairingMethod, PairingResult
+
+__all__ = [
+    "CodeEntry",
+    "CodeWindow",
+    "NumericComparison",
+    "PairingMethod",
+    "PairingResult",
+    "QrInvite",
+    "QrPayload",
+    "QrScan",
+]

@@ -1,0 +1,58 @@
+"""The whole path: first contact over XX, policy, numeric comparison, stored peer, key change."""
+
+from __future__ import annotations
+
+import pytest
+
+from edge_dan.identity import Identity
+from edge_dan.pairing.numeric import NumericComparison
+from edge_dan.pairing.policy import Access, decide
+from edge_dan.store import Store
+from edge_dan.store.peers import add_peer, get_peer, remove_peer
+from edge_dan.wire.errors import PeerKeyChanged
+from edge_dan.wire.noise import Handshake
+
+XX = "Noise_XX_25519_ChaChaPoly_BLAKE2b"
+
+
+def xx(alice: Identity, bob: Identity) -> tuple[Handshake, Handshake]:
+    i = Handshake(XX, initiator=True, s=alice.static_private)
+    r = Handshake(XX, initiator=False, s=bob.static_private)
+    r.read_message(i.write_message())
+    i.read_message(r.write_message())
+    r.read_message(i.write_message())
+    return i, r
+
+
+def test_pair_store_recognise_and_refuse_a_changed_key(store: Store) -> None:
+    me, bob = Identity.generate(), Identity.generate()
+    mine, theirs = xx(me, bob)
+    assert mine.remote_static == bob.static_public_key
+    assert decide(store, bob.public_key, bob.static_public_key).access is Access.PAIRING_ONLY
+
+    a, b = NumericComparison.from_handshake(mine), NumericComparison.from_handshake(theirs)
+    nonce = b.receive(a.start())
+    assert nonce is not None
+    reveal = a.receive(nonce)
+    assert reveal is not None
+    b.receive(reveal)
+    assert a.code == b.code  # the two owners see the same digits and say yes
+    a.receive(b.confirm(True))
+    b.receive(a.confirm(True))
+    assert a.result is not None and b.result is not None
+    add_peer(store, bob.public_key, a.result, "Bob")
+
+    stored = get_peer(store, bob.public_key)
+    assert stored is not None and stored.advert_key == b.result.advert_key
+    again, _ = xx(me, bob)  # a later session with the paired key is let in
+    assert again.remote_static is not None
+    assert decide(store, bob.public_key, again.remote_static).paired
+
+    rotated = bob.rotate_static_key()
+    later, _ = xx(me, rotated)
+    assert later.remote_static is not None
+    with pytest.raises(PeerKeyChanged):
+        decide(store, bob.public_key, later.remote_static)
+
+    assert remove_peer(store, bob.public_key)
+    assert decide(store, bob.public_key, later.remote_static).may_pair
