@@ -1,0 +1,182 @@
+"""Value model tiers side by side: latency, throughput, memory, cold start, size, validation F1.
+
+    python bench/model.py [--f1-n 1896] [--repeats 200]
+
+Each tier runs in its own subprocess so peak RSS and cold start (import + load) are its own.
+Tiers: fp32 (models/build/minilm-fp32, made by models/build.py; skipped if absent), the shipped
+int8, and the tiny tier once it exists. Ratios are to fp32 when it is there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+FP32_DIR = REPO / "models" / "build" / "minilm-fp32"
+VALIDATION = REPO.parent / "shared" / "data" / "values" / "touche23"
+
+OPTIONS = [
+    "Go hiking in the mountains this weekend.",
+    "Stay home and watch a film.",
+    "Donate part of my bonus to the food bank.",
+    "Buy the cheaper car and save the rest.",
+    "Ask my manager for a raise.",
+    "Visit grandma on Sunday.",
+    "Try the new Thai restaurant downtown.",
+    "Follow the building rules and skip the extension.",
+    "Volunteer at the animal shelter.",
+    "Learn to play the guitar.",
+    "Take the job offer abroad.",
+    "Install solar panels on the roof.",
+]
+
+
+def _validation(n: int) -> tuple[list[str], list[list[bool]]] | None:
+    args_path = VALIDATION / "arguments-validation.tsv"
+    labels_path = VALIDATION / "labels-validation.tsv"
+    if not (args_path.is_file() and labels_path.is_file()):
+        return None
+    with args_path.open(encoding="utf-8", newline="") as fh:
+        args = list(csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE))[:n]
+    with labels_path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
+        header = list(reader.fieldnames or [])[1:]
+        labels = {r["Argument ID"]: [r[c] == "1" for c in header] for r in reader}
+    return [a["Premise"] for a in args], [labels[a["Argument ID"]] for a in args]
+
+
+def worker(name: str, path: str | None, repeats: int, f1_n: int) -> dict[str, Any]:
+    import resource
+
+    t0 = time.perf_counter()
+    import numpy as np
+
+    from edge_dan.model import ValueModel
+
+    model = ValueModel.load(path, threads=1)
+    model.scores(["warm up"])
+    cold = time.perf_counter() - t0
+    lat = []
+    for i in range(repeats):
+        text = [OPTIONS[i % len(OPTIONS)]]
+        t = time.perf_counter()
+        model.scores(text)
+        lat.append(time.perf_counter() - t)
+    batch = [OPTIONS[i % len(OPTIONS)] + f" ({i})" for i in range(32)]
+    model.scores(batch)
+    t = time.perf_counter()
+    rounds = 10
+    for _ in range(rounds):
+        model.scores(batch)
+    throughput = rounds * 32 / (time.perf_counter() - t)
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    size = sum(p.stat().st_size for p in model.directory.iterdir() if p.is_file())
+    out: dict[str, Any] = {
+        "tier": name,
+        "cold_start_s": cold,
+        "p50_ms": float(np.median(lat)) * 1000,
+        "p90_ms": float(np.percentile(lat, 90)) * 1000,
+        "throughput_per_s": throughput,
+        "peak_rss_mb": rss_mb,
+        "size_mb": size / 1e6,
+        "f1": None,
+    }
+    val = _validation(f1_n)
+    if val is not None:
+        texts, truth = val
+        pred = model.detect(texts)
+        y = np.array(truth, dtype=bool)
+        tp = (y & pred).sum(axis=0)
+        npred, ntrue = pred.sum(axis=0), y.sum(axis=0)
+        p = np.where(npred > 0, tp / np.maximum(npred, 1), 0.0).mean()
+        r = np.where(ntrue > 0, tp / np.maximum(ntrue, 1), 0.0).mean()
+        out["f1"] = float(2 * p * r / (p + r)) if p + r else 0.0
+        out["f1_n"] = len(texts)
+        honest = model.meta.get("validation", {}).get("results", {})
+        for key in ("int8+head", "fp32+head"):
+            if key in honest:
+                out["f1_honest_recorded"] = honest[key]["f1_honest"]["f1"]
+    return out
+
+
+def _ratio(x: float | None, ref: float | None) -> str:
+    if x is None or not ref:
+        return ""
+    return f" ({x / ref:.2f}x)"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--worker", nargs=2, metavar=("NAME", "PATH"), help=argparse.SUPPRESS)
+    parser.add_argument("--repeats", type=int, default=200)
+    parser.add_argument("--f1-n", type=int, default=1896, help="validation arguments for F1")
+    parser.add_argument("--json", action="store_true", help="print raw JSON rows too")
+    args = parser.parse_args()
+    if args.worker:
+        name, path = args.worker
+        row = worker(name, None if path == "-" else path, args.repeats, args.f1_n)
+        print(json.dumps(row))
+        return
+
+    tiers: list[tuple[str, str]] = []
+    notes: list[str] = []
+    if (FP32_DIR / "meta.json").is_file():
+        tiers.append(("fp32", str(FP32_DIR)))
+    else:
+        notes.append(f"fp32 skipped: {FP32_DIR} missing (run python models/build.py)")
+    tiers.append(("int8", "-"))
+    from edge_dan.model import TIERS
+
+    if "tiny" in TIERS:  # pragma: no cover - the tiny tier comes later
+        tiers.append(("tiny", "-"))
+    else:
+        notes.append("tiny tier skipped: not built yet")
+
+    rows = []
+    for name, path in tiers:
+        cmd = [sys.executable, __file__, "--worker", name, path, "--repeats", str(args.repeats)]
+        cmd += ["--f1-n", str(args.f1_n)]
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=REPO)
+        if done.returncode != 0:
+            notes.append(f"{name} failed: {done.stderr.strip().splitlines()[-1:]}")
+            continue
+        rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    ref = next((r for r in rows if r["tier"] == "fp32"), None)
+    cols = [
+        ("p50 ms b=1", "p50_ms", "{:.2f}"),
+        ("texts/s b=32", "throughput_per_s", "{:.0f}"),
+        ("peak RSS MB", "peak_rss_mb", "{:.0f}"),
+        ("cold start s", "cold_start_s", "{:.2f}"),
+        ("size MB", "size_mb", "{:.1f}"),
+        ("val F1", "f1", "{:.3f}"),
+    ]
+    print(f"{'tier':6s} | " + " | ".join(f"{c[0]:>20s}" for c in cols))
+    for r in rows:
+        cells = []
+        for _, key, fmt in cols:
+            v = r.get(key)
+            txt = "n/a" if v is None else fmt.format(v)
+            if ref is not None and r is not ref:
+                txt += _ratio(v, ref.get(key))
+            cells.append(f"{txt:>20s}")
+        print(f"{r['tier']:6s} | " + " | ".join(cells))
+    print(
+        "one intra-op thread; latency over short everyday options; F1 = official ValueEval F1 "
+        "on validation premises with the shipped thresholds (tuned partly on validation: "
+        "optimistic; see meta.json for the honest figure)"
+    )
+    for note in notes:
+        print("note:", note)
+    if args.json:
+        print(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,169 @@
+"""Sentence encoders: text in, one L2-normalised vector per text out.
+
+An encoder kind is chosen by ``meta.json`` (``encoder.kind``), so a tier with another kind of
+encoder (for example a numpy-only static embedding table) plugs in by adding an entry to
+``ENCODER_KINDS``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from edge_dan.model.errors import ModelError
+from edge_dan.model.integrity import check_file, read_checked
+
+# Work per text is bounded before tokenization: 128 tokens never need more than this many
+# characters, and a 10 MB string must not cost 10 MB of tokenizer work.
+MAX_CHARS = 16 * 1024
+
+
+class Encoder(Protocol):
+    """What ``ValueModel`` needs from an encoder."""
+
+    dim: int
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """(len(texts), dim) float32, rows L2-normalised, in the order of ``texts``."""
+        ...
+
+
+def clean_text(text: str) -> str:
+    """Bound the length and replace what UTF-8 cannot carry (lone surrogates)."""
+    text = text[:MAX_CHARS]
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
+class OnnxEncoder:
+    """A transformer exported to ONNX with pooling and normalisation inside the graph.
+
+    Texts are tokenized without padding, sorted by token length (ties broken by the text itself,
+    so the grouping never depends on the caller's order), run in batches padded only to the
+    longest member, and returned in the caller's order. One onnxruntime session is created at
+    load and reused for every call.
+    """
+
+    def __init__(
+        self,
+        session: Any,
+        tokenizer: Any,
+        *,
+        dim: int,
+        max_length: int,
+        pad_id: int,
+        batch_size: int,
+        output: str,
+    ) -> None:
+        self.dim = dim
+        self.max_length = max_length
+        self.pad_id = pad_id
+        self.batch_size = batch_size
+        self._session = session
+        self._tokenizer = tokenizer
+        self._output = output
+        self._takes_token_types = any(i.name == "token_type_ids" for i in session.get_inputs())
+
+    @classmethod
+    def open(
+        cls,
+        directory: Path,
+        meta: dict[str, Any],
+        *,
+        threads: int,
+        batch_size: int,
+        verify: bool,
+    ) -> OnnxEncoder:
+        enc = meta["encoder"]
+        tok_meta = meta.get("tokenizer", {})
+        model_path = check_file(directory, meta, str(enc.get("file", "model.onnx")), verify=verify)
+        tok_name = str(tok_meta.get("file", "tokenizer.json"))
+        tok_bytes = read_checked(directory, meta, tok_name, verify=verify)
+        try:
+            from tokenizers import Tokenizer
+        except ImportError as exc:  # pragma: no cover - a packaging fault
+            raise ModelError("the value model needs the package 'tokenizers'") from exc
+        try:
+            ort: Any = importlib.import_module("onnxruntime")
+        except ImportError as exc:  # pragma: no cover - a packaging fault
+            raise ModelError("the value model needs the package 'onnxruntime'") from exc
+        max_length = int(tok_meta.get("max_length", 128))
+        try:
+            tokenizer = Tokenizer.from_str(tok_bytes.decode("utf-8"))
+        except Exception as exc:
+            raise ModelError(f"tokenizer file {directory / tok_name} is unreadable: {exc}") from exc
+        # Whatever the file says, never pad (batches are padded to their longest member here)
+        # and always truncate, so a long text costs at most max_length tokens.
+        tokenizer.no_padding()
+        tokenizer.enable_truncation(max_length=max_length)
+        pad_id = tokenizer.token_to_id("[PAD]")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.log_severity_level = 3
+        try:
+            session = ort.InferenceSession(
+                str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:
+            raise ModelError(
+                f"model file {model_path} cannot be loaded by onnxruntime: {exc}"
+            ) from exc
+        return cls(
+            session,
+            tokenizer,
+            dim=int(enc["dim"]),
+            max_length=max_length,
+            pad_id=0 if pad_id is None else int(pad_id),
+            batch_size=batch_size,
+            output=str(enc.get("output", "sentence_embedding")),
+        )
+
+    def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids of each text (with [CLS]/[SEP], truncated, unpadded)."""
+        encodings = self._tokenizer.encode_batch([clean_text(t) for t in texts])
+        return [list(e.ids) for e in encodings]
+
+    def batches(self, ids: list[list[int]], texts: Sequence[str]) -> list[list[int]]:
+        """Indices grouped into length-sorted batches (deterministic for a given multiset)."""
+        order = sorted(range(len(ids)), key=lambda i: (len(ids[i]), texts[i]))
+        size = self.batch_size
+        return [order[k : k + size] for k in range(0, len(order), size)]
+
+    def pack(self, rows: list[list[int]]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Pad ``rows`` to the longest of them: (input_ids, attention_mask)."""
+        width = max(len(r) for r in rows)
+        input_ids = np.full((len(rows), width), self.pad_id, dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=np.int64)
+        for k, row in enumerate(rows):
+            input_ids[k, : len(row)] = row
+            mask[k, : len(row)] = 1
+        return input_ids, mask
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        ids = self.token_ids(texts)
+        for batch in self.batches(ids, texts):
+            input_ids, mask = self.pack([ids[i] for i in batch])
+            feeds = {"input_ids": input_ids, "attention_mask": mask}
+            if self._takes_token_types:
+                feeds["token_type_ids"] = np.zeros_like(input_ids)
+            (vectors,) = self._session.run([self._output], feeds)
+            out[batch] = np.asarray(vectors, dtype=np.float32)
+        return out
+
+
+EncoderFactory = Callable[..., Encoder]
+
+ENCODER_KINDS: dict[str, EncoderFactory] = {"onnx": OnnxEncoder.open}
