@@ -26,6 +26,8 @@ TARGETS = (
     "handshake-responder",
     "handshake-initiator",
     "transport",
+    "pairing-numeric",
+    "pairing-qr",
 )
 
 
@@ -33,6 +35,8 @@ def _target(name: str) -> Callable[[bytes], None]:
     import atheris
 
     with atheris.instrument_imports():
+        from edge_dan.pairing.numeric import NumericComparison
+        from edge_dan.pairing.qr import QrPayload
         from edge_dan.wire import messages
         from edge_dan.wire.errors import ProtocolError
         from edge_dan.wire.framing.ble import BleReassembler
@@ -83,6 +87,20 @@ def _target(name: str) -> Callable[[bytes], None]:
     def transport(data: bytes) -> None:
         CipherState(bytes(32), nonce=data[0] if data else 0).decrypt(data[1:])
 
+    def numeric(data: bytes) -> None:
+        # A responder at its first step, then (if that passed) the same machine fed the rest.
+        machine = NumericComparison.from_session(
+            initiator=False,
+            handshake_hash=bytes(64),
+            local_static=keys[1].public,
+            peer_static=keys[0].public,
+        )
+        for chunk in split_chunks(data):
+            machine.receive(chunk)
+
+    def qr(data: bytes) -> None:
+        QrPayload.parse(data.decode("utf-8", "replace"))
+
     chosen = {
         "tcp": tcp,
         "ble": ble,
@@ -91,6 +109,8 @@ def _target(name: str) -> Callable[[bytes], None]:
         "handshake-responder": responder,
         "handshake-initiator": initiator,
         "transport": transport,
+        "pairing-numeric": numeric,
+        "pairing-qr": qr,
     }[name]
 
     def one_input(data: bytes) -> None:

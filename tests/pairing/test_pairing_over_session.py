@@ -1,0 +1,165 @@
+"""Pairing end to end over real Noise sessions, with each owner's encrypted store.
+
+First contact is an XX session between strangers: the policy allows pairing only. Numeric
+comparison runs inside the encrypted session, both owners see the same code and say yes, each
+store keeps the other as a paired peer. The next contact is an IK session straight to the stored
+static key; the policy lets it in. A peer that comes back with another static key is refused.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from edge_dan.identity import Identity
+from edge_dan.pairing.numeric import NumericComparison
+from edge_dan.pairing.policy import Access, decide
+from edge_dan.store import KdfParams, Store
+from edge_dan.store.peers import add_peer, get_peer
+from edge_dan.transports.memory import MemoryLink
+from edge_dan.wire.errors import PeerKeyChanged
+from edge_dan.wire.messages import decode, encode
+from edge_dan.wire.session import HandshakeComplete, MessageReceived, Role, Session, State
+
+
+def _established(link: MemoryLink) -> tuple[HandshakeComplete, HandshakeComplete]:
+    link.pump()
+    assert link.a.state is State.ESTABLISHED and link.b.state is State.ESTABLISHED
+    a_peer, b_peer = link.a.peer, link.b.peer
+    assert a_peer is not None and b_peer is not None
+    return a_peer, b_peer
+
+
+def _deliver(link: MemoryLink, sender: Session, data: bytes) -> bytes:
+    """Send one encoded pairing message through the session; return it as the peer received it."""
+    sender.send(decode(data))
+    link.pump()
+    events = link.events_b if sender is link.a else link.events_a
+    received = [e for e in events if isinstance(e, MessageReceived)]
+    assert received, "the pairing message did not arrive"
+    events.remove(received[0])
+    return encode(received[0].message)
+
+
+@pytest.fixture
+def stores(tmp_path: Path, fast_kdf: KdfParams) -> tuple[Store, Store]:
+    return (
+        Store.create(tmp_path / "alice", "alice's passphrase", kdf=fast_kdf),
+        Store.create(tmp_path / "bob", "bob's passphrase", kdf=fast_kdf),
+    )
+
+
+def test_pair_over_a_session_then_reconnect_with_ik(stores: tuple[Store, Store]) -> None:
+    alice_store, bob_store = stores
+    alice, bob = Identity.generate(), Identity.generate()
+
+    first = MemoryLink(
+        Session(Role.INITIATOR, alice, now=0.0, pattern="XX", capabilities=("pair",)),
+        Session(Role.RESPONDER, bob, now=0.0, pattern=None, capabilities=("pair",)),
+    )
+    bob_seen_by_alice, alice_seen_by_bob = _established(first)
+    assert decide(alice_store, bob.public_key, bob_seen_by_alice.peer_static_key).access is (
+        Access.PAIRING_ONLY
+    )
+    assert decide(bob_store, alice.public_key, alice_seen_by_bob.peer_static_key).may_pair
+
+    a = NumericComparison.from_session(
+        initiator=True,
+        handshake_hash=bob_seen_by_alice.handshake_hash,
+        local_static=alice.static_public_key,
+        peer_static=bob_seen_by_alice.peer_static_key,
+    )
+    b = NumericComparison.from_session(
+        initiator=False,
+        handshake_hash=alice_seen_by_bob.handshake_hash,
+        local_static=bob.static_public_key,
+        peer_static=alice_seen_by_bob.peer_static_key,
+    )
+    nonce = b.receive(_deliver(first, first.a, a.start()))
+    assert nonce is not None
+    reveal = a.receive(_deliver(first, first.b, nonce))
+    assert reveal is not None
+    assert b.receive(_deliver(first, first.a, reveal)) is None
+    assert a.code is not None and a.code == b.code  # both screens show the same six digits
+    assert len(a.code) == 6
+    a.receive(_deliver(first, first.b, b.confirm(True)))
+    b.receive(_deliver(first, first.a, a.confirm(True)))
+    assert a.result is not None and b.result is not None
+    assert a.result.advert_key == b.result.advert_key
+    add_peer(alice_store, bob.public_key, a.result, "Bob")
+    add_peer(bob_store, alice.public_key, b.result, "Alice")
+
+    # Next time Alice goes straight to Bob's stored static key (IK): one round trip.
+    stored = get_peer(alice_store, bob.public_key)
+    assert stored is not None
+    again = MemoryLink(
+        Session(Role.INITIATOR, alice, now=1.0, pattern="IK", remote_static=stored.static_key),
+        Session(Role.RESPONDER, bob, now=1.0, pattern=None),
+    )
+    bob_again, alice_again = _established(again)
+    assert again.a.pattern == "IK"
+    assert decide(alice_store, bob.public_key, bob_again.peer_static_key).paired
+    assert decide(bob_store, alice.public_key, alice_again.peer_static_key).paired
+
+    # Bob's device comes back with another session key under the same identity: refused loudly.
+    rotated = bob.rotate_static_key()
+    third = MemoryLink(
+        Session(Role.INITIATOR, alice, now=2.0, pattern="XX"),
+        Session(Role.RESPONDER, rotated, now=2.0, pattern=None),
+    )
+    bob_rotated, _ = _established(third)
+    with pytest.raises(PeerKeyChanged, match="Bob"):
+        decide(alice_store, bob.public_key, bob_rotated.peer_static_key)
+    for store in stores:
+        store.close()
+
+
+def test_a_relay_between_two_sessions_shows_different_codes(stores: tuple[Store, Store]) -> None:
+    """Mallory terminates both sessions; the owners' codes differ, so they say no."""
+    alice, bob, mallory = Identity.generate(), Identity.generate(), Identity.generate()
+    to_alice = MemoryLink(
+        Session(Role.INITIATOR, alice, now=0.0, pattern="XX"),
+        Session(Role.RESPONDER, mallory, now=0.0, pattern=None),
+    )
+    to_bob = MemoryLink(
+        Session(Role.INITIATOR, mallory, now=0.0, pattern="XX"),
+        Session(Role.RESPONDER, bob, now=0.0, pattern=None),
+    )
+    m_seen_by_alice, alice_seen_by_m = _established(to_alice)
+    bob_seen_by_m, m_seen_by_bob = _established(to_bob)
+    a = NumericComparison.from_session(
+        initiator=True,
+        handshake_hash=m_seen_by_alice.handshake_hash,
+        local_static=alice.static_public_key,
+        peer_static=m_seen_by_alice.peer_static_key,
+    )
+    m_as_responder = NumericComparison.from_session(
+        initiator=False,
+        handshake_hash=alice_seen_by_m.handshake_hash,
+        local_static=mallory.static_public_key,
+        peer_static=alice_seen_by_m.peer_static_key,
+    )
+    m_as_initiator = NumericComparison.from_session(
+        initiator=True,
+        handshake_hash=bob_seen_by_m.handshake_hash,
+        local_static=mallory.static_public_key,
+        peer_static=bob_seen_by_m.peer_static_key,
+    )
+    b = NumericComparison.from_session(
+        initiator=False,
+        handshake_hash=m_seen_by_bob.handshake_hash,
+        local_static=bob.static_public_key,
+        peer_static=m_seen_by_bob.peer_static_key,
+    )
+    # Each half of the relay is an honest-looking run of the protocol.
+    nonce_to_alice = m_as_responder.receive(a.start())
+    nonce_from_bob = b.receive(m_as_initiator.start())
+    assert nonce_to_alice is not None and nonce_from_bob is not None
+    reveal_from_alice = a.receive(nonce_to_alice)
+    reveal_to_bob = m_as_initiator.receive(nonce_from_bob)
+    assert reveal_from_alice is not None and reveal_to_bob is not None
+    m_as_responder.receive(reveal_from_alice)
+    b.receive(reveal_to_bob)
+    assert a.code is not None and b.code is not None
+    assert a.code != b.code  # different handshakes, different nonces: the owners notice
