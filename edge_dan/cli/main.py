@@ -8,7 +8,7 @@ import traceback
 from collections.abc import Callable, Sequence
 
 from edge_dan import __version__
-from edge_dan.cli import profile_cmds, store_cmds
+from edge_dan.cli import model_cmds, profile_cmds, store_cmds
 from edge_dan.cli.context import DEFAULT_UNLOCK, Context, unlock_time
 from edge_dan.errors import EdgeDanError
 from edge_dan.store.home import resolve_home
@@ -34,6 +34,34 @@ def _global_options(defaults: bool) -> argparse.ArgumentParser:
     )
     parent.add_argument("--debug", action="store_true", default=keep(False), help="show tracebacks")
     return parent
+
+
+def _model_commands(
+    command: Callable[..., argparse.ArgumentParser],
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: argparse.ArgumentParser,
+) -> None:
+    """score, feedback and model info (edge_dan.cli.model_cmds)."""
+
+    def tiered(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--tier", help="value model tier (default: minilm-int8)")
+
+    p = command("score", model_cmds.cmd_score, "rank options by your values, with reasons")
+    p.add_argument("options", nargs="+", metavar="OPTION")
+    p.add_argument("--top", type=int, default=3, metavar="N", help="values shown for and against")
+    tiered(p)
+    p = command("feedback", model_cmds.cmd_feedback, "teach your preferences; list or undo them")
+    p.add_argument("--prefer", metavar="A", help="the option you prefer ...")
+    p.add_argument("--over", metavar="B", help="... over this one")
+    p.add_argument("--list", action="store_true", help="your answers and what was learned")
+    p.add_argument(
+        "--undo", nargs="?", const="last", metavar="N", help="forget answer N (or the last)"
+    )
+    tiered(p)
+    model = commands.add_parser("model", help="the value model", parents=[common])
+    sub = model.add_subparsers(dest="model_command", metavar="ACTION", required=True)
+    p = command("info", model_cmds.cmd_model_info, "tier, size, hash and validation figures", sub)
+    tiered(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,6 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--note", help="why (kept in the history)")
     p = command("history", profile_cmds.cmd_history, "how your profile changed", sub)
     p.add_argument("--limit", type=int, metavar="N", help="only the last N changes")
+
+    _model_commands(command, commands, common)
     return parser
 
 

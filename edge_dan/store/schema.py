@@ -71,8 +71,41 @@ def _v2(conn: Connection) -> None:
     )
 
 
+def _v3(conn: Connection) -> None:
+    # The owner's answers to "which do you prefer?" (edge_dan.store.feedback): both option texts
+    # (secret: they say what the owner weighs up) with the model scores they had when answered,
+    # the fitted personal model, and a log of answers added and undone (no option texts in it).
+    # AUTOINCREMENT so the number of an undone answer is never given to another.
+    _run(
+        conn,
+        """
+        CREATE TABLE feedback (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            preferred TEXT NOT NULL,
+            rejected TEXT NOT NULL,
+            preferred_scores TEXT NOT NULL,
+            rejected_scores TEXT NOT NULL,
+            tier TEXT NOT NULL
+        );
+        CREATE TABLE personal_model (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            state TEXT NOT NULL,
+            fitted_at TEXT NOT NULL
+        );
+        CREATE TABLE feedback_history (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            action TEXT NOT NULL CHECK (action IN ('add', 'undo')),
+            feedback_id INTEGER NOT NULL,
+            changes TEXT NOT NULL
+        );
+        """,
+    )
+
+
 # Index i holds the migration from version i to i + 1. Append only; never edit a released one.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3]
 LATEST = len(MIGRATIONS)
 
 

@@ -1,0 +1,292 @@
+"""``edge-dan score``, ``edge-dan feedback`` and ``edge-dan model info``.
+
+Arguments are checked before anything slow or secret happens: a bad option text or an unknown tier
+costs neither a model load nor a passphrase. Option texts go to stdout only (the owner asked for
+them); errors and notes never repeat them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+from typing import TYPE_CHECKING, Any
+
+from edge_dan.cli.context import Context
+from edge_dan.errors import UsageError
+from edge_dan.values.schwartz import ORIGINAL_VALUES
+
+# numpy, the model runtime and the feedback store load only when one of these commands runs, so
+# every other command starts as fast as before.
+if TYPE_CHECKING:
+    from edge_dan.model import ValueModel
+    from edge_dan.store.feedback import Outcome
+    from edge_dan.values.personal import Contribution, PersonalModel
+    from edge_dan.values.ranking import RankedOption
+
+FIRST_GUESS_NOTE = (
+    "First guess from your profile: the model sees which values an option involves, not whether it "
+    "serves or harms them. Teach it with: edge-dan feedback --prefer A --over B"
+)
+
+
+def _load(tier: str | None) -> ValueModel:
+    from edge_dan.model import DEFAULT_TIER, ValueModel, tier_directory
+
+    tier = DEFAULT_TIER if tier is None else tier
+    tier_directory(tier)  # UsageError naming the shipped tiers, before any loading
+    return ValueModel.load(tier=tier)
+
+
+def _words(items: tuple[Contribution, ...]) -> str:
+    return ", ".join(f"{c.value} {c.contribution:+.2f}" for c in items)
+
+
+def _reason(option: RankedOption) -> str:
+    e = option.explanation
+    parts = []
+    if e.speaks_for:
+        parts.append(f"for: {_words(e.speaks_for)}")
+    if e.speaks_against:
+        parts.append(f"against: {_words(e.speaks_against)}")
+    return "; ".join(parts) or "no value speaks for or against it"
+
+
+def cmd_score(ctx: Context, args: argparse.Namespace) -> None:
+    from edge_dan.store.feedback import personal_model
+    from edge_dan.values.ranking import clean_options, rank
+
+    options = clean_options(args.options)
+    top = int(args.top)
+    if not 1 <= top <= len(ORIGINAL_VALUES):
+        raise UsageError(f"--top must be between 1 and {len(ORIGINAL_VALUES)}")
+    model = _load(args.tier)
+    scores = model.scores(options)
+    with ctx.open_store() as store:
+        personal = personal_model(store)
+    ranked = rank(scores, personal, texts=options, top=top)
+    width = len(str(len(ranked)))
+    lines = []
+    for r in ranked:
+        lines.append(f"{r.rank:>{width}}. {r.utility:+.2f}  {r.text}")
+        lines.append(f"{'':>{width}}         {_reason(r)}")
+    lines.append("")
+    if personal.first_guess:
+        lines.append(FIRST_GUESS_NOTE)
+    else:
+        lines.append(
+            f"Weights learned from {personal.pairs} of your answers ('edge-dan feedback --list')."
+        )
+    ctx.emit(
+        {
+            "tier": model.tier,
+            "first_guess": personal.first_guess,
+            "answers": personal.pairs,
+            "ranking": [r.to_dict() for r in ranked],
+        },
+        "\n".join(lines),
+    )
+
+
+def _moves(outcome: Outcome) -> str:
+    moved = ", ".join(
+        f"{v} {a:.2f}->{b:.2f}"
+        for v, (a, b) in outcome.change.changes.items()
+        if abs(b - a) >= 0.005  # what shows at two decimals
+    )
+    return moved or "nothing moved noticeably"
+
+
+def _weights_table(model: PersonalModel) -> list[str]:
+    implied = model.implied_profile()
+    lines = [f"{'value':<15} {'prior':>6} {'learned':>8} {'+/-':>5}  as a profile weight"]
+    for v, w0, w, sd in zip(
+        ORIGINAL_VALUES, model.prior, model.weights, model.uncertainty, strict=True
+    ):
+        lines.append(f"{v:<15} {w0:>+6.2f} {w:>+8.2f} {sd:>5.2f}  {implied[v]:.2f}")
+    return lines
+
+
+def _feedback_add(ctx: Context, args: argparse.Namespace) -> None:
+    from edge_dan.store.feedback import add_feedback
+    from edge_dan.values.ranking import clean_pair
+
+    preferred, rejected = clean_pair(args.prefer, args.over)
+    model = _load(args.tier)
+    scores = model.scores([preferred, rejected])
+    with ctx.open_store() as store:
+        outcome = add_feedback(store, preferred, rejected, scores[0], scores[1], tier=model.tier)
+    after = outcome.after
+    u = after.utility(scores)
+    p = after.prefer_probability(scores[0], scores[1])
+    before_p = outcome.before.prefer_probability(scores[0], scores[1])
+    ctx.emit(
+        {
+            "id": outcome.feedback.id,
+            "answers": after.pairs,
+            "tier": model.tier,
+            "preferred_utility": float(u[0]),
+            "rejected_utility": float(u[1]),
+            "probability_before": before_p,
+            "probability_after": p,
+            "changes": outcome.change.to_dict()["changes"],
+            "weights": after.to_dict()["weights"],
+        },
+        f"Kept answer {outcome.feedback.id} ({after.pairs} in all). The model now gives your "
+        f"choice a {p:.0%} chance (it gave {before_p:.0%}).\n"
+        f"Learned weights moved: {_moves(outcome)}",
+    )
+
+
+def _feedback_list(ctx: Context, args: argparse.Namespace) -> None:
+    from edge_dan.store.feedback import feedback_history, list_feedback, personal_model
+    from edge_dan.store.profiles import current_profile
+
+    with ctx.open_store() as store:
+        answers = list_feedback(store)
+        model = personal_model(store)
+        profile = current_profile(store)
+        history = feedback_history(store)
+    lines = [f"{a.id:>4}  {a.at[:19]}  {a.preferred}  >  {a.rejected}" for a in answers]
+    text = "\n".join(lines) if lines else "No answers yet."
+    text += "\n\n" + "\n".join(_weights_table(model))
+    if model.first_guess:
+        text += "\n\n" + FIRST_GUESS_NOTE
+    ctx.emit(
+        {
+            "feedback": [a.to_dict() for a in answers],
+            "model": model.to_dict(),
+            "profile": profile.to_dict(),
+            "implied_profile": model.implied_profile(),
+            "history": [h.to_dict() for h in history],
+        },
+        text,
+    )
+
+
+def _feedback_undo(ctx: Context, args: argparse.Namespace) -> None:
+    from edge_dan.store.feedback import undo_feedback
+
+    target = None if args.undo == "last" else _answer_id(args.undo)
+    with ctx.open_store() as store:
+        outcome = undo_feedback(store, target)
+    ctx.emit(
+        {
+            "undone": outcome.feedback.id,
+            "answers": outcome.after.pairs,
+            "changes": outcome.change.to_dict()["changes"],
+            "weights": outcome.after.to_dict()["weights"],
+        },
+        f"Forgot answer {outcome.feedback.id} ({outcome.after.pairs} left).\n"
+        f"Learned weights moved: {_moves(outcome)}",
+    )
+
+
+def _answer_id(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise UsageError(f"--undo takes an answer number, got {text!r}") from None
+    if value < 1:
+        raise UsageError(f"--undo takes an answer number (1 or more), got {value}")
+    return value
+
+
+def cmd_feedback(ctx: Context, args: argparse.Namespace) -> None:
+    adding = args.prefer is not None or args.over is not None
+    chosen = sum([adding, bool(args.list), args.undo is not None])
+    if chosen != 1:
+        raise UsageError("give one of: --prefer A --over B, --list, --undo [N]")
+    if adding:
+        if args.prefer is None or args.over is None:
+            raise UsageError("--prefer and --over go together: --prefer A --over B")
+        _feedback_add(ctx, args)
+    elif args.list:
+        _feedback_list(ctx, args)
+    else:
+        _feedback_undo(ctx, args)
+
+
+def _headline(meta: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    """The validation entry that describes the shipped artifacts of this tier."""
+    validation = meta.get("validation")
+    if not isinstance(validation, dict):
+        return None, {}
+    results = validation.get("results")
+    if not isinstance(results, dict):
+        return None, {}
+    # An explicit "shipped" entry wins; else the tier's own name; else what the build scripts
+    # call the shipped artifacts (minilm: "int8+head", static: "static+head"); else a lone head.
+    heads = [k for k in results if k.endswith("+head")]
+    lone = heads[0] if len(heads) == 1 else None
+    for name in (validation.get("shipped"), meta.get("tier"), "int8+head", "static+head", lone):
+        if isinstance(name, str) and isinstance(results.get(name), dict):
+            return name, results[name]
+    return None, {}
+
+
+def _f1(entry: dict[str, Any], key: str) -> dict[str, float] | None:
+    item = entry.get(key)
+    if isinstance(item, dict) and isinstance(item.get("f1"), int | float):
+        return {k: float(v) for k, v in item.items() if isinstance(v, int | float)}
+    return None
+
+
+def cmd_model_info(ctx: Context, args: argparse.Namespace) -> None:
+    from edge_dan.model import DEFAULT_TIER
+    from edge_dan.model.integrity import META_FILE
+
+    model = _load(args.tier)  # verifies every file against its recorded SHA-256
+    meta = model.meta
+    directory = model.directory
+    files: dict[str, dict[str, Any]] = {}
+    for name, record in sorted(meta["files"].items()):
+        files[name] = {"bytes": (directory / name).stat().st_size, "sha256": record["sha256"]}
+    meta_bytes = (directory / META_FILE).read_bytes()
+    size = sum(f["bytes"] for f in files.values()) + len(meta_bytes)
+    source, entry = _headline(meta)
+    measures = {
+        key: found
+        for key in (
+            "f1_honest",
+            "f1_shipped_thresholds",
+            "f1_crossfit_validation",
+            "f1_tuned_on_validation",
+        )
+        if (found := _f1(entry, key)) is not None
+    }
+    headline = measures.get("f1_honest") or next(iter(measures.values()), None)
+    data = {
+        "tier": model.tier,
+        "default": model.tier == DEFAULT_TIER,
+        "directory": str(directory),
+        "size_bytes": size,
+        # meta.json pins the SHA-256 of every other file, so its own hash names the whole build.
+        "sha256": hashlib.sha256(meta_bytes).hexdigest(),
+        "files": files,
+        "encoder": meta["encoder"].get("kind"),
+        "dim": model.dim,
+        "categories": len(model.categories),
+        "validation": {
+            "f1": None if headline is None else headline["f1"],
+            "source": source,
+            "measures": measures,
+        },
+    }
+    lines = [
+        f"tier        {model.tier}{' (default)' if data['default'] else ''}",
+        f"directory   {directory}",
+        f"size        {size / 1e6:.1f} MB in {len(files) + 1} files",
+        f"sha256      {data['sha256']} (meta.json, which pins every file)",
+    ]
+    lines += [f"  {n:<14} {f['bytes']:>10} B  {f['sha256']}" for n, f in files.items()]
+    lines.append(
+        f"encoder     {data['encoder']}, {model.dim} dimensions, {data['categories']} categories"
+    )
+    if measures:
+        shown = ", ".join(
+            f"{k.removeprefix('f1_').replace('_', ' ')} {m['f1']:.3f}" for k, m in measures.items()
+        )
+        lines.append(f"validation  F1 {shown}")
+    else:
+        lines.append("validation  no figures recorded in the model metadata")
+    ctx.emit(data, "\n".join(lines))

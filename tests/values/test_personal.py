@@ -1,0 +1,194 @@
+"""The personal preference model: prior from the profile, Bradley-Terry learning, explanations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from edge_dan.errors import UsageError
+from edge_dan.values import CATEGORIES, ORIGINAL_VALUES, ValueProfile
+from edge_dan.values.personal import (
+    PRIOR_SCALE,
+    PersonalModel,
+    features,
+    fit_weights,
+    prior_weights,
+)
+
+V = {v: i for i, v in enumerate(ORIGINAL_VALUES)}
+
+
+def option(**involvement: float) -> np.ndarray:
+    """A 10-value score row: 0.1 everywhere except the values named (underscores for hyphens)."""
+    row = np.full(len(ORIGINAL_VALUES), 0.1)
+    for name, x in involvement.items():
+        row[V[name.replace("_", "-")]] = x
+    return row
+
+
+CARING = [option(benevolence=0.6 + 0.05 * k, universalism=0.3 + 0.04 * k) for k in range(6)]
+DOMINANT = [option(power=0.6 + 0.05 * k, achievement=0.3 + 0.04 * k) for k in range(6)]
+HELD_OUT = (option(benevolence=0.7, security=0.3), option(power=0.7, security=0.3))
+POWER_LOVER = ValueProfile.neutral().edit({"power": 0.9, "achievement": 0.8, "benevolence": 0.2})
+
+
+def test_prior_follows_the_profile_around_the_owners_average() -> None:
+    w0 = prior_weights(POWER_LOVER)
+    assert w0[V["power"]] == pytest.approx(PRIOR_SCALE * 0.8)
+    assert w0[V["benevolence"]] == pytest.approx(-PRIOR_SCALE * 0.6)
+    assert w0[V["security"]] == 0.0
+    assert not np.any(prior_weights(ValueProfile.neutral()))
+
+
+def test_without_feedback_the_weights_are_the_prior_and_say_so() -> None:
+    model = PersonalModel.from_profile(POWER_LOVER)
+    assert model.pairs == 0 and model.first_guess
+    assert np.array_equal(model.weights, model.prior)
+    explanation = model.explain(HELD_OUT[1])
+    assert explanation.first_guess
+    assert "first guess" in explanation.text
+    # The owner rates power above their average: an option involving power scores higher.
+    u = model.utility(np.array(HELD_OUT))
+    assert u[1] > u[0]
+
+
+def test_neutral_profile_ranks_nothing_above_anything() -> None:
+    model = PersonalModel.from_profile(ValueProfile.neutral())
+    assert not np.any(model.utility(np.array(CARING + DOMINANT)))
+    assert model.explain(CARING[0]).text.startswith("no value speaks")
+
+
+def test_consistent_feedback_flips_a_held_out_pair() -> None:
+    model = PersonalModel.from_profile(POWER_LOVER)
+    caring, dominant = HELD_OUT
+    assert model.prefer_probability(caring, dominant) < 0.5
+    flipped_after = None
+    for k, (a, b) in enumerate(zip(CARING, DOMINANT, strict=True), 1):
+        model = model.feedback(a, b)
+        if flipped_after is None and model.prefer_probability(caring, dominant) > 0.5:
+            flipped_after = k
+    # The prior holds against a single answer but gives way to a consistent few.
+    assert flipped_after is not None and 2 <= flipped_after <= 5
+    assert model.weights[V["benevolence"]] > 0 and model.weights[V["power"]] < 0.5
+    assert model.prefer_probability(caring, dominant) > 0.6
+
+
+def test_one_answer_does_not_swing_everything() -> None:
+    model = PersonalModel.from_profile(POWER_LOVER)
+    once = model.feedback(CARING[0], DOMINANT[0])
+    moved = np.abs(once.weights - model.weights)
+    assert moved.max() < 0.5 * np.abs(model.prior).max()
+    # Values the answer says nothing about stay where the profile put them.
+    assert moved[V["hedonism"]] < 0.05 and moved[V["tradition"]] < 0.05
+
+
+def test_undo_restores_the_model_bit_for_bit() -> None:
+    model = PersonalModel.from_profile(POWER_LOVER)
+    for a, b in zip(CARING[:3], DOMINANT[:3], strict=True):
+        model = model.feedback(a, b)
+    later = model.feedback(CARING[3], DOMINANT[3])
+    undone = later.without(-1)
+    assert undone == model
+    assert np.array_equal(undone.weights, model.weights)
+    assert np.array_equal(undone.utility(np.array(HELD_OUT)), model.utility(np.array(HELD_OUT)))
+    # Removing a middle answer equals never having given it.
+    middle = later.without(1)
+    again = PersonalModel.from_profile(POWER_LOVER, [(CARING[k], DOMINANT[k]) for k in (0, 2, 3)])
+    assert np.array_equal(middle.weights, again.weights)
+    with pytest.raises(UsageError):
+        later.without(4)
+
+
+def test_fit_is_the_map_optimum() -> None:
+    rng = np.random.default_rng(1)
+    d = rng.uniform(-1, 1, size=(30, 10))
+    w0 = rng.normal(size=10)
+    w, sd = fit_weights(d, w0, regularisation=0.7)
+    p = 1 / (1 + np.exp(d @ w))
+    gradient = -(d.T @ p) + 0.7 * (w - w0)
+    assert np.abs(gradient).max() < 1e-9
+    assert np.all(sd > 0) and np.all(sd < 1 / np.sqrt(0.7) + 1e-12)
+
+
+def test_separable_answers_stay_finite() -> None:
+    # The same answer 200 times: without the prior the weights would run off to infinity.
+    model = PersonalModel.from_profile(ValueProfile.neutral())
+    for _ in range(200):
+        model = model.feedback(CARING[0], DOMINANT[0])
+    assert np.all(np.isfinite(model.weights)) and np.abs(model.weights).max() < 20
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(st.floats(0, 1), min_size=10, max_size=10),
+            st.lists(st.floats(0, 1), min_size=10, max_size=10),
+        ),
+        max_size=6,
+    ),
+    st.lists(st.floats(0, 1), min_size=10, max_size=10),
+    st.lists(st.floats(0, 1), min_size=10, max_size=10),
+)
+def test_an_answer_never_lowers_the_odds_of_what_was_chosen(
+    history: list[tuple[list[float], list[float]]], a: list[float], b: list[float]
+) -> None:
+    model = PersonalModel.from_profile(POWER_LOVER, history)
+    after = model.feedback(a, b)
+    assert after.prefer_probability(a, b) >= model.prefer_probability(a, b) - 1e-9
+
+
+def test_explanation_names_values_for_and_against() -> None:
+    profile = ValueProfile.neutral().edit({"benevolence": 0.9, "power": 0.1, "security": 0.7})
+    model = PersonalModel.from_profile(profile)
+    row = option(benevolence=0.5, power=0.4, security=0.2)
+    e = model.explain(row, top=2)
+    assert [c.value for c in e.speaks_for] == ["benevolence", "security"]
+    assert [c.value for c in e.speaks_against] == ["power"]
+    assert e.speaks_for[0].contribution == pytest.approx(0.5 * PRIOR_SCALE * 0.8)
+    assert "benevolence +0.80" in e.text and "power -0.64" in e.text
+    full = model.explain(row, top=10, floor=0.0)
+    total = sum(c.contribution for c in full.speaks_for + full.speaks_against)
+    assert total == pytest.approx(e.utility) == pytest.approx(float(model.utility(row)[0]))
+    data = e.to_dict()
+    assert data["for"][0]["value"] == "benevolence" and data["first_guess"] is True
+
+
+def test_category_scores_fold_by_the_maximum() -> None:
+    row = np.zeros(len(CATEGORIES))
+    row[CATEGORIES.index("Power: dominance")] = 0.3
+    row[CATEGORIES.index("Face")] = 0.8
+    row[CATEGORIES.index("Benevolence: caring")] = 0.4
+    f = features(row)
+    assert f.shape == (1, 10)
+    assert f[0, V["power"]] == 0.8 and f[0, V["benevolence"]] == 0.4
+    model = PersonalModel.from_profile(POWER_LOVER)
+    assert model.utility(row)[0] == pytest.approx(model.utility(f)[0])
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [np.zeros(7), np.zeros((2, 3)), np.full(10, np.nan), np.full(10, 1.5), np.full(20, -0.1)],
+)
+def test_bad_scores_are_refused(bad: np.ndarray) -> None:
+    model = PersonalModel.from_profile(POWER_LOVER)
+    with pytest.raises(UsageError):
+        model.utility(bad)
+    with pytest.raises(UsageError):
+        model.feedback(bad, CARING[0])
+
+
+def test_state_for_inspection() -> None:
+    model = PersonalModel.from_profile(POWER_LOVER, [(CARING[0], DOMINANT[0])])
+    state = model.to_dict()
+    assert state["pairs"] == 1 and set(state["weights"]) == set(ORIGINAL_VALUES)
+    assert np.array_equal(PersonalModel.weights_from_dict(state), model.weights)
+    implied = model.implied_profile()
+    assert all(0.0 <= x <= 1.0 for x in implied.values())
+    assert PersonalModel.from_profile(POWER_LOVER).implied_profile() == pytest.approx(
+        POWER_LOVER.to_dict()
+    )
+    with pytest.raises(ValueError, match="read-only"):
+        model.weights[0] = 1.0
