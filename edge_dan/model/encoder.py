@@ -166,4 +166,12 @@ class OnnxEncoder:
 
 EncoderFactory = Callable[..., Encoder]
 
-ENCODER_KINDS: dict[str, EncoderFactory] = {"onnx": OnnxEncoder.open}
+
+def _open_static(directory: Path, meta: dict[str, Any], **options: Any) -> Encoder:
+    """The numpy-only static encoder of the tiny tier (imported only when it is loaded)."""
+    from edge_dan.model.static import StaticEncoder
+
+    return StaticEncoder.open(directory, meta, **options)
+
+
+ENCODER_KINDS: dict[str, EncoderFactory] = {"onnx": OnnxEncoder.open, "static": _open_static}

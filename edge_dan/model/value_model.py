@@ -19,7 +19,7 @@ from edge_dan.values.schwartz import CATEGORY_TO_VALUE, ORIGINAL_VALUES
 
 DEFAULT_TIER = "minilm-int8"
 # Tiers shipped inside the package, by name: each is a directory under edge_dan/model/artifacts/.
-TIERS: tuple[str, ...] = ("minilm-int8",)
+TIERS: tuple[str, ...] = ("minilm-int8", "static-tiny")
 
 
 def tier_directory(tier: str = DEFAULT_TIER) -> Path:
