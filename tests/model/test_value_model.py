@@ -119,6 +119,14 @@ def test_values_are_max_over_categories(model: ValueModel) -> None:
         np.testing.assert_allclose(v[:, j], s[:, idx].max(axis=1))
 
 
+def test_default_scores_do_not_depend_on_batch_mates(model: ValueModel) -> None:
+    """One text at a time (the default): a text's scores are a function of that text alone."""
+    alone = np.vstack([model.scores([t]) for t in TEXTS])
+    # Equal up to the float rounding of the head's matrix product, whose shape follows the call.
+    np.testing.assert_allclose(model.scores(TEXTS), alone, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(model.scores(TEXTS[::-1]), alone[::-1], rtol=0, atol=1e-12)
+
+
 def test_order_of_input_does_not_matter(model: ValueModel) -> None:
     small = ValueModel.load(batch_size=3)
     base = small.scores(TEXTS)
@@ -134,6 +142,7 @@ def test_batched_close_to_one_by_one(model: ValueModel) -> None:
     # batch-mates move a vector a little (measured: cosine >= 0.956, scores within 0.07, the
     # worst for one- or two-token texts batched with a 128-token one); the answer must stay
     # close to running every text alone.
+    model = ValueModel.load(batch_size=32)
     batched = model.embed(TEXTS)
     alone = np.vstack([model.embed([t]) for t in TEXTS])
     assert (batched * alone).sum(axis=1).min() > 0.93
@@ -149,7 +158,8 @@ def test_one_text_alone_is_deterministic(model: ValueModel) -> None:
     np.testing.assert_array_equal(model.scores(["hello"]), model.scores(["hello"]))
 
 
-def test_batches_are_padded_only_to_their_longest(model: ValueModel) -> None:
+def test_batches_are_padded_only_to_their_longest() -> None:
+    model = ValueModel.load(batch_size=8)
     encoder: Any = model._encoder
     real = encoder._session
     seen: list[tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]] = []
