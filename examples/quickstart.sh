@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Quick start: install edge_dan into .venv, create a throwaway agent home, show its value profile.
+# Quick start: install edge_dan into .venv, create a throwaway agent home, show its value profile
+# and let the on-device value model rank a few options for it.
 # Nothing outside this checkout and a temporary directory is touched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,3 +15,7 @@ export EDGE_DAN_PASSPHRASE="quick-start-$(date +%s)"
 .venv/bin/edge-dan profile set benevolence=0.85 universalism=0.75 power=0.2 --note "quick start"
 .venv/bin/edge-dan profile show
 .venv/bin/edge-dan whoami
+# The value model ranks options by this owner's values, offline, with reasons.
+.venv/bin/edge-dan score "Help my neighbour move house on Saturday" \
+  "Take the job that pays more but means firing two colleagues" \
+  "Spend the weekend at a music festival"
