@@ -6,7 +6,9 @@ how to add a type). Type ids are unique across edge_dan and never reused:
 - 1..255: session control (``control.py``)
 - 256..511: pairing
 - 512..1023: negotiation
-- 1024..65535: unassigned
+- 1024..1279: discovery (advertising keys)
+- 1280..1535: firmware bridge
+- 1536..65535: unassigned
 """
 
 from edge_dan.wire.messages import pairing  # noqa: F401  (registers the pairing types)
