@@ -104,8 +104,27 @@ def _v3(conn: Connection) -> None:
     )
 
 
+def _v4(conn: Connection) -> None:
+    # Discovery (edge_dan.store.discovery_keys): this agent's own advertising key, and the one
+    # each partner gave us after pairing (NULL until it arrives). See edge_dan.discovery.tokens
+    # for why the key is per agent rather than per pair.
+    _run(
+        conn,
+        """
+        CREATE TABLE advertising_key (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            key BLOB NOT NULL CHECK (length(key) = 32),
+            created_at TEXT NOT NULL
+        );
+        ALTER TABLE paired_peers ADD COLUMN peer_advertising_key BLOB
+            CHECK (peer_advertising_key IS NULL OR length(peer_advertising_key) = 32);
+        """,
+    )
+
+
+# v5 is reserved for negotiation accords and norms (issue #6).
 # Index i holds the migration from version i to i + 1. Append only; never edit a released one.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4]
 LATEST = len(MIGRATIONS)
 
 
