@@ -19,6 +19,7 @@ from typing import Any
 from edge_dan.errors import StoreError, UsageError
 from edge_dan.identity import fingerprint
 from edge_dan.pairing.result import METHODS, PairingMethod, PairingResult
+from edge_dan.store.discovery_keys import rotate_advertising_key
 from edge_dan.store.sqlcipher import translated
 from edge_dan.store.store import Store, now_iso
 
@@ -141,11 +142,17 @@ def list_peers(store: Store) -> list[Peer]:
 
 
 def remove_peer(store: Store, identity_key: bytes) -> bool:
-    """Unpair: delete the peer and its keys. True if it was paired."""
+    """Unpair: delete the peer and its keys, and replace our advertising key. True if it was paired.
+
+    The former partner knows our advertising key; replacing it in the same transaction means it
+    cannot recognise (so cannot track) our adverts from now on.
+    """
     with store.transaction() as conn:
         deleted = conn.execute(
             "DELETE FROM paired_peers WHERE identity_key = ?", (bytes(identity_key),)
         ).rowcount
+        if deleted:
+            rotate_advertising_key(store, conn)
     with translated(store.path):
         # secure_delete zeroes the freed cells in the database file once the pages get there;
         # a checkpoint puts them there now and truncates the log that held the old pages.
