@@ -12,14 +12,21 @@ from pathlib import Path
 
 import pytest
 
+from edge_dan.discovery.tokens import Recogniser, TokenRotator
 from edge_dan.identity import Identity
 from edge_dan.pairing.numeric import NumericComparison
 from edge_dan.pairing.policy import Access, decide
 from edge_dan.store import KdfParams, Store
+from edge_dan.store.discovery_keys import (
+    own_advertising_key,
+    partner_advertising_keys,
+    set_partner_advertising_key,
+)
 from edge_dan.store.peers import add_peer, get_peer
 from edge_dan.transports.memory import MemoryLink
 from edge_dan.wire.errors import PeerKeyChanged
 from edge_dan.wire.messages import decode, encode
+from edge_dan.wire.messages.discovery import AdvertisingKeyGrant
 from edge_dan.wire.session import HandshakeComplete, MessageReceived, Role, Session, State
 
 
@@ -90,6 +97,19 @@ def test_pair_over_a_session_then_reconnect_with_ik(stores: tuple[Store, Store])
     add_peer(alice_store, bob.public_key, a.result, "Bob")
     add_peer(bob_store, alice.public_key, b.result, "Alice")
 
+    # Still inside the pairing session, each hands the other its advertising key (as BLE's key
+    # distribution hands over the IRK); from then on each recognises the other's adverts.
+    _grant_advertising_keys(first, (alice_store, bob.public_key), (bob_store, alice.public_key))
+    now = 1_800_000_000.0
+    alice_advert = TokenRotator(own_advertising_key(alice_store)).advert(now)
+    bob_advert = TokenRotator(own_advertising_key(bob_store)).advert(now)
+    assert Recogniser(partner_advertising_keys(bob_store)).recognise(alice_advert, now) == (
+        alice.public_key
+    )
+    assert Recogniser(partner_advertising_keys(alice_store)).recognise(bob_advert, now) == (
+        bob.public_key
+    )
+
     # Next time Alice goes straight to Bob's stored static key (IK): one round trip.
     stored = get_peer(alice_store, bob.public_key)
     assert stored is not None
@@ -113,6 +133,24 @@ def test_pair_over_a_session_then_reconnect_with_ik(stores: tuple[Store, Store])
         decide(alice_store, bob.public_key, bob_rotated.peer_static_key)
     for store in stores:
         store.close()
+
+
+def _grant_advertising_keys(
+    link: MemoryLink, alice: tuple[Store, bytes], bob: tuple[Store, bytes]
+) -> None:
+    """Each side sends AdvertisingKeyGrant; the receiver keeps it for the peer it paired with."""
+    (alice_store, bob_key), (bob_store, alice_key) = alice, bob
+    for sender_store, receiver_store, sender_identity, session in (
+        (alice_store, bob_store, alice_key, link.a),
+        (bob_store, alice_store, bob_key, link.b),
+    ):
+        grant = decode(_deliver(link, session, encode(grant_for(sender_store))))
+        assert isinstance(grant, AdvertisingKeyGrant)
+        set_partner_advertising_key(receiver_store, sender_identity, grant.key)
+
+
+def grant_for(store: Store) -> AdvertisingKeyGrant:
+    return AdvertisingKeyGrant(key=own_advertising_key(store))
 
 
 def test_a_relay_between_two_sessions_shows_different_codes(stores: tuple[Store, Store]) -> None:
