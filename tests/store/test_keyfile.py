@@ -8,6 +8,7 @@ import os
 import pytest
 
 from edge_dan.errors import StoreCorrupt, UsageError, WrongPassphrase
+from edge_dan.store import keyfile
 from edge_dan.store.keyfile import KdfParams, KeyFile, calibrate
 
 
@@ -68,11 +69,25 @@ def test_absurd_kdf_parameters_are_refused(fast_kdf: KdfParams) -> None:
         KeyFile.from_bytes(json.dumps(doc).encode(), source="kf")
 
 
-def test_calibration_targets_the_requested_time() -> None:
+def test_calibration_targets_the_requested_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The arithmetic, on a modelled machine (20 ms per pass at 64 MiB): real timings on a shared
+    # CI machine vary too much to assert on.
+    def modelled(ops: int, mem: int) -> float:
+        return 0.02 * ops * mem / (64 * 1024 * 1024)
+
+    monkeypatch.setattr(keyfile, "_time_kdf", modelled)
     slow, quick = calibrate(0.4), calibrate(0.05)
     assert slow.memlimit == quick.memlimit == 64 * 1024 * 1024
-    assert slow.opslimit > quick.opslimit >= 1
+    assert (slow.opslimit, quick.opslimit) == (20, 2)
     assert len(slow.salt) == 16 and slow.salt != quick.salt
+    # A board too slow for even one pass at 64 MiB in time gets less memory instead.
+    tiny = calibrate(0.01)
+    assert tiny.opslimit == 1 and 8 * 1024 * 1024 <= tiny.memlimit < 64 * 1024 * 1024
+
+
+def test_calibration_on_this_machine_gives_usable_parameters() -> None:
+    params = calibrate(0.1)
+    assert params.opslimit >= 1 and 8 * 1024 * 1024 <= params.memlimit <= 64 * 1024 * 1024
 
 
 @pytest.mark.parametrize("seconds", [0, -1, 31])
