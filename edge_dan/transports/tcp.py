@@ -12,6 +12,7 @@ feeds it ``loop.time()`` and turns its events into an async API::
                          pattern=None), handler)
 
 ``session_factory`` is called with the event loop's current time and returns a fresh ``Session``.
+``SessionChannel`` (timers, inbox, events) lives in ``channel.py``; ``TcpLink`` is the TCP part.
 A connection that breaks the protocol, sends garbage or stalls its handshake is dropped without
 affecting any other connection; ``on_error`` (if given) hears why.
 """
@@ -20,260 +21,92 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
-from edge_dan.wire.errors import ConnectionLost, ProtocolError, SessionClosed, SessionStateError
+from edge_dan.transports.channel import DEFAULT_MAX_INBOX, SessionChannel, SessionFactory
+from edge_dan.wire.errors import ConnectionLost, ProtocolError, SessionClosed
 from edge_dan.wire.framing.tcp import TcpDeframer, encode_frame
-from edge_dan.wire.messages import CloseCode, Message
-from edge_dan.wire.session import (
-    Closed,
-    HandshakeComplete,
-    MessageReceived,
-    ProtocolFailure,
-    Session,
-    State,
-)
+from edge_dan.wire.messages import CloseCode
+from edge_dan.wire.session import Session
 
-SessionFactory = Callable[[float], Session]
-Handler = Callable[["SessionChannel"], Awaitable[None]]
+__all__ = [
+    "DEFAULT_MAX_INBOX",
+    "Listener",
+    "SessionChannel",
+    "SessionFactory",
+    "TcpLink",
+    "connect",
+    "serve",
+]
+
+Handler = Callable[[SessionChannel], Awaitable[None]]
 ErrorHook = Callable[[ProtocolError], None]
 READ_CHUNK = 65536
-DEFAULT_MAX_INBOX = 256  # received messages held for the application before reading pauses
 
 
-class SessionChannel:
-    """One session over one TCP connection, as an async API. Create through ``connect``/``serve``.
-
-    Received messages wait in a bounded inbox (``max_inbox`` plus at most one 64 KiB read); when
-    it is full the channel stops reading the socket, so a slow consumer pushes back on the peer
-    instead of growing memory (and a consumer stalled for the dead-peer timeout loses the peer).
-    """
+class TcpLink:
+    """Session frames on a TCP stream: 2-byte length prefixes, reading paused by a full inbox."""
 
     def __init__(
-        self,
-        session: Session,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        *,
-        max_inbox: int = DEFAULT_MAX_INBOX,
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, max_frame_size: int
     ) -> None:
-        self._session = session
         self._reader, self._writer = reader, writer
-        self._loop = asyncio.get_running_loop()
-        self._deframer = TcpDeframer(session.limits.max_frame_size)
-        self._inbox: deque[Message] = deque()
-        self._max_inbox = max_inbox
-        self._wakeup = asyncio.Event()  # the inbox or the end changed
-        self._space = asyncio.Event()  # the inbox has room
-        self._space.set()
-        self._reschedule = asyncio.Event()  # the session's next deadline may have moved earlier
-        self._established: asyncio.Future[HandshakeComplete] = self._loop.create_future()
-        self._ended = asyncio.Event()
-        self._error: ProtocolError | None = None
-        self._flush()
-        self._tasks = [
-            asyncio.create_task(self._read_loop()),
-            asyncio.create_task(self._timer_loop()),
-        ]
+        self._deframer = TcpDeframer(max_frame_size)
 
-    # -- public API ------------------------------------------------------------------------------
+    def start(self, channel: SessionChannel) -> list[asyncio.Task[None]]:
+        return [asyncio.create_task(self._read_loop(channel))]
 
-    @property
-    def session(self) -> Session:
-        return self._session
-
-    @property
-    def peer_identity_key(self) -> bytes:
-        return self._peer().peer_identity_key
-
-    @property
-    def peer_static_key(self) -> bytes:
-        return self._peer().peer_static_key
-
-    @property
-    def peer_capabilities(self) -> tuple[str, ...]:
-        return self._peer().peer_capabilities
-
-    @property
-    def handshake_hash(self) -> bytes:
-        return self._peer().handshake_hash
-
-    @property
-    def error(self) -> ProtocolError | None:
-        """Why the channel ended (``SessionClosed`` for an orderly end), None while it runs."""
-        return self._error
-
-    async def wait_established(self) -> HandshakeComplete:
-        """Wait for the handshake; raises the ``ProtocolError`` that ended it otherwise."""
-        return await asyncio.shield(self._established)
-
-    async def send(self, message: Message) -> None:
-        """Encrypt and send ``message``; waits while the socket's buffer is full."""
-        self._session.tick(self._loop.time())  # a session that just timed out refuses to send
-        self._flush()
-        if self._error is not None:
-            raise self._error
-        self._session.send(message)
-        self._flush()
-        await self._drain()
-
-    async def receive(self) -> Message:
-        """The next message; raises ``SessionClosed`` after an orderly end, or the failure."""
-        while True:
-            if self._inbox:
-                message = self._inbox.popleft()
-                self._space.set()
-                return message
-            if self._error is not None:
-                raise self._error
-            self._wakeup.clear()
-            await self._wakeup.wait()
-
-    def __aiter__(self) -> AsyncIterator[Message]:
-        return self._iterate()
-
-    async def _iterate(self) -> AsyncIterator[Message]:
-        while True:
-            try:
-                yield await self.receive()
-            except SessionClosed:
-                return
-
-    async def close(self, code: int = CloseCode.NORMAL, reason: str = "") -> None:
-        """Close handshake (bounded by the session's ``close_timeout``), then the connection."""
-        if not self._ended.is_set():
-            self._session.tick(self._loop.time())
-            self._session.close(code, reason)
-            self._reschedule.set()
-            self._flush()
-            with contextlib.suppress(ProtocolError):
-                await self._drain()
-            # The timer task enforces close_timeout; this bound also holds if it is gone.
-            with contextlib.suppress(TimeoutError):
-                timeout = self._session.limits.close_timeout + 0.5
-                await asyncio.wait_for(self._ended.wait(), timeout=timeout)
-            self.abort()  # a no-op once ended
-        await self._shutdown()
-
-    def abort(self) -> None:
-        """End at once without a close handshake: the peer sees the connection drop."""
-        if not self._ended.is_set():
-            self._writer.transport.abort()
-            self._end(ConnectionLost("the session was aborted on this side"))
-        for task in self._tasks:
-            if task is not asyncio.current_task():
-                task.cancel()
-
-    async def wait_closed(self) -> None:
-        """Wait until the session has ended, whichever side ended it."""
-        await self._ended.wait()
-
-    # -- machinery ---------------------------------------------------------------------------
-
-    def _peer(self) -> HandshakeComplete:
-        peer = self._session.peer
-        if peer is None:
-            raise SessionStateError("the handshake has not completed")
-        return peer
-
-    def _flush(self) -> None:
-        """Write queued frames and handle the session's events; never awaits, so order holds."""
-        frames = self._session.frames_to_send()
-        if frames and not self._writer.is_closing():
+    def write(self, frames: list[bytes]) -> None:
+        if not self._writer.is_closing():
             self._writer.write(b"".join(encode_frame(frame) for frame in frames))
-        for event in self._session.events():
-            if isinstance(event, HandshakeComplete):
-                if not self._established.done():
-                    self._established.set_result(event)
-            elif isinstance(event, MessageReceived):
-                self._inbox.append(event.message)
-                if len(self._inbox) >= self._max_inbox:
-                    self._space.clear()
-            elif isinstance(event, Closed):
-                self._end(SessionClosed(event.code, event.reason, event.by_peer))
-            elif isinstance(event, ProtocolFailure):
-                self._end(event.error)
-        self._wakeup.set()
 
-    async def _drain(self) -> None:
+    async def drain(self) -> None:
         try:
             await self._writer.drain()
         except (ConnectionError, OSError) as exc:
-            self._end(ConnectionLost(f"the TCP connection broke: {exc}"))
             raise ConnectionLost(f"the TCP connection broke: {exc}") from exc
 
-    def _end(self, error: ProtocolError) -> None:
-        if self._error is not None:
-            return
-        self._error = error
-        if not self._established.done():
-            self._established.set_exception(error)
-            self._established.exception()  # retrieved: no "never retrieved" warning
-        self._ended.set()
-        self._wakeup.set()
-        self._space.set()
-        self._reschedule.set()
-        if self._session.state is State.FAILED or isinstance(error, ConnectionLost):
-            self._writer.transport.abort()  # nothing more worth sending
-        else:
-            self._writer.close()  # after the queued Close frame
+    def close(self) -> None:
+        if not self._writer.is_closing():
+            self._writer.close()
 
-    async def _read_loop(self) -> None:
+    def abort(self) -> None:
+        self._writer.transport.abort()
+
+    async def wait_closed(self) -> None:
+        with contextlib.suppress(ConnectionError, OSError):
+            await self._writer.wait_closed()
+
+    async def _read_loop(self, channel: SessionChannel) -> None:
         try:
-            while not self._ended.is_set():
-                await self._space.wait()
+            while not channel.has_ended():
+                await channel.wait_for_inbox_space()
                 data = await self._reader.read(READ_CHUNK)
                 if not data:
-                    self._lost("the peer closed the TCP connection")
+                    channel.link_lost("the peer closed the TCP connection")
                     return
-                if self._ended.is_set():
+                if channel.has_ended():
                     return
                 try:
                     frames = self._deframer.feed(data)
                 except ProtocolError as error:
-                    self._end(error)
+                    channel.link_failed(error)
                     return
-                now = self._loop.time()
-                for frame in frames:
-                    self._session.receive_frame(frame, now=now)
-                self._flush()
-                self._reschedule.set()
+                channel.frames_received(frames)
                 with contextlib.suppress(ProtocolError):
-                    await self._drain()
+                    await channel.drain()
         except (ConnectionError, OSError) as exc:
-            self._lost(f"the TCP connection broke: {exc}")
+            channel.link_lost(f"the TCP connection broke: {exc}")
 
-    def _lost(self, what: str) -> None:
-        state = self._session.state
-        if state not in (State.CLOSED, State.FAILED):
-            self._end(ConnectionLost(f"{what} during the {state.value} state"))
-        else:
-            self._flush()
 
-    async def _timer_loop(self) -> None:
-        while not self._ended.is_set():
-            deadline = self._session.next_deadline()
-            if deadline is None:
-                return
-            self._reschedule.clear()
-            delay = max(0.0, deadline - self._loop.time())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._reschedule.wait(), timeout=delay)
-            if self._ended.is_set():
-                return
-            self._session.tick(self._loop.time())
-            self._flush()
-
-    async def _shutdown(self) -> None:
-        for task in self._tasks:
-            if task is not asyncio.current_task():
-                task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        if not self._writer.is_closing():
-            self._writer.close()
-        with contextlib.suppress(ConnectionError, OSError):
-            await self._writer.wait_closed()
+def _channel(
+    session: Session,
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    max_inbox: int,
+) -> SessionChannel:
+    link = TcpLink(reader, writer, session.limits.max_frame_size)
+    return SessionChannel(session, link, max_inbox=max_inbox)
 
 
 async def connect(
@@ -295,11 +128,11 @@ async def connect(
         )
     except (OSError, TimeoutError) as exc:
         raise ConnectionLost(f"could not connect to {host}:{port}: {exc}") from exc
-    channel = SessionChannel(session, reader, writer, max_inbox=max_inbox)
+    channel = _channel(session, reader, writer, max_inbox)
     try:
         await channel.wait_established()
     except BaseException:  # a failed handshake, or the caller cancelled us: leave nothing behind
-        await asyncio.shield(channel._shutdown())
+        await asyncio.shield(channel.release())
         raise
     return channel
 
@@ -362,7 +195,7 @@ async def serve(
         except BaseException:
             writer.transport.abort()
             raise
-        channel = SessionChannel(session, reader, writer, max_inbox=max_inbox)
+        channel = _channel(session, reader, writer, max_inbox)
         channels.add(channel)
         failure: ProtocolError | None = None
         try:

@@ -1,0 +1,107 @@
+"""BLE discovery's sans-IO part: our advertisement's bytes, and parsing what strangers send."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+from edge_dan.discovery.ble import (
+    MAX_LEGACY_PAYLOAD,
+    SERVICE_UUID_LE,
+    advert_from_advertising_data,
+    advert_from_service_data,
+    advertising_payloads,
+    lists_our_service,
+)
+from edge_dan.discovery.tokens import Advert, TokenRotator, new_advertising_key
+from edge_dan.transports.gatt import SERVICE_UUID
+
+ADVERT = Advert(version=1, flags=1, token=bytes(range(12)))
+
+
+def test_the_payloads_have_this_exact_layout() -> None:
+    advertising, scan_response = advertising_payloads(ADVERT)
+    uuid_on_air = bytes.fromhex("f466a04397336b8fa646efc394a280ce")  # SERVICE_UUID reversed
+    assert advertising == bytes.fromhex("020106") + b"\x11\x07" + uuid_on_air
+    assert scan_response == b"\x1e\x21" + uuid_on_air + b"\x11" + bytes(range(12))
+    assert len(advertising) <= MAX_LEGACY_PAYLOAD and len(scan_response) == MAX_LEGACY_PAYLOAD
+    assert uuid.UUID(bytes=uuid_on_air[::-1]) == uuid.UUID(SERVICE_UUID)
+
+
+def test_payloads_parse_back_to_the_advert() -> None:
+    advertising, scan_response = advertising_payloads(ADVERT)
+    assert lists_our_service(advertising)
+    assert advert_from_advertising_data(advertising) is None  # the token is in the response
+    assert advert_from_advertising_data(advertising + scan_response) == ADVERT
+
+
+def test_a_rotated_advert_differs_only_in_its_token() -> None:
+    rotator = TokenRotator(new_advertising_key(), period=10.0)
+    first = advertising_payloads(rotator.advert(5.0))
+    second = advertising_payloads(rotator.advert(15.0))
+    assert first[0] == second[0]  # flags and UUID: the same for every agent
+    assert first[1][:-12] == second[1][:-12] and first[1][-12:] != second[1][-12:]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"\x00\x00\x00",  # zero padding
+        b"\x1e\x21" + SERVICE_UUID_LE + b"\x11" + bytes(11),  # runs past the end
+        b"\x1d\x21" + SERVICE_UUID_LE + b"\x11" + bytes(11),  # 12 bytes of service data
+        b"\x1f\x21" + SERVICE_UUID_LE + b"\x11" + bytes(13),  # 14 bytes
+        b"\x1e\x21" + bytes(16) + b"\x11" + bytes(12),  # someone else's UUID
+        b"\x1e\x16" + SERVICE_UUID_LE + b"\x11" + bytes(12),  # 16-bit service data type
+        b"\x02\x01\x06\x11\x07" + bytes(16),  # another service, no data
+    ],
+)
+def test_malformed_or_foreign_advertising_data_yields_nothing(data: bytes) -> None:
+    assert advert_from_advertising_data(data) is None
+
+
+def test_our_uuid_is_found_in_a_list_of_several() -> None:
+    other = uuid.uuid4().bytes
+    assert lists_our_service(b"\x21\x06" + other + SERVICE_UUID_LE)
+    assert lists_our_service(b"\x21\x07" + SERVICE_UUID_LE + other)
+    assert not lists_our_service(b"\x11\x07" + other)
+    assert not lists_our_service(b"\x11\x03" + SERVICE_UUID_LE)  # not a 128-bit list
+    assert not lists_our_service(b"\x10\x07" + SERVICE_UUID_LE[:15])  # a broken list
+
+
+def test_service_data_maps_as_stacks_report_them() -> None:
+    data = ADVERT.service_data()
+    assert advert_from_service_data({SERVICE_UUID: data}) == ADVERT
+    assert advert_from_service_data({SERVICE_UUID.upper(): data}) == ADVERT
+    assert advert_from_service_data({"0000180f-0000-1000-8000-00805f9b34fb": data}) is None
+    assert advert_from_service_data({"180f": data, SERVICE_UUID: data}) == ADVERT
+    assert advert_from_service_data({SERVICE_UUID: data[:-1]}) is None
+    assert advert_from_service_data({}) is None
+
+
+def test_random_bytes_never_raise() -> None:
+    rng = random.Random(7)
+    hits = 0
+    for _ in range(3000):
+        data = rng.randbytes(rng.randrange(0, 63))
+        if rng.random() < 0.3:  # make some of them look like ours
+            data = b"\x1e\x21" + SERVICE_UUID_LE + data
+        advert = advert_from_advertising_data(data)
+        hits += advert is not None
+        lists_our_service(data)
+    assert hits > 0  # the ones shaped like ours with 13 bytes of data do parse
+
+
+def test_importing_ble_discovery_loads_no_ble_stack() -> None:
+    code = (
+        "import sys, edge_dan.discovery.ble, edge_dan.transports.ble;"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('bleak', 'bumble')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == "[]"

@@ -1,0 +1,505 @@
+"""Agents over BLE on bumble: software controllers sharing one ``LocalLink`` (no radio, no root).
+
+Real bumble host stacks advertise, scan actively, connect, exchange MTUs, write without
+response and notify; only the radio is simulated. Two gaps of bumble's simulation are filled
+here: its controller answers an active scan with a copy of the advertising data instead of the
+advertiser's scan response, where our token travels (``ScanResponseController``), and its link
+loses a connection's data once the peripheral changes address (``SimulatedLink``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from bumble import hci, ll
+from bumble.controller import Controller
+from bumble.core import PhysicalTransport
+from bumble.device import Device
+from bumble.host import Host
+from bumble.link import LocalLink
+from bumble.transport.common import AsyncPipeSink
+from bumble.transport.tcp_server import open_tcp_server_transport_with_socket
+from test_ble_channel import (
+    ALICE,
+    BOB,
+    CAROL,
+    MAX_BLOB,
+    Blob,
+    blob,  # noqa: F401  (the fixture registering Blob)
+    exchange,
+    initiator,
+    responder,
+    run,
+)
+
+from edge_dan.discovery.ble import SERVICE_UUID_LE, BleSighting, advertising_payloads
+from edge_dan.discovery.tokens import Recogniser, TokenRotator, new_advertising_key
+from edge_dan.identity import Identity
+from edge_dan.transports.ble import open_ble_channel
+from edge_dan.transports.ble_bumble import (
+    BumbleCentral,
+    BumblePeripheral,
+    BumblePipe,
+    open_device,
+)
+from edge_dan.transports.channel import SessionChannel
+from edge_dan.transports.gatt import DisconnectHandler, FragmentHandler
+from edge_dan.wire.errors import ConnectionLost, FrameError, SessionClosed
+from edge_dan.wire.messages import CloseCode, Error, ErrorCode
+from edge_dan.wire.session import Session, SessionLimits
+
+INTERVAL = 20.0  # ms between advertisements: quick discovery on the simulated link
+# A frame only counts as a sign of life once all its fragments are in: a 20 KB message at MTU 23
+# through the simulated stack on a busy 2-core machine takes seconds, so keepalives are slower
+# than over TCP (real BLE, at 3 to 60 KB/s, needs the default 15 s interval or longer).
+BLE_LIMITS = SessionLimits(handshake_timeout=10.0, keepalive_interval=10.0, close_timeout=2.0)
+
+
+class ScanResponseController(Controller):
+    """bumble's software controller, answering active scans with the real scan response."""
+
+    _scan_response: bytes | None = None
+
+    def on_advertising_pdu(self, pdu: ll.AdvInd | ll.AdvExtInd) -> None:
+        self._scan_response = self._scan_response_of(pdu.advertiser_address)
+        try:
+            super().on_advertising_pdu(pdu)
+        finally:
+            self._scan_response = None
+
+    def _scan_response_of(self, address: hci.Address) -> bytes | None:
+        for controller in self.link.controllers:
+            for advertising_set in controller.advertising_sets.values():
+                if advertising_set.enabled and advertising_set.address == address:
+                    return bytes(advertising_set.scan_response_data)
+        return None
+
+    def send_hci_packet(self, packet: hci.HCI_Packet) -> None:
+        if self._scan_response is not None and isinstance(
+            packet, hci.HCI_LE_Extended_Advertising_Report_Event
+        ):
+            scan_response = hci.HCI_LE_Extended_Advertising_Report_Event.EventType.SCAN_RESPONSE
+            for report in packet.reports:
+                if report.event_type & scan_response:
+                    report.data = self._scan_response
+        super().send_hci_packet(packet)
+
+
+def ble_initiator(identity: Identity) -> Callable[[float], Session]:
+    return initiator(identity, BLE_LIMITS)
+
+
+def ble_responder() -> Callable[[float], Session]:
+    return responder(BOB, BLE_LIMITS)
+
+
+class SimulatedLink(LocalLink):
+    """bumble's ``LocalLink``, with LE data labelled by the address its connection uses.
+
+    bumble 0.0.236 labels LE data with the sending controller's *current* random address. Once a
+    peripheral rotates its address (ours does at every token rotation) the central finds no
+    connection under the new label and drops the data; a radio keeps a connection's addresses
+    for the connection's lifetime, so this link does too.
+    """
+
+    def send_acl_data(
+        self,
+        sender_controller: Controller,
+        destination_address: hci.Address,
+        transport: PhysicalTransport,
+        data: bytes,
+    ) -> None:
+        connection = sender_controller.le_connections.get(destination_address)
+        receiver = self.find_le_controller(destination_address)
+        if transport is not PhysicalTransport.LE or connection is None or receiver is None:
+            super().send_acl_data(sender_controller, destination_address, transport, data)
+            return
+        label = connection.self_address
+        asyncio.get_running_loop().call_soon(receiver.on_link_acl_data, label, transport, data)
+
+
+def new_link() -> LocalLink:
+    return SimulatedLink()  # type: ignore[no-untyped-call]
+
+
+async def powered_device(link: LocalLink, name: str) -> Device:
+    controller = ScanResponseController(name, link=link)
+    device = Device(name=name, host=Host(controller, AsyncPipeSink(controller)))
+    await device.power_on()
+    return device
+
+
+@dataclass
+class Agent:
+    device: Device
+    key: bytes
+    peripheral: BumblePeripheral
+    central: BumbleCentral
+
+
+async def agent(link: LocalLink, name: str, *, mtu: int = 517, period: float = 900.0) -> Agent:
+    """One agent on the link: advertising its token and ready to scan, on one device."""
+    device = await powered_device(link, name)
+    key = new_advertising_key()
+    rotator = TokenRotator(key, period=period)
+    peripheral = BumblePeripheral(device, rotator, advertising_interval=INTERVAL)
+    await peripheral.start()
+    return Agent(device, key, peripheral, BumbleCentral(device, mtu=mtu))
+
+
+async def sightings(central: BumbleCentral) -> AsyncIterator[BleSighting]:
+    """Every sighting the central reports, as they come; scanning stops when the loop does."""
+    queue: asyncio.Queue[BleSighting] = asyncio.Queue()
+    await central.start(queue.put_nowait)
+    try:
+        while True:
+            yield await queue.get()
+    finally:
+        await central.stop()
+
+
+async def first_sighting(central: BumbleCentral) -> BleSighting:
+    async for sighting in sightings(central):
+        return sighting
+    raise AssertionError("the scan ended")
+
+
+async def connected_channels(
+    alice: Agent, bob: Agent
+) -> tuple[SessionChannel, SessionChannel, BumblePipe, BumblePipe]:
+    """Alice's central connects to Bob's peripheral; the sessions run on the GATT link."""
+    sighting = await first_sighting(alice.central)
+    central_pipe = await alice.central.connect(sighting)
+    # Alice starts the handshake before Bob listens: early fragments must wait for him.
+    opening = asyncio.create_task(open_ble_channel(central_pipe, ble_initiator(ALICE)))
+    await asyncio.sleep(0.05)
+    peripheral_pipe = await bob.peripheral.accept()
+    bob_channel = await open_ble_channel(peripheral_pipe, ble_responder())
+    return await opening, bob_channel, central_pipe, peripheral_pipe
+
+
+async def shut(*agents: Agent) -> None:
+    for each in agents:
+        await each.peripheral.stop()
+        await each.central.stop()
+
+
+def test_two_agents_find_each_other_and_a_partner_recognises_the_token() -> None:
+    async def main() -> None:
+        link = new_link()
+        alice, bob = await agent(link, "alice"), await agent(link, "bob")
+        # A stranger nearby lists our UUID but sends malformed service data under it.
+        stranger = await powered_device(link, "stranger")
+        flags_and_uuid, _ = advertising_payloads(TokenRotator(new_advertising_key()).advert(0))
+        junk = bytes((21, 0x21)) + SERVICE_UUID_LE + b"\x10abc"  # 4 bytes, not 13
+        await stranger.start_advertising(
+            advertising_data=flags_and_uuid,
+            scan_response_data=junk,
+            advertising_interval_min=INTERVAL / 2,
+            advertising_interval_max=INTERVAL / 2,
+        )
+        alice_sees = await first_sighting(alice.central)
+        bob_sees = await first_sighting(bob.central)
+        assert alice_sees.address == bob.peripheral.address
+        assert bob_sees.address == alice.peripheral.address
+        assert alice_sees.rssi is not None and alice_sees.seen_at <= time.time()
+        now = time.time()
+        # Alice holds Bob's advertising key (exchanged at pairing); a stranger holds another.
+        assert Recogniser({b"bob": bob.key}).recognise(alice_sees.advert, now) == b"bob"
+        assert (
+            Recogniser({b"carol": new_advertising_key()}).recognise(alice_sees.advert, now) is None
+        )
+        assert Recogniser({b"alice": alice.key}).recognise(bob_sees.advert, now) == b"alice"
+        # several more sightings: never the stranger
+        count = 0
+        async for sighting in sightings(alice.central):
+            assert sighting.address == bob.peripheral.address
+            count += 1
+            if count == 5:
+                break
+        await stranger.stop_advertising()
+        await shut(alice, bob)
+
+    run(main())
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("blob")
+@pytest.mark.parametrize("mtu", [23, 185, 247, 517])
+def test_a_hundred_messages_up_to_20_kb_each_way_at_every_mtu(mtu: int) -> None:
+    async def main() -> None:
+        link = new_link()
+        alice, bob = await agent(link, "alice", mtu=mtu), await agent(link, "bob")
+        a, b, central_pipe, peripheral_pipe = await connected_channels(alice, bob)
+        assert central_pipe.att_mtu == peripheral_pipe.att_mtu == mtu
+        assert a.peer_identity_key == BOB.public_key and b.peer_identity_key == ALICE.public_key
+        await exchange(a, b)
+        await a.close()
+        await b.close()
+        assert isinstance(a.error, SessionClosed) and isinstance(b.error, SessionClosed)
+        assert b.error.by_peer and b.error.code == CloseCode.NORMAL
+        await asyncio.wait_for(central_pipe.wait_disconnected(), 5)
+        await asyncio.wait_for(peripheral_pipe.wait_disconnected(), 5)
+        await shut(alice, bob)
+
+    run(main(), timeout=120)
+
+
+def test_a_rotation_changes_the_advertisement_but_keeps_open_sessions() -> None:
+    async def main() -> None:
+        link = new_link()
+        bob = await agent(link, "bob")
+        a, b, _, _ = await connected_channels(await agent(link, "alice"), bob)
+        before = bob.peripheral.address
+        await bob.peripheral.rotate()
+        assert bob.peripheral.address != before
+        await b.send(note("after the rotation"))
+        await a.send(note("still here"))
+        assert await a.receive() == note("after the rotation")
+        assert await b.receive() == note("still here")
+        listener = BumbleCentral(await powered_device(link, "listener"))
+        addresses = set()
+        async for sighting in sightings(listener):  # alice advertises too
+            addresses.add(sighting.address)
+            if sighting.address == bob.peripheral.address:
+                break
+        assert before not in addresses
+        await a.close()
+        await b.close()
+        await shut(bob)
+
+    run(main())
+
+
+def test_one_peripheral_holds_separate_sessions_with_two_centrals() -> None:
+    async def main() -> None:
+        link = new_link()
+        bob = await agent(link, "bob")
+        channels: list[tuple[SessionChannel, SessionChannel]] = []
+        for name, identity in (("alice", ALICE), ("carol", CAROL)):
+            central = BumbleCentral(await powered_device(link, name))
+            # advertising resumed after the first connection, so the second central finds bob
+            pipe = await central.connect(await first_sighting(central))
+            opening = asyncio.create_task(open_ble_channel(pipe, ble_initiator(identity)))
+            bob_side = await open_ble_channel(await bob.peripheral.accept(), ble_responder())
+            channels.append((await opening, bob_side))
+        for (theirs, bobs), word in zip(channels, ("for alice", "for carol"), strict=True):
+            await bobs.send(note(word))
+            await theirs.send(note(f"from {word[4:]}"))
+        assert [await theirs.receive() for theirs, _ in channels] == [
+            note("for alice"),
+            note("for carol"),
+        ]
+        assert [await bobs.receive() for _, bobs in channels] == [
+            note("from alice"),
+            note("from carol"),
+        ]
+        assert [bobs.peer_identity_key for _, bobs in channels] == [
+            ALICE.public_key,
+            CAROL.public_key,
+        ]
+        for theirs, bobs in channels:
+            await theirs.close()
+            await bobs.close()
+        await shut(bob)
+
+    run(main())
+
+
+def test_connecting_to_a_device_without_our_service_fails_clearly() -> None:
+    async def main() -> None:
+        link = new_link()
+        impostor = await powered_device(link, "impostor")  # advertises, serves no edge_dan GATT
+        flags_and_uuid, scan_response = advertising_payloads(
+            TokenRotator(new_advertising_key()).advert(0)
+        )
+        await impostor.start_advertising(
+            advertising_data=flags_and_uuid,
+            scan_response_data=scan_response,
+            advertising_interval_min=INTERVAL,
+            advertising_interval_max=INTERVAL,
+        )
+        central = BumbleCentral(await powered_device(link, "alice"))
+        sighting = await first_sighting(central)
+        with pytest.raises(ConnectionLost, match="offers no edge_dan GATT service"):
+            await central.connect(sighting)
+        assert not central_connections(central)
+        await impostor.stop_advertising()
+
+    run(main())
+
+
+def central_connections(central: BumbleCentral) -> list[Any]:
+    return list(central._device.connections.values())
+
+
+def note(text: str) -> Error:
+    return Error(ErrorCode.INTERNAL, 0, text)
+
+
+class DroppingPipe:
+    """Passes everything through to a real pipe, except the sent fragment number ``drop``."""
+
+    def __init__(self, pipe: BumblePipe, drop: int) -> None:
+        self._pipe = pipe
+        self._drop = drop
+        self.sent = 0
+
+    @property
+    def att_mtu(self) -> int:
+        return self._pipe.att_mtu
+
+    async def send(self, fragment: bytes) -> None:
+        self.sent += 1
+        if self.sent - 1 != self._drop:
+            await self._pipe.send(fragment)
+
+    def set_handlers(self, on_fragment: FragmentHandler, on_disconnect: DisconnectHandler) -> None:
+        self._pipe.set_handlers(on_fragment, on_disconnect)
+
+    async def disconnect(self) -> None:
+        await self._pipe.disconnect()
+
+
+@pytest.mark.usefixtures("blob")
+def test_a_dropped_fragment_ends_the_session_cleanly_on_both_sides() -> None:
+    async def main() -> None:
+        link = new_link()
+        alice, bob = await agent(link, "alice", mtu=185), await agent(link, "bob")
+        sighting = await first_sighting(alice.central)
+        lossy = DroppingPipe(await alice.central.connect(sighting), drop=40)
+        opening = asyncio.create_task(open_ble_channel(lossy, ble_initiator(ALICE)))
+        peripheral_pipe = await bob.peripheral.accept()
+        b = await open_ble_channel(peripheral_pipe, ble_responder())
+        a = await opening
+        with contextlib.suppress(SessionClosed):  # the end may overtake the send itself
+            await a.send(Blob(bytes(MAX_BLOB)))  # about 120 fragments: number 40 is lost
+        with pytest.raises(FrameError, match="BLE sequence gap"):
+            await b.receive()
+        with pytest.raises(SessionClosed) as closed:
+            await a.receive()
+        assert closed.value.by_peer and closed.value.code == CloseCode.PROTOCOL_ERROR
+        assert "sequence gap" in closed.value.reason
+        await a.close()
+        await b.close()
+        await asyncio.wait_for(peripheral_pipe.wait_disconnected(), 5)
+        await shut(alice, bob)
+
+    run(main())
+
+
+@pytest.mark.usefixtures("blob")
+def test_a_disconnect_mid_message_ends_both_sides_with_connection_lost() -> None:
+    async def main() -> None:
+        link = new_link()
+        alice, bob = await agent(link, "alice", mtu=23), await agent(link, "bob")
+        a, b, central_pipe, _ = await connected_channels(alice, bob)
+        received: list[bytes] = []
+        original = central_pipe._on_fragment
+        assert original is not None
+
+        def spy(fragment: bytes) -> None:
+            received.append(fragment)
+            original(fragment)
+
+        central_pipe._on_fragment = spy
+        sending = asyncio.create_task(b.send(Blob(bytes(MAX_BLOB))))  # about 1100 fragments
+        while len(received) < 100:
+            await asyncio.sleep(0.001)
+        connection = next(iter(alice.device.connections.values()))
+        await connection.disconnect()  # the link drops mid-message, as out of range would
+        with contextlib.suppress(ConnectionLost):
+            await sending
+        for channel in (a, b):
+            with pytest.raises(ConnectionLost, match="BLE link went down") as lost:
+                await channel.receive()
+            assert "established state" in str(lost.value)
+        await a.close()
+        await b.close()
+        await shut(alice, bob)
+
+    run(main())
+
+
+def test_the_advertisement_carries_no_stable_identifier_across_rotations() -> None:
+    async def main() -> None:
+        link = new_link()
+        period = 1.0  # rotations every second, on the real clock
+        bob = await agent(link, "bob", period=period)
+        listener = await powered_device(link, "listener")
+        central = BumbleCentral(listener)
+        seen: dict[bytes, BleSighting] = {}  # token -> first sighting
+        addresses: dict[str, set[bytes]] = {}
+        async for sighting in sightings(central):
+            seen.setdefault(sighting.advert.token, sighting)
+            addresses.setdefault(sighting.address, set()).add(sighting.advert.token)
+            if len(seen) == 3:  # three rotation periods
+                break
+        # each address carried one token only, and each token one address: nothing links them
+        assert all(len(tokens) == 1 for tokens in addresses.values())
+        assert len(addresses) == 3
+        nonces = {s.advert.nonce for s in seen.values()}
+        tags = {s.advert.tag for s in seen.values()}
+        assert len(nonces) == len(tags) == 3
+        # ... while a partner recognises every one of them
+        partner = Recogniser({b"bob": bob.key}, period=period)
+        assert all(partner.recognise(s.advert, s.seen_at) == b"bob" for s in seen.values())
+        await shut(bob)
+
+    run(main())
+
+
+def test_sightings_reach_only_a_running_scan() -> None:
+    async def main() -> None:
+        link = new_link()
+        bob = await agent(link, "bob")
+        listener = BumbleCentral(await powered_device(link, "listener"))
+        await first_sighting(listener)
+        got: list[BleSighting] = []
+        await listener.start(got.append)
+        await listener.stop()
+        got.clear()
+        await asyncio.sleep(5 * INTERVAL / 1000)
+        assert got == []
+        await shut(bob)
+
+    run(main())
+
+
+def test_a_controller_reached_over_hci_on_tcp_runs_a_session() -> None:
+    """The host stack talks to its controller through real serialized HCI on a loopback socket
+    (as with a USB dongle or a bumble controller in another process)."""
+
+    async def main() -> None:
+        link = new_link()
+        bob = await agent(link, "bob")
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+            served = await open_tcp_server_transport_with_socket(sock)
+            async with served:
+                ScanResponseController(
+                    "remote", host_source=served.source, host_sink=served.sink, link=link
+                )
+                async with open_device(f"tcp-client:127.0.0.1:{port}") as device:
+                    assert not device.random_address.is_static  # a private address
+                    central = BumbleCentral(device, mtu=247)
+                    pipe = await central.connect(await first_sighting(central))
+                    assert pipe.att_mtu == 247
+                    opening = asyncio.create_task(open_ble_channel(pipe, ble_initiator(ALICE)))
+                    b = await open_ble_channel(await bob.peripheral.accept(), ble_responder())
+                    a = await opening
+                    await a.send(note("over HCI on TCP"))
+                    assert await b.receive() == note("over HCI on TCP")
+                    await a.close()
+                    await b.close()
+        await shut(bob)
+
+    run(main())
