@@ -1,10 +1,8 @@
-"""Agents over BLE on bumble: software controllers sharing one ``LocalLink`` (no radio, no root).
+"""Agents over BLE on bumble: software controllers sharing one link (no radio, no root).
 
 Real bumble host stacks advertise, scan actively, connect, exchange MTUs, write without
-response and notify; only the radio is simulated. Two gaps of bumble's simulation are filled
-here: its controller answers an active scan with a copy of the advertising data instead of the
-advertiser's scan response, where our token travels (``ScanResponseController``), and its link
-loses a connection's data once the peripheral changes address (``SimulatedLink``).
+response and notify; only the radio is simulated (``edge_dan.transports.ble_sim``, which fills
+two gaps of bumble's own simulation).
 """
 
 from __future__ import annotations
@@ -18,13 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from bumble import hci, ll
-from bumble.controller import Controller
-from bumble.core import PhysicalTransport
 from bumble.device import Device
-from bumble.host import Host
 from bumble.link import LocalLink
-from bumble.transport.common import AsyncPipeSink
 from bumble.transport.tcp_server import open_tcp_server_transport_with_socket
 from test_ble_channel import (
     ALICE,
@@ -49,6 +42,7 @@ from edge_dan.transports.ble_bumble import (
     BumblePipe,
     open_device,
 )
+from edge_dan.transports.ble_sim import ScanResponseController, new_link, powered_device
 from edge_dan.transports.channel import SessionChannel
 from edge_dan.transports.gatt import DisconnectHandler, FragmentHandler
 from edge_dan.wire.errors import ConnectionLost, FrameError, SessionClosed
@@ -62,78 +56,12 @@ INTERVAL = 20.0  # ms between advertisements: quick discovery on the simulated l
 BLE_LIMITS = SessionLimits(handshake_timeout=10.0, keepalive_interval=10.0, close_timeout=2.0)
 
 
-class ScanResponseController(Controller):
-    """bumble's software controller, answering active scans with the real scan response."""
-
-    _scan_response: bytes | None = None
-
-    def on_advertising_pdu(self, pdu: ll.AdvInd | ll.AdvExtInd) -> None:
-        self._scan_response = self._scan_response_of(pdu.advertiser_address)
-        try:
-            super().on_advertising_pdu(pdu)
-        finally:
-            self._scan_response = None
-
-    def _scan_response_of(self, address: hci.Address) -> bytes | None:
-        for controller in self.link.controllers:
-            for advertising_set in controller.advertising_sets.values():
-                if advertising_set.enabled and advertising_set.address == address:
-                    return bytes(advertising_set.scan_response_data)
-        return None
-
-    def send_hci_packet(self, packet: hci.HCI_Packet) -> None:
-        if self._scan_response is not None and isinstance(
-            packet, hci.HCI_LE_Extended_Advertising_Report_Event
-        ):
-            scan_response = hci.HCI_LE_Extended_Advertising_Report_Event.EventType.SCAN_RESPONSE
-            for report in packet.reports:
-                if report.event_type & scan_response:
-                    report.data = self._scan_response
-        super().send_hci_packet(packet)
-
-
 def ble_initiator(identity: Identity) -> Callable[[float], Session]:
     return initiator(identity, BLE_LIMITS)
 
 
 def ble_responder() -> Callable[[float], Session]:
     return responder(BOB, BLE_LIMITS)
-
-
-class SimulatedLink(LocalLink):
-    """bumble's ``LocalLink``, with LE data labelled by the address its connection uses.
-
-    bumble 0.0.236 labels LE data with the sending controller's *current* random address. Once a
-    peripheral rotates its address (ours does at every token rotation) the central finds no
-    connection under the new label and drops the data; a radio keeps a connection's addresses
-    for the connection's lifetime, so this link does too.
-    """
-
-    def send_acl_data(
-        self,
-        sender_controller: Controller,
-        destination_address: hci.Address,
-        transport: PhysicalTransport,
-        data: bytes,
-    ) -> None:
-        connection = sender_controller.le_connections.get(destination_address)
-        receiver = self.find_le_controller(destination_address)
-        if transport is not PhysicalTransport.LE or connection is None or receiver is None:
-            super().send_acl_data(sender_controller, destination_address, transport, data)
-            return
-        label = connection.self_address
-        asyncio.get_running_loop().call_soon(receiver.on_link_acl_data, label, transport, data)
-
-
-def new_link() -> LocalLink:
-    return SimulatedLink()  # type: ignore[no-untyped-call]
-
-
-async def powered_device(link: LocalLink, name: str) -> Device:
-    controller = ScanResponseController(name, link=link)
-    device = Device(name=name, host=Host(controller, AsyncPipeSink(controller)))
-    await device.power_on()
-    return device
 
 
 @dataclass
