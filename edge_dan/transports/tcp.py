@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import Awaitable, Callable
 
 from edge_dan.transports.channel import DEFAULT_MAX_INBOX, SessionChannel, SessionFactory
@@ -171,8 +172,12 @@ async def serve(
     max_sessions: int = 64,
     max_inbox: int = DEFAULT_MAX_INBOX,
     on_error: ErrorHook | None = None,
+    sock: socket.socket | None = None,
 ) -> Listener:
     """Accept TCP connections (port 0: any free port), run ``handler(channel)`` per session.
+
+    ``sock``, instead of ``host`` and ``port``: a socket already bound and listening (the agent
+    binds one synchronously when its advertisement rotates, so the new port is known at once).
 
     ``handler`` runs once the handshake completed; the channel is closed when it returns.
     Connections beyond ``max_sessions`` are closed at once. A session that fails (handshake,
@@ -221,5 +226,8 @@ async def serve(
                 failure = ended
             report(failure)
 
-    server = await asyncio.start_server(on_connect, host, port)
+    if sock is not None:
+        server = await asyncio.start_server(on_connect, sock=sock)
+    else:
+        server = await asyncio.start_server(on_connect, host, port)
     return Listener(server, channels)
