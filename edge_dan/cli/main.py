@@ -8,7 +8,7 @@ import traceback
 from collections.abc import Callable, Sequence
 
 from edge_dan import __version__
-from edge_dan.cli import model_cmds, profile_cmds, store_cmds
+from edge_dan.cli import model_cmds, peers_cmds, profile_cmds, store_cmds
 from edge_dan.cli.context import DEFAULT_UNLOCK, Context, unlock_time
 from edge_dan.errors import EdgeDanError
 from edge_dan.store.home import resolve_home
@@ -124,6 +124,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, metavar="N", help="only the last N changes")
 
     _model_commands(command, commands, common)
+    p = command("peers", peers_cmds.cmd_peers, "agents nearby: partners and strangers")
+    p.add_argument(
+        "--watch", action="store_true", help="print arrivals and departures as they happen"
+    )
+    p.add_argument(
+        "--time", type=float, metavar="SEC", help="listen this long (default 3; --watch: forever)"
+    )
+    p.add_argument(
+        "--interface",
+        action="append",
+        metavar="IF",
+        help="interface name or IPv4 address to listen on (repeatable; default: all but lo)",
+    )
     return parser
 
 

@@ -1,0 +1,213 @@
+"""Two agents on a private LAN: they find each other as partners, connect, swap advertising keys,
+and a pulled cable takes the partner out of the directory through keepalives, not mDNS TTLs."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import ParamSpec, TypeVar
+
+import pytest
+from conftest import FAST_KDF
+from netns import Lab, NetnsUnavailable, NodeLoop
+
+from edge_dan.agent import Agent, PartnerSession
+from edge_dan.discovery.directory import Removed
+from edge_dan.discovery.tokens import DEFAULT_PERIOD
+from edge_dan.pairing.result import PairingResult
+from edge_dan.store import Store
+from edge_dan.store.discovery_keys import (
+    own_advertising_key,
+    partner_advertising_keys,
+    rotate_advertising_key,
+    set_partner_advertising_key,
+)
+from edge_dan.store.identities import ensure_identity
+from edge_dan.store.peers import add_peer
+from edge_dan.wire.session import SessionLimits
+
+P = ParamSpec("P")
+T = TypeVar("T")
+pytestmark = pytest.mark.slow
+LIMITS = SessionLimits(handshake_timeout=5.0, keepalive_interval=0.5, dead_peer_intervals=3)
+
+
+@pytest.fixture
+def lab() -> Iterator[Lab]:
+    try:
+        with Lab(2) as built:
+            yield built
+    except NetnsUnavailable as why:
+        pytest.skip(str(why))
+
+
+class Device:
+    """One agent's device: a store and an agent living on one namespace's event loop thread."""
+
+    def __init__(self, loop: NodeLoop, home: Path) -> None:
+        self.loop = loop
+        self.sessions: list[PartnerSession] = []
+
+        async def make() -> Store:
+            return Store.create(home, "passphrase", kdf=FAST_KDF.with_new_salt())
+
+        self.store = loop.run(make())
+        self.agent: Agent | None = None
+
+    def call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run a store function on the device's thread (SQLite connections stay on theirs)."""
+
+        async def run() -> T:
+            return fn(*args, **kwargs)
+
+        return self.loop.run(run())
+
+    def start(self, period: float = DEFAULT_PERIOD) -> Agent:
+        async def on_session(session: PartnerSession) -> None:
+            self.sessions.append(session)
+            await session.channel.wait_closed()
+
+        async def start() -> Agent:
+            agent = Agent(self.store, on_session=on_session, limits=LIMITS, period=period)
+            await agent.start()
+            return agent
+
+        self.agent = self.loop.run(start())
+        return self.agent
+
+    def stop(self) -> None:
+        if self.agent is not None:
+            self.loop.run(self.agent.stop())
+
+        async def close() -> None:
+            self.store.close()
+
+        self.loop.run(close())
+
+
+def pair(a: Device, b: Device) -> None:
+    """What a completed pairing session leaves in both stores, advertising keys included."""
+    for me, other in ((a, b), (b, a)):
+        identity = other.call(ensure_identity, other.store)
+        result = PairingResult("numeric", identity.static_public_key, bytes(32), bytes(64))
+        me.call(add_peer, me.store, identity.public_key, result, "partner")
+        key = other.call(own_advertising_key, other.store)
+        me.call(set_partner_advertising_key, me.store, identity.public_key, key)
+
+
+def test_partners_find_each_other_connect_and_a_cut_link_removes_them(
+    lab: Lab, tmp_path: Path
+) -> None:
+    alice = Device(lab.loop(lab.nodes[0]), tmp_path / "alice")
+    bob = Device(lab.loop(lab.nodes[1]), tmp_path / "bob")
+    pair(alice, bob)
+    # Alice rotates her key before starting (as an unpairing elsewhere would): Bob holds a stale
+    # one until their next session hands him the new key.
+    alice.call(rotate_advertising_key, alice.store)
+    try:
+        alice_agent, bob_agent = alice.start(), bob.start()
+        bob_id = bob_agent.identity.public_key
+        alice_id = alice_agent.identity.public_key
+
+        async def find_and_connect() -> PartnerSession:
+            entry = await alice_agent.wait_for_partner(bob_id, timeout=15)
+            assert entry.name == "partner" and entry.preferred.transport == "lan"
+            return await alice_agent.connect(bob_id)
+
+        session = alice.loop.run(find_and_connect(), timeout=30)
+        assert session.peer.identity_key == bob_id
+        # Bob accepted it as a partner session and now holds Alice's new advertising key.
+        deadline = time.monotonic() + 10
+        while not bob.sessions and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert bob.sessions and bob.sessions[0].peer.identity_key == alice_id
+        bob_keys = bob.call(partner_advertising_keys, bob.store)
+        assert bob_keys[alice_id] == alice.call(own_advertising_key, alice.store)
+
+        async def wait_removed() -> float:
+            start = time.monotonic()
+            async for event in alice_agent.events():
+                if isinstance(event, Removed) and event.entry.identity_key == bob_id:
+                    return time.monotonic() - start
+            raise AssertionError("unreachable")
+
+        # Drain what discovery reported so far, then pull Bob's cable.
+        async def drain() -> None:
+            while True:
+                try:
+                    await asyncio.wait_for(anext(alice_agent.events()), timeout=0.2)
+                except TimeoutError:
+                    return
+
+        alice.loop.run(drain())
+        removed = alice.loop.submit(wait_removed())
+        lab.cut(lab.nodes[1])
+        took = removed.result(timeout=5 * LIMITS.dead_peer_timeout + 5)
+        assert took < 5 * LIMITS.dead_peer_timeout
+        assert alice_agent.directory.partner(bob_id) is None
+    finally:
+        lab.restore(lab.nodes[1])
+        alice.stop()
+        bob.stop()
+
+
+def test_a_stranger_is_refused(lab: Lab, tmp_path: Path) -> None:
+    """An agent that is not paired gets its session closed with REFUSED, nothing more."""
+    from edge_dan.identity import Identity
+    from edge_dan.transports.tcp import connect
+    from edge_dan.wire.errors import SessionClosed
+    from edge_dan.wire.messages import CloseCode
+    from edge_dan.wire.session import Role, Session
+
+    alice = Device(lab.loop(lab.nodes[0]), tmp_path / "alice")
+    try:
+        agent = alice.start()
+        port = agent.port
+        stranger_loop = lab.loop(lab.nodes[1])
+
+        async def knock() -> SessionClosed:
+            channel = await connect(
+                lab.nodes[0].address,
+                port,
+                lambda now: Session(Role.INITIATOR, Identity.generate(), now=now, pattern="XX"),
+            )
+            with pytest.raises(SessionClosed) as closed:
+                await channel.receive()
+            await channel.close()
+            return closed.value
+
+        closed = stranger_loop.run(knock())
+        assert closed.code == CloseCode.REFUSED and closed.by_peer
+        assert alice.sessions == []
+    finally:
+        alice.stop()
+
+
+def test_the_listening_port_rotates_with_the_advertisement(lab: Lab, tmp_path: Path) -> None:
+    """A fixed port would link one period's advert to the next; the previous one still answers."""
+    alice = Device(lab.loop(lab.nodes[0]), tmp_path / "alice")
+    bob = Device(lab.loop(lab.nodes[1]), tmp_path / "bob")
+    pair(alice, bob)
+    try:
+        agent = alice.start(period=1.0)
+        ports = {agent.port}
+        deadline = time.monotonic() + 10
+        while len(ports) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+            ports.add(agent.port)
+        assert len(ports) >= 3
+        bob_agent = bob.start(period=1.0)
+
+        async def connect_to_current_partner() -> bytes:
+            alice_id = alice.call(ensure_identity, alice.store).public_key
+            await bob_agent.wait_for_partner(alice_id, timeout=15)
+            session = await bob_agent.connect(alice_id)
+            await session.channel.close()
+            return session.peer.identity_key
+
+        assert bob.loop.run(connect_to_current_partner(), timeout=30) == agent.identity.public_key
+    finally:
+        alice.stop()
+        bob.stop()
