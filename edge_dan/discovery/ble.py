@@ -104,12 +104,16 @@ def ad_structures(data: bytes) -> Iterator[tuple[int, bytes]]:
 
 
 def lists_our_service(data: bytes) -> bool:
-    """Whether advertising data (AD and scan response joined) lists ``SERVICE_UUID``."""
+    """Whether advertising data (AD and scan response joined) names ``SERVICE_UUID``: in a UUID
+    list, or as the UUID of service data (BlueZ 5.66 peripherals cannot fill a scan response
+    over D-Bus, so they advertise the service data alone, which names the service too)."""
     for ad_type, value in ad_structures(data):
         if ad_type in (AD_COMPLETE_UUID128, AD_INCOMPLETE_UUID128):
             uuids = (value[i : i + 16] for i in range(0, len(value) - len(value) % 16, 16))
             if SERVICE_UUID_LE in uuids:
                 return True
+        if ad_type == AD_SERVICE_DATA_UUID128 and value[:16] == SERVICE_UUID_LE:
+            return True
     return False
 
 

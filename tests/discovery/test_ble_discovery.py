@@ -105,3 +105,15 @@ def test_importing_ble_discovery_loads_no_ble_stack() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_the_compact_layout_of_bluez_peripherals_is_ours_too() -> None:
+    """BlueZ 5.66 advertises the service data alone (no UUID list); it still names our service."""
+    advert = TokenRotator(new_advertising_key()).advert(0.0)
+    body = uuid.UUID(SERVICE_UUID).bytes[::-1] + advert.service_data()
+    compact = bytes((len(body) + 1, 0x21)) + body
+    assert len(compact) == 31
+    assert lists_our_service(compact)
+    assert advert_from_advertising_data(compact) == advert
+    foreign = bytes((len(body) + 1, 0x21)) + bytes(16) + advert.service_data()
+    assert not lists_our_service(foreign) and advert_from_advertising_data(foreign) is None

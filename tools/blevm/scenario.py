@@ -1,0 +1,302 @@
+"""The BLE checks that run inside the blevm guest (as root, with D-Bus and bluetoothd up).
+
+One process, one event loop, three software controllers on one simulated radio link
+(``edge_dan.transports.ble_sim``: bumble controllers, with its fixes for bumble's scan responses
+and LE data labels):
+
+- ``hci0`` and ``hci1``: bumble controllers behind ``/dev/vhci`` (opened twice), so the guest
+  kernel and BlueZ see two real HCI controllers; bleak and our BlueZ peripheral talk to BlueZ over
+  D-Bus as on any Linux box.
+- ``peer``: a third controller driven by bumble's own host, playing the other agent through
+  ``edge_dan.transports.ble_bumble``.
+
+Cases (each recorded in ``$BLEVM_OUT/result.json`` as {"ok": bool, ...details}):
+
+- ``bleak_central``: edge_dan's bleak central (hci0) finds the bumble peripheral's advertisement
+  (its exact token), connects, reads the ATT MTU, and completes a Noise session over GATT (write
+  without response + notify), messages of 0 to 20 KB echoed back.
+- ``bluez_peripheral``: edge_dan's BlueZ peripheral (hci0) advertises the token and serves the
+  GATT service; edge_dan's bleak central on hci1 finds it, connects and completes the same
+  session; then a token rotation re-registers the advertisement and the central sees the new
+  token.
+
+Usage: ``scenario.py [CASE...]`` (default: all). Exit status 0 when every selected case passed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import os
+import sys
+import time
+import traceback
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, ClassVar
+
+from bumble.device import Device
+from bumble.hci import Address
+from bumble.host import Host
+from bumble.transport import open_transport
+from bumble.transport.common import AsyncPipeSink
+from dbus_fast import BusType, MessageType, Variant
+from dbus_fast import Message as DbusMessage
+from dbus_fast.aio import MessageBus
+
+from edge_dan.discovery.ble import BleSighting
+from edge_dan.discovery.tokens import TokenRotator, new_advertising_key
+from edge_dan.identity import Identity
+from edge_dan.transports.ble import open_ble_channel
+from edge_dan.transports.ble_bleak import BleakCentral
+from edge_dan.transports.ble_bumble import BumblePeripheral
+from edge_dan.transports.ble_sim import ScanResponseController, new_link
+from edge_dan.transports.channel import SessionChannel
+from edge_dan.transports.gatt import GattPipe
+from edge_dan.wire.messages import Bytes, Message, Wire, register
+from edge_dan.wire.session import Role, Session, SessionLimits
+
+OUT = Path(os.environ.get("BLEVM_OUT", "/run/blevm"))
+ADAPTER = "hci0"
+BLUEZ_ADDRESS = "F0:F0:F0:F0:F0:01"
+PEER_ADDRESS = "F0:F0:F0:F0:F0:02"
+SECOND_ADAPTER = "hci1"
+SECOND_ADDRESS = "F0:F0:F0:F0:F0:03"
+BLUEZ_TO_BLUEZ_MTU = 247
+LIMITS = SessionLimits(handshake_timeout=30.0, keepalive_interval=10.0, close_timeout=5.0)
+MESSAGE_SIZES = (0, 1, 100, 600, 5000, 20480)  # one to many fragments at any ATT MTU
+CASE_TIMEOUT = 90.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Blob(Message):
+    """A scenario-only message carrying bytes (registered in this process only)."""
+
+    TYPE_ID: ClassVar[int] = 0xFFE2
+    data: Annotated[bytes, Wire(0, Bytes(max(MESSAGE_SIZES)))]
+
+
+register(Blob)
+
+
+STARTED = time.monotonic()
+
+
+def log(text: str) -> None:
+    print(f"scenario [{time.monotonic() - STARTED:6.1f} s]: {text}", flush=True)
+
+
+async def wait_for_adapter(adapter: str = ADAPTER, timeout: float = 30.0) -> None:
+    """Wait until BlueZ lists the adapter (bumble attached through vhci), then power it on."""
+    bus = await MessageBus(bus_type=BusType.SYSTEM).connect()
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            reply = await bus.call(
+                DbusMessage(
+                    destination="org.bluez",
+                    path=f"/org/bluez/{adapter}",
+                    interface="org.freedesktop.DBus.Properties",
+                    member="Set",
+                    signature="ssv",
+                    body=["org.bluez.Adapter1", "Powered", Variant("b", True)],
+                )
+            )
+            if reply is not None and reply.message_type is MessageType.METHOD_RETURN:
+                return
+            if time.monotonic() > deadline:
+                detail = reply.body if reply is not None else "no reply"
+                raise RuntimeError(f"BlueZ never offered a powered {adapter}: {detail}")
+            await asyncio.sleep(0.3)
+    finally:
+        bus.disconnect()
+
+
+def identity_session(role: Role, identity: Identity) -> Callable[[float], Session]:
+    pattern = "XX" if role is Role.INITIATOR else None
+    return lambda now: Session(role, identity, now=now, pattern=pattern, limits=LIMITS)
+
+
+async def noise_exchange(initiator_pipe: GattPipe, responder_pipe: GattPipe) -> dict[str, Any]:
+    """A Noise session across the two ends of one link; messages echoed by the responder."""
+    alice, bob = Identity.generate(), Identity.generate()
+
+    async def echo(channel: SessionChannel) -> None:
+        async for message in channel:
+            await channel.send(message)
+
+    opened = await asyncio.gather(
+        open_ble_channel(initiator_pipe, identity_session(Role.INITIATOR, alice)),
+        open_ble_channel(responder_pipe, identity_session(Role.RESPONDER, bob)),
+    )
+    initiator, responder = opened
+    echoing = asyncio.create_task(echo(responder))
+    sent, echoed = [], []
+    for size in MESSAGE_SIZES:
+        message = Blob(os.urandom(size))
+        await initiator.send(message)
+        sent.append(message)
+        echoed.append(await initiator.receive())
+    await initiator.close()
+    await asyncio.wait_for(echoing, timeout=10.0)
+    await responder.release()
+    return {
+        "peer_identity_ok": initiator.peer_identity_key == bob.public_key,
+        "echoed_ok": echoed == sent,
+        "message_sizes": list(MESSAGE_SIZES),
+        "initiator_mtu": initiator_pipe.att_mtu,
+        "responder_mtu": responder_pipe.att_mtu,
+    }
+
+
+async def first_sighting(
+    start: Callable[[Callable[[BleSighting], None]], Awaitable[None]],
+    wanted: bytes,
+    timeout: float = 30.0,
+) -> BleSighting:
+    """The first sighting whose service data is ``wanted`` (other tokens are ignored)."""
+    found: asyncio.Future[BleSighting] = asyncio.get_running_loop().create_future()
+
+    def on_sighting(sighting: BleSighting) -> None:
+        if sighting.advert.service_data() == wanted and not found.done():
+            found.set_result(sighting)
+
+    await start(on_sighting)
+    return await asyncio.wait_for(found, timeout)
+
+
+async def case_bleak_central(peer_device: Device) -> dict[str, Any]:
+    rotator = TokenRotator(new_advertising_key())
+    peripheral = BumblePeripheral(peer_device, rotator)
+    await peripheral.start()
+    central = BleakCentral(adapter=ADAPTER)
+    try:
+        advert = rotator.advert(time.time())
+        sighting = await first_sighting(central.start, advert.service_data())
+        log(f"bleak saw the bumble peripheral at {sighting.address}, RSSI {sighting.rssi}")
+        await central.stop()
+        pipe, peer_pipe = await asyncio.gather(central.connect(sighting), peripheral.accept())
+        log(f"bleak connected, ATT MTU {pipe.att_mtu} from the {pipe.mtu_source}")
+        details = await noise_exchange(pipe, peer_pipe)
+        details.update(
+            sighting_address=sighting.address,
+            advertised_address=peripheral.address,
+            mtu_source=pipe.mtu_source,
+            rssi=sighting.rssi,
+        )
+        reason = await asyncio.wait_for(peer_pipe.wait_disconnected(), 10.0)
+        details["peer_saw_disconnect"] = reason
+        details["ok"] = bool(
+            details["peer_identity_ok"]
+            and details["echoed_ok"]
+            and sighting.address.upper() == peripheral.address.upper()
+        )
+        return details
+    finally:
+        await central.stop()
+        await peripheral.stop()
+
+
+async def case_bluez_peripheral(_peer_device: Device) -> dict[str, Any]:
+    from edge_dan.transports.ble_bluez import BluezPeripheral
+
+    rotator = TokenRotator(new_advertising_key())
+    skew = [0.0]  # moved forward by one period to make the rotation due now
+
+    def clock() -> float:
+        return time.time() + skew[0]
+
+    peripheral = BluezPeripheral(rotator, adapter=ADAPTER, clock=clock)
+    # Capped: between two BlueZ adapters on bumble's link, BlueZ silently never sends write
+    # commands longer than about 250 bytes (btmon shows them missing on hci1; root cause not
+    # found). At 247 (Android's usual MTU) everything arrives. The bleak case runs at 517.
+    central = BleakCentral(adapter=SECOND_ADAPTER, max_mtu=BLUEZ_TO_BLUEZ_MTU)
+    await peripheral.start()
+    try:
+        advert = peripheral.advertised
+        layout = "compact" if peripheral.compact else "full"
+        log(f"BlueZ advertises on {ADAPTER} ({layout} layout)")
+        sighting = await first_sighting(central.start, advert.service_data())
+        log(f"bleak on {SECOND_ADAPTER} saw the BlueZ peripheral at {sighting.address}")
+        await central.stop()
+        pipe, peer_pipe = await asyncio.gather(central.connect(sighting), peripheral.accept())
+        log(f"bleak connected, ATT MTU {pipe.att_mtu} (BlueZ side {peer_pipe.att_mtu})")
+        details = await noise_exchange(pipe, peer_pipe)
+        details["sighting_address"] = sighting.address
+        details["peripheral_saw_disconnect"] = await asyncio.wait_for(
+            peer_pipe.wait_disconnected(), 10.0
+        )
+        # A rotation: the central must see the new token in a re-registered advertisement.
+        old = advert.service_data()
+        skew[0] += rotator.period
+        await peripheral.rotate()
+        new = peripheral.advertised.service_data()
+        rotated = await first_sighting(central.start, new)
+        await central.stop()
+        details.update(
+            advertising_layout=layout,
+            rotation_token_changed=new != old,
+            rotated_address=rotated.address,
+            address_changed_on_rotation=rotated.address != sighting.address,
+            ok=bool(details["peer_identity_ok"] and details["echoed_ok"] and new != old),
+        )
+        return details
+    finally:
+        await central.stop()
+        await peripheral.stop()
+
+
+async def run_cases(selected: list[str]) -> dict[str, Any]:
+    link = new_link()
+    vhci = await open_transport("vhci")
+    ScanResponseController(
+        "bluez",
+        host_source=vhci.source,
+        host_sink=vhci.sink,
+        link=link,
+        public_address=BLUEZ_ADDRESS,
+    )
+    second_vhci = await open_transport("vhci")  # hci1: a second BlueZ adapter, for a BlueZ central
+    ScanResponseController(
+        "bluez2",
+        host_source=second_vhci.source,
+        host_sink=second_vhci.sink,
+        link=link,
+        public_address=SECOND_ADDRESS,
+    )
+    peer_controller = ScanResponseController("peer", link=link, public_address=PEER_ADDRESS)
+    peer_device = Device(
+        address=Address(PEER_ADDRESS), host=Host(peer_controller, AsyncPipeSink(peer_controller))
+    )
+    await peer_device.power_on()
+    started = time.monotonic()
+    await wait_for_adapter(ADAPTER)
+    await wait_for_adapter(SECOND_ADAPTER)
+    results: dict[str, Any] = {"adapter_seconds": round(time.monotonic() - started, 2)}
+    cases = {"bleak_central": case_bleak_central, "bluez_peripheral": case_bluez_peripheral}
+    for name in selected:
+        log(f"case {name}")
+        begun = time.monotonic()
+        try:
+            results[name] = await asyncio.wait_for(cases[name](peer_device), CASE_TIMEOUT)
+        except Exception as exc:
+            results[name] = {"ok": False, "error": repr(exc), "trace": traceback.format_exc()}
+            log(f"case {name} failed:\n{traceback.format_exc()}")
+        results[name]["seconds"] = round(time.monotonic() - begun, 2)
+        log(f"case {name}: {'ok' if results[name]['ok'] else 'FAILED'}")
+        (OUT / "result.json").write_text(json.dumps(results, indent=2))
+    await vhci.close()
+    await second_vhci.close()
+    return results
+
+
+def main() -> int:
+    selected = sys.argv[1:] or ["bleak_central", "bluez_peripheral"]
+    results = asyncio.run(run_cases(selected))
+    (OUT / "result.json").write_text(json.dumps(results, indent=2))
+    return 0 if all(results[name]["ok"] for name in selected) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
