@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Quick start: install edge_dan into .venv, create a throwaway agent home, show its value profile
-# and let the on-device value model rank a few options for it.
-# Nothing outside this checkout and a temporary directory is touched.
+# and let the on-device value model rank a few options for it; then a household of three agents
+# finds each other over mDNS (in a private network namespace when possible) and negotiates
+# its Saturday, signing one accord. Nothing outside this checkout and temporary directories is
+# touched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
@@ -19,3 +21,5 @@ export EDGE_DAN_PASSPHRASE="quick-start-$(date +%s)"
 .venv/bin/edge-dan score "Help my neighbour move house on Saturday" \
   "Take the job that pays more but means firing two colleagues" \
   "Spend the weekend at a music festival"
+# The local multi-agent demo: three agents, each with its own store and values, negotiate.
+.venv/bin/python examples/household.py

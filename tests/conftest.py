@@ -63,3 +63,9 @@ def cli(tmp_path: Path) -> Cli:
     env["EDGE_DAN_PASSPHRASE"] = "correct horse battery"
     env["PYTHONPATH"] = str(REPO)
     return Cli(tmp_path / "home", env)
+
+
+@pytest.fixture(scope="session")
+def c_build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One build directory for the whole session, so each firmware artifact is built once."""
+    return tmp_path_factory.mktemp("firmware_build")

@@ -34,11 +34,21 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
+from edge_dan.agent.negotiations import (
+    AgendaHandler,
+    ApprovalHandler,
+    NegotiationResult,
+    Negotiations,
+)
+from edge_dan.bridge.accords import AccordReceipt, DeviceBinding
 from edge_dan.discovery.directory import DirectoryEvent, PeerDirectory, PeerEntry, Transport
 from edge_dan.discovery.feed import apply_lan_event
 from edge_dan.discovery.tokens import DEFAULT_PERIOD, Recogniser, TokenRotator
 from edge_dan.errors import EdgeDanError
 from edge_dan.identity import Identity, fingerprint
+from edge_dan.negotiation.accord import Accord
+from edge_dan.negotiation.outcomes import OutcomeSpace
+from edge_dan.negotiation.strategy import LittleDan
 from edge_dan.pairing.policy import decide
 from edge_dan.store.discovery_keys import (
     NotPaired,
@@ -84,6 +94,8 @@ class Agent:
         store: Store,
         *,
         on_session: SessionHandler | None = None,
+        on_agenda: AgendaHandler | None = None,
+        on_approval: ApprovalHandler | None = None,
         interfaces: Sequence[str] | None = None,
         host: str = "0.0.0.0",  # noqa: S104  (an agent is meant to be reachable on the LAN)
         period: float = DEFAULT_PERIOD,
@@ -93,11 +105,16 @@ class Agent:
         self.store = store
         self.identity: Identity = ensure_identity(store)
         self._on_session = on_session
+        self.negotiations = (
+            Negotiations(self, on_agenda)
+            if on_approval is None
+            else Negotiations(self, on_agenda, on_approval)
+        )
         self._interfaces = interfaces
         self._host = host
         self._period = period
         self._limits = limits
-        self._clock = clock
+        self.clock = clock
         self.directory = PeerDirectory(Recogniser(period=period))
         self._refresh_partners()
         self._events: asyncio.Queue[DirectoryEvent] = asyncio.Queue()
@@ -107,6 +124,8 @@ class Agent:
         self._browser: MdnsBrowser | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._sessions: set[tcp.SessionChannel] = set()
+        self._devices: list[DeviceBinding] = []
+        self.device_errors: list[str] = []  # why a bound device did not apply an accord
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -127,14 +146,14 @@ class Agent:
 
         rotator = TokenRotator(own_advertising_key(self.store), period=self._period)
         advertiser = MdnsAdvertiser(
-            rotator, port=self._new_port, interfaces=self._interfaces, clock=self._clock
+            rotator, port=self._new_port, interfaces=self._interfaces, clock=self.clock
         )
         await advertiser.start()
         self._advertiser = advertiser
         browser = MdnsBrowser(own=advertiser, interfaces=self._interfaces)
         await browser.start()
         self._browser = browser
-        self._spawn(self._follow_lan(browser))
+        self.spawn(self._follow_lan(browser))
 
     async def stop(self) -> None:
         """Goodbye on mDNS, end every session, stop listening."""
@@ -169,7 +188,7 @@ class Agent:
         kernel queues connections until the listener task starts accepting.
         """
         sock = socket.create_server((self._host, 0))
-        self._spawn(self._listen_on(sock))
+        self.spawn(self._listen_on(sock))
         port: int = sock.getsockname()[1]
         return port
 
@@ -223,7 +242,7 @@ class Agent:
 
     async def _follow_lan(self, browser: MdnsBrowser) -> None:
         async for event in browser:
-            self._publish(apply_lan_event(self.directory, event, self._clock()))
+            self._publish(apply_lan_event(self.directory, event, self.clock()))
 
     # -- sessions ------------------------------------------------------------------------------
 
@@ -235,6 +254,44 @@ class Agent:
             pattern=None,
             capabilities=CAPABILITIES,
             limits=self._limits,
+        )
+
+    # -- devices (edge_dan.bridge) ----------------------------------------------------------------
+
+    def bind_device(self, binding: DeviceBinding) -> None:
+        """Apply the terms of every future accord that concern this device (see ``bridge``)."""
+        self._devices.append(binding)
+
+    async def apply_to_devices(self, accord: Accord) -> tuple[AccordReceipt, ...]:
+        """Apply a binding accord to the bound devices it concerns; their acknowledgements.
+
+        A device that refuses or does not answer is reported (``on_device_error``) and skipped:
+        the accord stays binding between the people whatever a thermostat says.
+        """
+        receipts = []
+        for binding in self._devices:
+            try:
+                receipt = await asyncio.to_thread(binding.apply, accord)
+            except (EdgeDanError, OSError) as exc:
+                self.device_errors.append(f"{type(exc).__name__}: {exc}")
+                continue
+            if receipt is not None:
+                receipts.append(receipt)
+        return tuple(receipts)
+
+    async def negotiate(
+        self,
+        partners: Sequence[bytes],
+        title: str,
+        space: OutcomeSpace,
+        strategy: LittleDan,
+        *,
+        max_rounds: int = 20,
+        timeout: float = 60.0,
+    ) -> NegotiationResult:
+        """Mediate a negotiation with nearby partners; the accord (if any) is stored."""
+        return await self.negotiations.run(
+            partners, title, space, strategy, max_rounds=max_rounds, timeout=timeout
         )
 
     async def connect(self, identity_key: bytes) -> PartnerSession:
@@ -279,10 +336,11 @@ class Agent:
             await channel.close(CloseCode.PROTOCOL_ERROR, "expected the advertising key first")
             return
         self._watch(channel, decision.peer)
+        session = PartnerSession(channel, decision.peer, "lan")
         if self._on_session is not None:
-            await self._on_session(PartnerSession(channel, decision.peer, "lan"))
+            await self._on_session(session)
         else:
-            await channel.wait_closed()
+            await self.negotiations.serve(session)
 
     async def _exchange_grants(self, channel: tcp.SessionChannel, peer: Peer) -> None:
         """Both sides send their advertising key first; keep the partner's."""
@@ -309,9 +367,10 @@ class Agent:
                 failed = self.directory.session_failed(peer.identity_key, "lan")
                 self._publish([] if failed is None else [failed])
 
-        self._spawn(watch())
+        self.spawn(watch())
 
-    def _spawn(self, work: Coroutine[object, object, None]) -> None:
+    def spawn(self, work: Coroutine[object, object, None]) -> None:
+        """Run ``work`` in the background; cancelled when the agent stops."""
         task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

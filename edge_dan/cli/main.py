@@ -137,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="IF",
         help="interface name or IPv4 address to listen on (repeatable; default: all but lo)",
     )
+    p.add_argument("--no-ble", action="store_true", help="do not scan over Bluetooth LE")
     return parser
 
 

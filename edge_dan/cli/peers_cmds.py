@@ -13,16 +13,21 @@ import contextlib
 import json
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edge_dan.cli.context import Context
 from edge_dan.discovery.directory import Added, DirectoryEvent, PeerDirectory, PeerEntry, Removed
-from edge_dan.discovery.feed import apply_lan_event
+from edge_dan.discovery.feed import apply_lan_event, ble_sighting
 from edge_dan.discovery.tokens import Recogniser
 from edge_dan.errors import EdgeDanError, UsageError
 from edge_dan.identity import fingerprint
 from edge_dan.store.discovery_keys import partner_advertising_keys
 from edge_dan.store.peers import list_peers
+
+if TYPE_CHECKING:
+    from edge_dan.discovery.ble import BleSighting
+    from edge_dan.discovery.mdns import MdnsBrowser
+    from edge_dan.transports.ble_bleak import BleakCentral
 
 DEFAULT_LISTEN_SECONDS = 3.0  # running peers answer an mDNS query within about a second
 EXPIRE_EVERY = 1.0
@@ -59,14 +64,24 @@ async def _listen(
 
     events: asyncio.Queue[DirectoryEvent] = asyncio.Queue()
     deadline = None if seconds is None else time.monotonic() + seconds
+    browser: MdnsBrowser | None = None
+    lan_problem = ""
     try:
-        browser = MdnsBrowser(interfaces=args.interface or None)
-        await browser.start()
+        starting = MdnsBrowser(interfaces=args.interface or None)
+        await starting.start()
+        browser = starting
+        ctx.note("Listening on the LAN (mDNS) ...")
     except (OSError, EdgeDanError) as exc:
-        raise DiscoveryUnavailable(f"cannot listen for agents on the LAN: {exc}") from exc
-    ctx.note("Listening on the LAN (mDNS) ...")
+        lan_problem = f"cannot listen for agents on the LAN: {exc}"
+    scanner = None if args.no_ble else await _start_ble(ctx, directory, events)
+    if browser is None and scanner is None:
+        raise DiscoveryUnavailable(lan_problem)
+    if browser is None:
+        ctx.note(f"LAN: {lan_problem}")
 
     async def follow_lan() -> None:
+        if browser is None:
+            return
         async for event in browser:
             for change in apply_lan_event(directory, event, time.time()):
                 events.put_nowait(change)
@@ -87,7 +102,30 @@ async def _listen(
     finally:
         lan.cancel()
         await asyncio.gather(lan, return_exceptions=True)
-        await browser.stop()
+        if browser is not None:
+            await browser.stop()
+        if scanner is not None:
+            await scanner.stop()
+
+
+async def _start_ble(
+    ctx: Context, directory: PeerDirectory, events: asyncio.Queue[DirectoryEvent]
+) -> BleakCentral | None:
+    """Scan for agents over Bluetooth LE with bleak, if this machine can; None (said) if not."""
+    try:
+        from edge_dan.transports.ble_bleak import BleakCentral
+
+        def on_sighting(seen: BleSighting) -> None:
+            for change in directory.observe(ble_sighting(seen)):
+                events.put_nowait(change)
+
+        scanner = BleakCentral()
+        await scanner.start(on_sighting)
+    except (ImportError, OSError, EdgeDanError) as exc:  # no bleak, no BlueZ/D-Bus, no adapter
+        ctx.note(f"Bluetooth LE: not listening ({type(exc).__name__}: {exc})")
+        return None
+    ctx.note("Listening over Bluetooth LE ...")
+    return scanner
 
 
 def _label(entry: PeerEntry) -> str:

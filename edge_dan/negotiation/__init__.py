@@ -8,12 +8,21 @@ This package is sans-IO. Its first building block is the domain model:
 - :mod:`.genius` — a strict loader of GENIUS XML domains and utility profiles;
 - :mod:`.analysis` — Pareto frontier, Nash bargaining point and the outcome metrics.
 
-Nothing here imports numpy at package import time except :mod:`.utility` and :mod:`.analysis`,
-which callers import explicitly.
+On top of it, the social interface itself:
+
+- :mod:`.protocol` — the mediated concession protocol (sans-IO) for 2 to 16 parties;
+- :mod:`.strategy` — the Little Dan strategy and the owner's policy (``auto`` / ``ask``);
+- :mod:`.accord` — signed accords, verifiable offline; :mod:`.norms` — a group's shared norms;
+- :mod:`.runner` — runs N parties in one process (tests, simulation, benchmarks);
+- :mod:`.geniusweb` — a strict loader of GeniusWeb JSON domains and profiles.
+
+Nothing here imports numpy at package import time: the modules above that need it (all but
+:mod:`.outcomes`, :mod:`.accord` and :mod:`.errors`) are imported explicitly by callers.
 """
 
 from __future__ import annotations
 
+from edge_dan.negotiation.accord import Accord, AccordError
 from edge_dan.negotiation.errors import (
     GeniusFormatError,
     InvalidOutcome,
@@ -31,6 +40,8 @@ from edge_dan.negotiation.outcomes import (
 )
 
 __all__ = [
+    "Accord",
+    "AccordError",
     "DiscreteIssue",
     "GeniusFormatError",
     "IntegerIssue",

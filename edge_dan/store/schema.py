@@ -122,9 +122,37 @@ def _v4(conn: Connection) -> None:
     )
 
 
-# v5 is reserved for negotiation accords and norms (issue #6).
+def _v5(conn: Connection) -> None:
+    # Signed agreements (edge_dan.store.agreements): accords and group norms, each kept as the
+    # exact bytes the parties signed plus the columns needed to find them. ``complete`` is 1 once
+    # every signature is in and verified; only those bind anyone.
+    _run(
+        conn,
+        """
+        CREATE TABLE accords (
+            accord_id BLOB PRIMARY KEY CHECK (length(accord_id) = 32),
+            negotiation_id BLOB NOT NULL,
+            time_ms INTEGER NOT NULL,
+            complete INTEGER NOT NULL CHECK (complete IN (0, 1)),
+            data BLOB NOT NULL,
+            stored_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE norms (
+            norm_id BLOB PRIMARY KEY CHECK (length(norm_id) = 32),
+            group_id BLOB NOT NULL,
+            name TEXT NOT NULL,
+            time_ms INTEGER NOT NULL,
+            complete INTEGER NOT NULL CHECK (complete IN (0, 1)),
+            data BLOB NOT NULL,
+            stored_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX norms_by_group ON norms (group_id, time_ms);
+        """,
+    )
+
+
 # Index i holds the migration from version i to i + 1. Append only; never edit a released one.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
 LATEST = len(MIGRATIONS)
 
 

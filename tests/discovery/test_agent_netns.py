@@ -14,6 +14,7 @@ from conftest import FAST_KDF
 from netns import Lab, NetnsUnavailable, NodeLoop
 
 from edge_dan.agent import Agent, PartnerSession
+from edge_dan.agent.negotiations import AgendaHandler
 from edge_dan.discovery.directory import Removed
 from edge_dan.discovery.tokens import DEFAULT_PERIOD
 from edge_dan.pairing.result import PairingResult
@@ -64,13 +65,21 @@ class Device:
 
         return self.loop.run(run())
 
-    def start(self, period: float = DEFAULT_PERIOD) -> Agent:
+    def start(
+        self, period: float = DEFAULT_PERIOD, on_agenda: AgendaHandler | None = None
+    ) -> Agent:
         async def on_session(session: PartnerSession) -> None:
             self.sessions.append(session)
             await session.channel.wait_closed()
 
         async def start() -> Agent:
-            agent = Agent(self.store, on_session=on_session, limits=LIMITS, period=period)
+            agent = Agent(
+                self.store,
+                on_session=None if on_agenda else on_session,
+                on_agenda=on_agenda,
+                limits=LIMITS,
+                period=period,
+            )
             await agent.start()
             return agent
 

@@ -1,0 +1,224 @@
+"""Negotiating with partners over live sessions: the protocol core from ``edge_dan.negotiation``
+driven by real channels, and every accord kept in the encrypted store.
+
+The party that starts a negotiation mediates it: it opens a session to each partner, sends the
+``Agenda`` (the outcome space, so each can judge it with its own private utility), then runs the
+``Mediator``. A partner's agent hears the agenda on the session it accepted, asks its owner's code
+(``on_agenda``) for a strategy for that space, or declines, then runs a ``Participant``. Messages
+of the core travel as they are (encoded once by the core, decoded into the session's messages,
+checked again by the receiving core). Every party stores the accord with all signatures when it
+concludes; in mode ``ask`` nothing is signed without the owner's yes (``on_approval``).
+Deadlines are enforced by ticking the cores on the agent's wall clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from edge_dan.bridge.accords import AccordReceipt
+from edge_dan.negotiation.accord import Accord
+from edge_dan.negotiation.agenda import BadAgenda, agenda_for, space_of
+from edge_dan.negotiation.outcomes import OutcomeSpace
+from edge_dan.negotiation.protocol import (
+    Agreed,
+    ApprovalNeeded,
+    Failed,
+    Mediator,
+    Participant,
+    Party,
+    new_negotiation_id,
+)
+from edge_dan.negotiation.strategy import LittleDan
+from edge_dan.store.agreements import accord_id, save_accord
+from edge_dan.store.peers import Peer
+from edge_dan.transports.channel import SessionChannel
+from edge_dan.wire.errors import ProtocolError
+from edge_dan.wire.messages import Message, decode, encode
+from edge_dan.wire.messages.agenda import Agenda
+from edge_dan.wire.messages.negotiation import Withdraw, WithdrawCode
+
+if TYPE_CHECKING:
+    from edge_dan.agent.core import Agent, PartnerSession
+
+AgendaHandler = Callable[[Peer, str, OutcomeSpace], LittleDan | None]
+ApprovalHandler = Callable[[bytes, ApprovalNeeded], Awaitable[bool]]
+TICK_SECONDS = 0.25
+DEFAULT_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class NegotiationResult:
+    negotiation_id: bytes
+    accord: Accord | None  # every signature in and verified; stored
+    failure: Failed | None
+    receipts: tuple[AccordReceipt, ...] = ()  # what bound devices acknowledged applying
+
+    @property
+    def accord_id(self) -> bytes | None:
+        return None if self.accord is None else accord_id(self.accord)
+
+
+async def _refuse_without_owner(negotiation_id: bytes, request: ApprovalNeeded) -> bool:
+    del negotiation_id, request
+    return False  # mode "ask" with nobody to ask: no signature
+
+
+class Negotiations:
+    """The agent's negotiations; ``results`` receives each one's end as it happens."""
+
+    def __init__(
+        self,
+        agent: Agent,
+        on_agenda: AgendaHandler | None = None,
+        on_approval: ApprovalHandler = _refuse_without_owner,
+    ) -> None:
+        self._agent = agent
+        self._on_agenda = on_agenda
+        self._on_approval = on_approval
+        self.results: asyncio.Queue[NegotiationResult] = asyncio.Queue()
+
+    def _now_ms(self) -> int:
+        return int(self._agent.clock() * 1000)
+
+    # -- mediator -------------------------------------------------------------------------------
+
+    async def run(
+        self,
+        partners: Sequence[bytes],
+        title: str,
+        space: OutcomeSpace,
+        strategy: LittleDan,
+        *,
+        max_rounds: int = 20,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> NegotiationResult:
+        """Mediate a negotiation with ``partners`` (identity keys of paired, nearby peers)."""
+        negotiation_id = new_negotiation_id(os.urandom(16))
+        sessions = [await self._agent.connect(partner) for partner in partners]
+        channels = {session.peer.identity_key: session.channel for session in sessions}
+        try:
+            agenda = agenda_for(negotiation_id, title, space)
+            for channel in channels.values():
+                await channel.send(agenda)
+            mediator = Mediator(
+                self._agent.identity,
+                strategy,
+                list(channels),
+                negotiation_id=negotiation_id,
+                max_rounds=max_rounds,
+                deadline_ms=self._now_ms() + int(timeout * 1000),
+            )
+            mediator.start(self._now_ms())
+            return await self._drive(mediator, channels)
+        finally:
+            await asyncio.gather(*(c.close() for c in channels.values()), return_exceptions=True)
+
+    # -- participant ----------------------------------------------------------------------------
+
+    async def serve(self, session: PartnerSession) -> None:
+        """Take part in what a partner mediates over this session, until it ends."""
+        peer = session.peer
+        channel = session.channel
+        while True:
+            try:
+                message = await channel.receive()
+            except ProtocolError:
+                return
+            if not isinstance(message, Agenda):
+                continue  # negotiation messages outside a negotiation we joined: nothing to do
+            participant = self._join(peer, message, channel)
+            if participant is not None:
+                await self._drive(participant, {peer.identity_key: channel})
+
+    def _join(self, peer: Peer, agenda: Agenda, channel: SessionChannel) -> Participant | None:
+        strategy = None
+        with contextlib.suppress(BadAgenda):
+            space = space_of(agenda)
+            if self._on_agenda is not None:
+                strategy = self._on_agenda(peer, agenda.title, space)
+        if strategy is None:
+            withdraw = Withdraw(agenda.negotiation_id, int(WithdrawCode.DECLINED))
+            self._agent.spawn(self._send_quietly(channel, withdraw))
+            return None
+        return Participant(self._agent.identity, strategy)
+
+    @staticmethod
+    async def _send_quietly(channel: SessionChannel, message: Message) -> None:
+        with contextlib.suppress(ProtocolError):
+            await channel.send(message)
+
+    # -- driving a core over channels -----------------------------------------------------------
+
+    async def _drive(
+        self,
+        party: Party,
+        channels: dict[bytes, SessionChannel],
+    ) -> NegotiationResult:
+        """Feed ``party`` what its peers send and the clock; send what it says; until it ends."""
+        inbox: asyncio.Queue[tuple[bytes, Message] | None] = asyncio.Queue()
+
+        async def read(sender: bytes, channel: SessionChannel) -> None:
+            try:
+                while True:
+                    inbox.put_nowait((sender, await channel.receive()))
+            except ProtocolError:
+                inbox.put_nowait(None)  # the session ended; the deadline will end the core
+
+        readers = [asyncio.create_task(read(k, c)) for k, c in channels.items()]
+        accord: Accord | None = None
+        failure: Failed | None = None
+        receipts: tuple[AccordReceipt, ...] = ()
+        try:
+            while True:
+                found = await self._flush(party, channels)
+                if found[0] is not None and accord is None:
+                    accord = found[0]
+                    receipts = await self._agent.apply_to_devices(accord)
+                failure = failure or found[1]
+                if party.state.terminal:
+                    break
+                try:
+                    item = await asyncio.wait_for(inbox.get(), timeout=TICK_SECONDS)
+                except TimeoutError:
+                    party.tick(self._now_ms())
+                    continue
+                if item is not None:
+                    sender, message = item
+                    party.receive(sender, encode(message), self._now_ms())
+            await self._flush(party, channels)
+        finally:
+            for reader in readers:
+                reader.cancel()
+            await asyncio.gather(*readers, return_exceptions=True)
+        result = NegotiationResult(party.negotiation_id, accord, failure, receipts)
+        self.results.put_nowait(result)
+        return result
+
+    async def _flush(
+        self, party: Party, channels: dict[bytes, SessionChannel]
+    ) -> tuple[Accord | None, Failed | None]:
+        """Send the core's outgoing messages and handle its events (asking the owner if needed)."""
+        accord: Accord | None = None
+        failure: Failed | None = None
+        while True:
+            for out in party.take_outgoing():
+                channel = channels.get(out.recipient)
+                if channel is not None:
+                    with contextlib.suppress(ProtocolError):
+                        await channel.send(decode(out.data))
+            events = party.take_events()
+            if not events:
+                return accord, failure
+            for event in events:
+                if isinstance(event, Agreed):
+                    accord = save_accord(self._agent.store, event.accord).accord
+                elif isinstance(event, Failed):
+                    failure = event
+                elif isinstance(event, ApprovalNeeded):
+                    approve = await self._on_approval(party.negotiation_id, event)
+                    party.decide(approve, self._now_ms())

@@ -1,0 +1,140 @@
+"""Messages of the mediated concession protocol (``edge_dan.negotiation.protocol``).
+
+Type ids 512..1023 belong to negotiation. Outcomes travel as their position in the outcome
+space's enumeration order (a ``U32``), which both sides compute from the same space: the
+``Invite`` carries a digest of the space so that a peer holding a different space refuses at
+once. No message has a field that could carry a utility function, weights or a profile; what
+each message reveals is documented in the protocol module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Annotated, ClassVar
+
+from edge_dan.wire.messages.schema import (
+    U8,
+    U16,
+    U32,
+    U64,
+    Bool,
+    Bytes,
+    List,
+    Message,
+    Wire,
+    register,
+)
+
+NEGOTIATION_ID_LEN = 16
+MAX_PARTIES = 16
+MAX_LEVELS = 64
+MAX_LISTED_PER_MESSAGE = 8192  # outcome indices per Bids message (about 45 KB at most)
+
+_ID = Bytes(NEGOTIATION_ID_LEN, min_len=NEGOTIATION_ID_LEN)
+_KEY = Bytes(32, min_len=32)
+_SIGNATURE = Bytes(64, min_len=64)
+
+
+class WithdrawCode(IntEnum):
+    """Why a party (or the mediator, for everyone) ends a negotiation without agreement."""
+
+    WALK_AWAY = 0  # the owner or the strategy chose to leave
+    DECLINED = 1  # an invitation was refused
+    PROTOCOL_ERROR = 2  # a peer sent something invalid, out of space, repeated or late
+    DEADLINE = 3  # the round or time limit passed without agreement
+    PEER_WITHDREW = 4  # relayed by the mediator: some other party left
+    NO_AGREEMENT = 5  # the mediator found no outcome everyone accepts
+
+
+@register
+@dataclass(frozen=True)
+class Invite(Message):
+    """Mediator to every other party: the frame of one negotiation.
+
+    ``parties`` lists identity keys, the mediator first; ``deadline_ms`` is an absolute time in
+    milliseconds (0: none); ``levels`` is the number of concession levels and
+    ``levels_per_round`` how many each party reveals per round.
+    """
+
+    TYPE_ID: ClassVar[int] = 512
+    negotiation_id: Annotated[bytes, Wire(0, _ID)]
+    parties: Annotated[tuple[bytes, ...], Wire(1, List(_KEY, max_items=MAX_PARTIES))]
+    space_digest: Annotated[bytes, Wire(2, Bytes(32, min_len=32))]
+    max_rounds: Annotated[int, Wire(3, U16)]
+    deadline_ms: Annotated[int, Wire(4, U64)]
+    levels: Annotated[int, Wire(5, U8)]
+    levels_per_round: Annotated[int, Wire(6, U8)]
+    norms_digest: Annotated[bytes, Wire(7, Bytes(32, min_len=32))]
+
+
+@register
+@dataclass(frozen=True)
+class Join(Message):
+    """A party accepts an invitation and will bid."""
+
+    TYPE_ID: ClassVar[int] = 513
+    negotiation_id: Annotated[bytes, Wire(0, _ID)]
+
+
+@register
+@dataclass(frozen=True)
+class Bids(Message):
+    """The outcomes the sender newly accepts this round, grouped by concession level.
+
+    ``levels[j]`` holds level ``first_level + j``, best first. From the mediator, a ``Bids``
+    also opens the round for the others.
+    """
+
+    TYPE_ID: ClassVar[int] = 514
+    negotiation_id: Annotated[bytes, Wire(0, _ID)]
+    round: Annotated[int, Wire(1, U16)]
+    first_level: Annotated[int, Wire(2, U8)]
+    levels: Annotated[
+        tuple[tuple[int, ...], ...],
+        Wire(3, List(List(U32, max_items=MAX_LISTED_PER_MESSAGE), max_items=MAX_LEVELS)),
+    ]
+
+
+@register
+@dataclass(frozen=True)
+class Propose(Message):
+    """Mediator to all: the outcome to commit to, and the time written into the accord."""
+
+    TYPE_ID: ClassVar[int] = 515
+    negotiation_id: Annotated[bytes, Wire(0, _ID)]
+    round: Annotated[int, Wire(1, U16)]
+    outcome: Annotated[int, Wire(2, U32)]
+    time_ms: Annotated[int, Wire(3, U64)]
+
+
+@register
+@dataclass(frozen=True)
+class Answer(Message):
+    """A party's final word on a proposal: a yes carries its accord signature, a no none."""
+
+    TYPE_ID: ClassVar[int] = 516
+    negotiation_id: Annotated[bytes, Wire(0, _ID)]
+    round: Annotated[int, Wire(1, U16)]
+    accept: Annotated[bool, Wire(2, Bool())]
+    signature: Annotated[bytes, Wire(3, Bytes(64))]
+
+
+@register
+@dataclass(frozen=True)
+class Concluded(Message):
+    """Mediator to all: every party's accord signature, in party order; the accord binds now."""
+
+    TYPE_ID: ClassVar[int] = 517
+    negotiation_id: Annotated[bytes, Wire(0, _ID)]
+    signatures: Annotated[tuple[bytes, ...], Wire(1, List(_SIGNATURE, max_items=MAX_PARTIES))]
+
+
+@register
+@dataclass(frozen=True)
+class Withdraw(Message):
+    """The sender leaves (``code``: see ``WithdrawCode``); from the mediator it ends it for all."""
+
+    TYPE_ID: ClassVar[int] = 518
+    negotiation_id: Annotated[bytes, Wire(0, _ID)]
+    code: Annotated[int, Wire(1, U16)]

@@ -1,0 +1,118 @@
+"""Three agents on a private LAN negotiate over real sessions: agenda, mediated rounds, signatures;
+each keeps the same fully signed accord in its own encrypted store; a partner can decline."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from netns import Lab, NetnsUnavailable
+from test_agent_netns import Device, pair
+
+from edge_dan.negotiation.outcomes import DiscreteIssue, IntegerIssue, OutcomeSpace, Value
+from edge_dan.negotiation.strategy import LittleDan
+from edge_dan.negotiation.utility import LinearAdditiveUtility, Profile, RedLine
+from edge_dan.store.agreements import list_accords
+from edge_dan.store.identities import ensure_identity
+from edge_dan.store.peers import Peer
+from edge_dan.wire.messages.negotiation import WithdrawCode
+
+pytestmark = pytest.mark.slow
+SPACE = OutcomeSpace(
+    [
+        DiscreteIssue("dinner", ("pizza", "curry", "salad", "sushi")),
+        IntegerIssue("start", 17, 21),
+    ]
+)
+TASTES: dict[str, dict[Value, float]] = {
+    "ana": {"pizza": 3, "curry": 4, "salad": 1, "sushi": 2},
+    "ben": {"pizza": 4, "curry": 1, "salad": 2, "sushi": 3},
+    "caro": {"pizza": 1, "curry": 3, "salad": 4, "sushi": 2},
+}
+
+
+def profile_of(who: str, space: OutcomeSpace) -> Profile:
+    late = who == "ben"
+    hours: dict[Value, float] = {h: float(h - 16 if late else 22 - h) for h in range(17, 22)}
+    utility = LinearAdditiveUtility(
+        space, {"dinner": 0.6, "start": 0.4}, {"dinner": TASTES[who], "start": hours}
+    )
+    red_lines: tuple[RedLine, ...] = ()
+    if who == "caro":  # Caro never agrees to eat after 20:00
+        red_lines = (RedLine.when(lambda o: int(o[1]) > 20, "not after 20:00"),)
+    return Profile(space, utility, reservation_value=0.3, red_lines=red_lines)
+
+
+@pytest.fixture
+def lab() -> Iterator[Lab]:
+    try:
+        with Lab(3) as built:
+            yield built
+    except NetnsUnavailable as why:
+        pytest.skip(str(why))
+
+
+def test_three_agents_reach_one_signed_accord_that_harms_nobody(lab: Lab, tmp_path: Path) -> None:
+    names = ("ana", "ben", "caro")
+    devices = {
+        n: Device(lab.loop(node), tmp_path / n) for n, node in zip(names, lab.nodes, strict=True)
+    }
+    for a, b in (("ana", "ben"), ("ana", "caro"), ("ben", "caro")):
+        pair(devices[a], devices[b])
+    declined: list[str] = []
+
+    def judge(who: str):  # type: ignore[no-untyped-def]
+        def on_agenda(peer: Peer, title: str, space: OutcomeSpace) -> LittleDan | None:
+            if title != "Friday dinner":
+                declined.append(who)
+                return None
+            return LittleDan(profile_of(who, space))
+
+        return on_agenda
+
+    try:
+        agents = {n: devices[n].start(on_agenda=judge(n)) for n in names}
+        keys = {n: agents[n].identity.public_key for n in names}
+
+        async def mediate(title: str):  # type: ignore[no-untyped-def]
+            for other in ("ben", "caro"):
+                await agents["ana"].wait_for_partner(keys[other], timeout=15)
+            return await agents["ana"].negotiate(
+                [keys["ben"], keys["caro"]],
+                title,
+                SPACE,
+                LittleDan(profile_of("ana", SPACE)),
+                timeout=20,
+            )
+
+        result = devices["ana"].loop.run(mediate("Friday dinner"), timeout=60)
+        assert result.failure is None and result.accord is not None
+        result.accord.verify()
+        outcome = tuple(value for _, value in result.accord.outcome)
+        for who in names:  # above every reservation value, across no red line
+            assert profile_of(who, SPACE).acceptable(outcome), (who, outcome)
+        assert set(result.accord.parties) == set(keys.values())
+        # Every party keeps the same fully signed accord in its own store.
+        deadline = time.monotonic() + 10
+        for who in names:
+            device = devices[who]
+            while True:
+                stored = device.call(list_accords, device.store, binding_only=True)
+                if stored or time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)
+            assert [s.accord.to_bytes() for s in stored] == [result.accord.to_bytes()], who
+
+        refused = devices["ana"].loop.run(mediate("Karaoke night"), timeout=60)
+        assert refused.accord is None and refused.failure is not None
+        # The first partner to decline withdraws; the mediator ends it for everyone.
+        assert refused.failure.code is WithdrawCode.PEER_WITHDREW
+        assert f"code {int(WithdrawCode.DECLINED)}" in refused.failure.detail
+        assert set(declined) <= {"ben", "caro"} and declined
+        identity = devices["ana"].call(ensure_identity, devices["ana"].store)
+        assert identity.public_key == keys["ana"]
+    finally:
+        for device in devices.values():
+            device.stop()

@@ -1,0 +1,47 @@
+"""``bench/negotiation.py`` runs self-play on a folder of GENIUS domains and writes records."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+DOMAINS = REPO.parent / "shared" / "data" / "negotiation" / "domains"
+
+
+def test_bench_self_play_writes_one_record_per_negotiation(tmp_path: Path) -> None:
+    folder = tmp_path / "domains"
+    shutil.copytree(DOMAINS / "anac_y2011_Laptop", folder / "laptop")
+    shutil.copytree(DOMAINS / "anac_y2010_ItexvsCypress", folder / "itex")
+    out = tmp_path / "records.jsonl"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "negotiation.py"),
+            "--domains",
+            str(folder),
+            "--rounds",
+            "20",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert {r["domain"] for r in records} == {"laptop", "itex"}
+    for record in records:
+        assert record["agreement"] is True
+        assert len(record["parties"]) == 2 and all(p.endswith(".xml") for p in record["parties"])
+        assert record["np_ratio"] >= 0.9 and record["pareto_distance"] <= 0.02
+        assert 0 < record["rounds"] <= 20 and record["messages"] > 0 and record["bytes"] > 0
+        assert 0 < record["welfare"] <= 1
+    laptop = next(r for r in records if r["domain"] == "laptop")
+    assert set(laptop["outcome"]) == {"Laptop", "Harddisk", "External Monitor"}
+    assert "little-dan" in done.stdout

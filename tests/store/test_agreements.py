@@ -1,0 +1,116 @@
+"""Accords and norms in the encrypted store: signatures merge, only checked ones get in."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from edge_dan.errors import StoreCorrupt
+from edge_dan.identity import Identity
+from edge_dan.negotiation.accord import Accord
+from edge_dan.negotiation.norms import Norm
+from edge_dan.negotiation.outcomes import DiscreteIssue, IntegerIssue, OutcomeSpace
+from edge_dan.store import KdfParams, Store
+from edge_dan.store.agreements import (
+    AgreementRejected,
+    accord_id,
+    get_accord,
+    group_norms,
+    list_accords,
+    save_accord,
+    save_norm,
+)
+
+SPACE = OutcomeSpace(
+    [DiscreteIssue("music", ("off", "quiet", "loud")), IntegerIssue("hour", 17, 23)]
+)
+GROUP = bytes(range(16))
+
+
+def unsigned(parties: list[Identity], nid: bytes = bytes(16), t: int = 1_000) -> Accord:
+    return Accord.of(nid, [p.public_key for p in parties], SPACE, ("quiet", 20), t)
+
+
+def signed_by(accord: Accord, *signers: Identity) -> Accord:
+    for signer in signers:
+        accord = accord.with_signature(signer.public_key, accord.sign(signer))
+    return accord
+
+
+def test_signatures_arriving_one_by_one_make_the_accord_binding(
+    tmp_path: Path, fast_kdf: KdfParams
+) -> None:
+    a, b, c = (Identity.generate() for _ in range(3))
+    base = unsigned([a, b, c])
+    home = tmp_path / "home"
+    with Store.create(home, "pass", kdf=fast_kdf) as store:
+        first = save_accord(store, signed_by(base, a))
+        assert not first.complete and first.accord_id == accord_id(base)
+        # b's and c's signatures come separately; each save adds to what is stored.
+        save_accord(store, signed_by(base, b))
+        assert list_accords(store, binding_only=True) == []
+        last = save_accord(store, signed_by(base, c))
+        assert last.complete
+        last.accord.verify()
+    with Store.open(home, "pass") as store:
+        (kept,) = list_accords(store, binding_only=True)
+        assert kept.accord == last.accord and kept.accord.to_bytes() == last.accord.to_bytes()
+        assert get_accord(store, kept.accord_id) == kept
+        assert get_accord(store, bytes(32)) is None
+
+
+def test_a_bad_signature_is_refused_and_nothing_changes(store: Store) -> None:
+    a, b = Identity.generate(), Identity.generate()
+    base = unsigned([a, b])
+    save_accord(store, signed_by(base, a))
+    forged = replace(base, signatures=(None, b"\x01" * 64))
+    with pytest.raises(AgreementRejected, match="does not verify"):
+        save_accord(store, forged)
+    # A signature on another outcome does not count for this one.
+    other = Accord.of(bytes(16), [a.public_key, b.public_key], SPACE, ("loud", 23), 1_000)
+    moved = replace(base, signatures=(None, other.sign(b)))
+    with pytest.raises(AgreementRejected):
+        save_accord(store, moved)
+    (stored,) = list_accords(store)
+    assert stored.accord.missing() == (b.public_key,)
+
+
+def test_accords_are_listed_newest_first(store: Store) -> None:
+    a, b = Identity.generate(), Identity.generate()
+    for t in (5, 9, 7):
+        save_accord(store, signed_by(unsigned([a, b], nid=bytes([t]) * 16, t=t), a, b))
+    assert [s.accord.time_ms for s in list_accords(store)] == [9, 7, 5]
+
+
+def test_group_norms_come_back_only_when_every_member_signed(store: Store) -> None:
+    a, b = Identity.generate(), Identity.generate()
+    norm = Norm(
+        group_id=GROUP,
+        name="quiet hours",
+        issue="music",
+        forbidden=("loud",),
+        members=(a.public_key, b.public_key),
+        time_ms=1,
+    )
+    assert not save_norm(store, norm.with_signature(a.public_key, norm.sign(a)))
+    assert group_norms(store, GROUP).norms == ()
+    assert save_norm(store, norm.with_signature(b.public_key, norm.sign(b)))
+    norms = group_norms(store, GROUP)
+    assert [n.name for n in norms.norms] == ["quiet hours"]
+    assert len(norms.red_lines(SPACE)) == 1
+    assert group_norms(store, bytes(16)).norms == ()
+    with pytest.raises(AgreementRejected):
+        save_norm(store, replace(norm, signatures=(b"\x02" * 64, None)))
+
+
+def test_damaged_stored_bytes_are_reported_as_corruption(store: Store) -> None:
+    a, b = Identity.generate(), Identity.generate()
+    saved = save_accord(store, signed_by(unsigned([a, b]), a))
+    with store.transaction() as conn:
+        conn.execute(
+            "UPDATE accords SET data = ? WHERE accord_id = ?", (b"\xff\x00", saved.accord_id)
+        )
+    with pytest.raises(StoreCorrupt, match="accord is unreadable"):
+        list_accords(store)
