@@ -154,6 +154,7 @@ def ours(
     levels: int,
     analysis: Analysis,
     negotiation_id: bytes,
+    pace_rounds: int = 20,
 ) -> dict[str, Any]:
     """One Little Dan self-play negotiation (the first party mediates)."""
     profiles = [scenario.profiles[name] for name in names]
@@ -164,6 +165,7 @@ def ours(
         negotiation_id=negotiation_id,
         max_rounds=rounds,
         levels=levels,
+        pace_rounds=pace_rounds,
     )
     participants = [
         Participant(identity, LittleDan(profile))
@@ -501,6 +503,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--parties", default="2", help="comma-separated party counts")
     parser.add_argument("--max-groups", type=int, default=40, help="groups per domain and n")
     parser.add_argument("--levels", type=int, default=40, help="concession levels (ours)")
+    parser.add_argument(
+        "--pace-rounds", type=int, default=20, help="rounds our levels are spread over"
+    )
     parser.add_argument("--seed", type=int, default=6)
     parser.add_argument("--negmas", action="store_true", help="also run negmas's built-ins")
     parser.add_argument("--negmas-agents", default=",".join(NEGMAS_MECHANISMS))
@@ -535,6 +540,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         identities=identities[:n],
                         rounds=args.rounds,
                         levels=args.levels,
+                        pace_rounds=args.pace_rounds,
                         analysis=analysis,
                         negotiation_id=negotiation_id,
                     )

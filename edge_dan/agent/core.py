@@ -288,10 +288,18 @@ class Agent:
         *,
         max_rounds: int = 20,
         timeout: float = 60.0,
+        group: bytes = b"",
     ) -> NegotiationResult:
-        """Mediate a negotiation with nearby partners; the accord (if any) is stored."""
+        """Mediate a negotiation with nearby partners (under ``group``'s norms, if given); the
+        accord, if any, is stored."""
         return await self.negotiations.run(
-            partners, title, space, strategy, max_rounds=max_rounds, timeout=timeout
+            partners,
+            title,
+            space,
+            strategy,
+            max_rounds=max_rounds,
+            timeout=timeout,
+            group=group,
         )
 
     async def connect(self, identity_key: bytes) -> PartnerSession:

@@ -25,6 +25,7 @@ from edge_dan.negotiation.accord import Accord
 from edge_dan.negotiation.agenda import BadAgenda, agenda_for, space_of
 from edge_dan.negotiation.outcomes import OutcomeSpace
 from edge_dan.negotiation.protocol import (
+    NO_NORMS,
     Agreed,
     ApprovalNeeded,
     Failed,
@@ -34,7 +35,7 @@ from edge_dan.negotiation.protocol import (
     new_negotiation_id,
 )
 from edge_dan.negotiation.strategy import LittleDan
-from edge_dan.store.agreements import accord_id, save_accord
+from edge_dan.store.agreements import accord_id, group_norms, save_accord
 from edge_dan.store.peers import Peer
 from edge_dan.transports.channel import SessionChannel
 from edge_dan.wire.errors import ProtocolError
@@ -96,13 +97,19 @@ class Negotiations:
         *,
         max_rounds: int = 20,
         timeout: float = DEFAULT_TIMEOUT,
+        group: bytes = b"",
     ) -> NegotiationResult:
-        """Mediate a negotiation with ``partners`` (identity keys of paired, nearby peers)."""
+        """Mediate a negotiation with ``partners`` (identity keys of paired, nearby peers).
+
+        ``group``: the norms this group adopted (kept in the store) bind everyone as red lines;
+        a partner holding other norms for the group declines at the invitation.
+        """
         negotiation_id = new_negotiation_id(os.urandom(16))
+        strategy, digest = self._under_norms(strategy, group)
         sessions = [await self._agent.connect(partner) for partner in partners]
         channels = {session.peer.identity_key: session.channel for session in sessions}
         try:
-            agenda = agenda_for(negotiation_id, title, space)
+            agenda = agenda_for(negotiation_id, title, space, group)
             for channel in channels.values():
                 await channel.send(agenda)
             mediator = Mediator(
@@ -112,6 +119,7 @@ class Negotiations:
                 negotiation_id=negotiation_id,
                 max_rounds=max_rounds,
                 deadline_ms=self._now_ms() + int(timeout * 1000),
+                norms_digest=digest,
             )
             mediator.start(self._now_ms())
             return await self._drive(mediator, channels)
@@ -145,7 +153,21 @@ class Negotiations:
             withdraw = Withdraw(agenda.negotiation_id, int(WithdrawCode.DECLINED))
             self._agent.spawn(self._send_quietly(channel, withdraw))
             return None
-        return Participant(self._agent.identity, strategy)
+        strategy, digest = self._under_norms(strategy, agenda.group)
+        return Participant(self._agent.identity, strategy, norms_digest=digest)
+
+    def _under_norms(self, strategy: LittleDan, group: bytes) -> tuple[LittleDan, bytes]:
+        """``strategy`` with the group's adopted norms as extra red lines, and their digest."""
+        if not group:
+            return strategy, NO_NORMS
+        norms = group_norms(self._agent.store, group)
+        lines = norms.red_lines(strategy.space)
+        bound = LittleDan(
+            strategy.profile,
+            policy=strategy.policy,
+            extra_red_lines=(*strategy.extra_red_lines, *lines),
+        )
+        return bound, norms.digest()
 
     @staticmethod
     async def _send_quietly(channel: SessionChannel, message: Message) -> None:

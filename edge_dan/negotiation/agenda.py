@@ -25,7 +25,9 @@ class BadAgenda(NegotiationError):
     """An agenda does not describe a usable outcome space."""
 
 
-def agenda_for(negotiation_id: bytes, title: str, space: OutcomeSpace) -> Agenda:
+def agenda_for(
+    negotiation_id: bytes, title: str, space: OutcomeSpace, group: bytes = b""
+) -> Agenda:
     names: list[str] = []
     kinds: list[int] = []
     values: list[tuple[str, ...]] = []
@@ -37,7 +39,9 @@ def agenda_for(negotiation_id: bytes, title: str, space: OutcomeSpace) -> Agenda
         else:
             kinds.append(KIND_TEXT if isinstance(issue, TextIssue) else KIND_DISCRETE)
             values.append(tuple(str(value) for value in issue.values))
-    return Agenda(negotiation_id, title, tuple(names), tuple(kinds), tuple(values))
+    if group and len(group) != 16:
+        raise BadAgenda("a group id is 16 bytes")
+    return Agenda(negotiation_id, title, tuple(names), tuple(kinds), tuple(values), group)
 
 
 def space_of(agenda: Agenda) -> OutcomeSpace:
@@ -63,7 +67,13 @@ def space_of(agenda: Agenda) -> OutcomeSpace:
                 issues.append(cls(name, tuple(values)))
             else:
                 raise BadAgenda(f"issue {name!r} has an unknown kind {kind}")
-        return OutcomeSpace(issues, name=agenda.title, max_cardinality=MAX_AGENDA_OUTCOMES)
+        space = OutcomeSpace(issues, name=agenda.title, max_cardinality=MAX_AGENDA_OUTCOMES)
+        if space.cardinality > MAX_AGENDA_OUTCOMES:  # judging it would enumerate them all
+            raise BadAgenda(
+                f"the agenda describes no usable outcome space: {space.cardinality} outcomes,"
+                f" more than {MAX_AGENDA_OUTCOMES}"
+            )
+        return space
     except BadAgenda:
         raise
     except NegotiationError as exc:

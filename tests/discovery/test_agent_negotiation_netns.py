@@ -11,10 +11,12 @@ import pytest
 from netns import Lab, NetnsUnavailable
 from test_agent_netns import Device, pair
 
+from edge_dan.agent.negotiations import AgendaHandler, NegotiationResult
+from edge_dan.negotiation.norms import Norm
 from edge_dan.negotiation.outcomes import DiscreteIssue, IntegerIssue, OutcomeSpace, Value
 from edge_dan.negotiation.strategy import LittleDan
 from edge_dan.negotiation.utility import LinearAdditiveUtility, Profile, RedLine
-from edge_dan.store.agreements import list_accords
+from edge_dan.store.agreements import list_accords, save_norm
 from edge_dan.store.identities import ensure_identity
 from edge_dan.store.peers import Peer
 from edge_dan.wire.messages.negotiation import WithdrawCode
@@ -113,6 +115,66 @@ def test_three_agents_reach_one_signed_accord_that_harms_nobody(lab: Lab, tmp_pa
         assert set(declined) <= {"ben", "caro"} and declined
         identity = devices["ana"].call(ensure_identity, devices["ana"].store)
         assert identity.public_key == keys["ana"]
+    finally:
+        for device in devices.values():
+            device.stop()
+
+
+def test_group_norms_bind_everyone_and_different_norms_stop_the_negotiation(
+    lab: Lab, tmp_path: Path
+) -> None:
+    names = ("ana", "ben", "caro")
+    nodes = dict(zip(names, lab.nodes, strict=True))
+    devices = {n: Device(lab.loop(nodes[n]), tmp_path / n) for n in names}
+    for a, b in (("ana", "ben"), ("ana", "caro"), ("ben", "caro")):
+        pair(devices[a], devices[b])
+    keys = {n: devices[n].call(ensure_identity, devices[n].store) for n in names}
+    group = bytes(range(16))
+    # The household adopted "no more pizza" earlier: signed by all three (Caro's agent lost it).
+    norm = Norm(
+        group_id=group,
+        name="no more pizza",
+        issue="dinner",
+        forbidden=("pizza",),
+        members=tuple(k.public_key for k in keys.values()),
+        time_ms=1,
+    )
+    for identity in keys.values():
+        norm = norm.with_signature(identity.public_key, norm.sign(identity))
+    for n in ("ana", "ben"):
+        assert devices[n].call(save_norm, devices[n].store, norm)
+
+    def judge(who: str) -> AgendaHandler:
+        def on_agenda(peer: Peer, title: str, space: OutcomeSpace) -> LittleDan | None:
+            return LittleDan(profile_of(who, space))
+
+        return on_agenda
+
+    try:
+        agents = {n: devices[n].start(on_agenda=judge(n)) for n in names}
+
+        async def mediate(partners: list[str], group: bytes = group) -> NegotiationResult:
+            for other in partners:
+                await agents["ana"].wait_for_partner(keys[other].public_key, timeout=15)
+            return await agents["ana"].negotiate(
+                [keys[p].public_key for p in partners],
+                "Friday dinner",
+                SPACE,
+                LittleDan(profile_of("ana", SPACE)),
+                timeout=20,
+                group=group,
+            )
+
+        # Outside the group, Ana and Ben settle on pizza ...
+        free = devices["ana"].loop.run(mediate(["ben"], group=b""), timeout=60)
+        assert free.accord is not None and dict(free.accord.outcome)["dinner"] == "pizza"
+        # ... under the group's norm, which both hold, pizza is off the table.
+        both = devices["ana"].loop.run(mediate(["ben"]), timeout=60)
+        assert both.accord is not None, both.failure
+        assert dict(both.accord.outcome)["dinner"] != "pizza"
+        # Caro's agent does not hold the norm: the norms digests differ and it declines.
+        with_caro = devices["ana"].loop.run(mediate(["ben", "caro"]), timeout=60)
+        assert with_caro.accord is None and with_caro.failure is not None
     finally:
         for device in devices.values():
             device.stop()

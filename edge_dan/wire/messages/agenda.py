@@ -4,7 +4,9 @@ A participant needs the outcome space to judge it with its own private utility, 
 ``Invite`` carries only the space's digest. The agenda carries the issues in the clear: they are
 the question, not anyone's answer (no utility, weight or profile ever travels). An issue is
 ``(name, kind, values)``: kind 0 a list of named values, 1 free-text options, 2 an integer
-range, whose ``values`` are then the two bounds written as decimal text.
+range, whose ``values`` are then the two bounds written as decimal text. ``group`` names the
+group whose adopted norms bind this negotiation (empty: none); each party applies the norms it
+holds for that group, and the ``Invite``'s norms digest proves they all hold the same ones.
 """
 
 from __future__ import annotations
@@ -37,3 +39,4 @@ class Agenda(Message):
         tuple[tuple[str, ...], ...],
         Wire(4, List(List(Text(MAX_VALUE_LEN, min_len=1), MAX_VALUES), MAX_ISSUES)),
     ]
+    group: Annotated[bytes, Wire(5, Bytes(16))] = b""
