@@ -40,11 +40,12 @@ from edge_dan.agent.negotiations import (
     NegotiationResult,
     Negotiations,
 )
+from edge_dan.agent.pairing import AskOwner, pair_over
 from edge_dan.bridge.accords import AccordReceipt, DeviceBinding
 from edge_dan.discovery.directory import DirectoryEvent, PeerDirectory, PeerEntry, Transport
 from edge_dan.discovery.feed import apply_lan_event
 from edge_dan.discovery.tokens import DEFAULT_PERIOD, Recogniser, TokenRotator
-from edge_dan.errors import EdgeDanError
+from edge_dan.errors import EdgeDanError, StoreError
 from edge_dan.identity import Identity, fingerprint
 from edge_dan.negotiation.accord import Accord
 from edge_dan.negotiation.outcomes import OutcomeSpace
@@ -96,6 +97,7 @@ class Agent:
         on_session: SessionHandler | None = None,
         on_agenda: AgendaHandler | None = None,
         on_approval: ApprovalHandler | None = None,
+        on_pairing: AskOwner | None = None,
         interfaces: Sequence[str] | None = None,
         host: str = "0.0.0.0",  # noqa: S104  (an agent is meant to be reachable on the LAN)
         period: float = DEFAULT_PERIOD,
@@ -116,16 +118,19 @@ class Agent:
         self._limits = limits
         self.clock = clock
         self.directory = PeerDirectory(Recogniser(period=period))
-        self._refresh_partners()
         self._events: asyncio.Queue[DirectoryEvent] = asyncio.Queue()
         self._changed = asyncio.Event()
+        self._refresh_partners()
         self._listeners: list[tcp.Listener] = []  # newest last; see _listen_on
         self._advertiser: MdnsAdvertiser | None = None
         self._browser: MdnsBrowser | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._sessions: set[tcp.SessionChannel] = set()
         self._devices: list[DeviceBinding] = []
+        self._rotator: TokenRotator | None = None
+        self._on_pairing = on_pairing
         self.device_errors: list[str] = []  # why a bound device did not apply an accord
+        self.pairing_errors: list[str] = []  # why a pairing attempt failed, newest last
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -145,6 +150,7 @@ class Agent:
         from edge_dan.discovery.mdns import MdnsAdvertiser, MdnsBrowser
 
         rotator = TokenRotator(own_advertising_key(self.store), period=self._period)
+        self._rotator = rotator
         advertiser = MdnsAdvertiser(
             rotator, port=self._new_port, interfaces=self._interfaces, clock=self.clock
         )
@@ -238,7 +244,7 @@ class Agent:
     def _refresh_partners(self) -> None:
         keys = partner_advertising_keys(self.store)
         names = {peer.identity_key: peer.name for peer in list_peers(self.store)}
-        self.directory.set_partners(Recogniser(keys, period=self._period), names)
+        self._publish(self.directory.set_partners(Recogniser(keys, period=self._period), names))
 
     async def _follow_lan(self, browser: MdnsBrowser) -> None:
         async for event in browser:
@@ -336,7 +342,11 @@ class Agent:
     async def _accept(self, channel: tcp.SessionChannel) -> None:
         decision = decide(self.store, channel.peer_identity_key, channel.peer_static_key)
         if decision.peer is None:
-            await channel.close(CloseCode.REFUSED, "not paired; pairing needs both owners")
+            open_now = self._rotator is not None and self._rotator.is_open(self.clock())
+            if not open_now or self._on_pairing is None:
+                await channel.close(CloseCode.REFUSED, "not paired, and pairing is not open")
+                return
+            await self._pair_on(channel, initiator=False, ask_owner=self._on_pairing)
             return
         try:
             await self._exchange_grants(channel, decision.peer)
@@ -349,6 +359,49 @@ class Agent:
             await self._on_session(session)
         else:
             await self.negotiations.serve(session)
+
+    # -- pairing -------------------------------------------------------------------------------
+
+    async def pair(self, entry_key: str, ask_owner: AskOwner) -> Peer:
+        """Pair with a stranger seen nearby that is open to pairing (``entry_key`` from the
+        directory): numeric comparison, both owners answer, then advertising keys are swapped."""
+        entry = self.directory.get(entry_key)
+        if entry is None or entry.partner or "lan" not in entry.links:
+            raise AgentError("that peer is not a stranger nearby on the LAN")
+        if not entry.open_to_pairing:
+            raise AgentError("that peer is not open to pairing; its owner has to open it first")
+        host, _, port = entry.links["lan"].address.rpartition(":")
+
+        def initiator(now: float) -> Session:
+            return Session(
+                Role.INITIATOR,
+                self.identity,
+                now=now,
+                pattern="XX",
+                capabilities=("pair",),
+                limits=self._limits,
+            )
+
+        channel = await tcp.connect(host, int(port), initiator)
+        peer = await self._pair_on(channel, initiator=True, ask_owner=ask_owner)
+        if peer is None:
+            raise AgentError("the pairing did not complete")
+        return peer
+
+    async def _pair_on(
+        self, channel: tcp.SessionChannel, *, initiator: bool, ask_owner: AskOwner
+    ) -> Peer | None:
+        try:
+            peer = await pair_over(
+                channel, self.store, self.identity, initiator=initiator, ask_owner=ask_owner
+            )
+            await self._exchange_grants(channel, peer)
+        except (ProtocolError, AgentError, StoreError, TimeoutError) as error:
+            self.pairing_errors.append(f"{type(error).__name__}: {error}")
+            await channel.close(CloseCode.REFUSED, "pairing failed")
+            return None
+        await channel.close()
+        return peer
 
     async def _exchange_grants(self, channel: tcp.SessionChannel, peer: Peer) -> None:
         """Both sides send their advertising key first; keep the partner's."""

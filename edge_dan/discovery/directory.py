@@ -134,6 +134,7 @@ class PeerDirectory:
         self._ble_ttl = ble_ttl
         self._entries: dict[str, PeerEntry] = {}
         self._by_handle: dict[tuple[Transport, str], str] = {}  # -> entry key
+        self._last: dict[tuple[Transport, str], Sighting] = {}  # the latest advert per slot
 
     # -- queries ---------------------------------------------------------------------------------
 
@@ -165,6 +166,7 @@ class PeerDirectory:
             key = "stranger:" + sighting.advert.token.hex()
             name = None
         slot = (sighting.transport, sighting.handle)
+        self._last[slot] = sighting
         previous_key = self._by_handle.get(slot)
         events: list[DirectoryEvent] = []
         if previous_key is not None and previous_key != key:
@@ -185,6 +187,7 @@ class PeerDirectory:
         if old_link is not None and old_link.handle != sighting.handle:
             # A partner rotated: its new instance or address replaces the old one.
             self._by_handle.pop((sighting.transport, old_link.handle), None)
+            self._last.pop((sighting.transport, old_link.handle), None)
         self._by_handle[slot] = key
         links = {} if old is None else dict(old.links)
         links[sighting.transport] = link
@@ -227,10 +230,28 @@ class PeerDirectory:
                     events.append(event)
         return events
 
-    def set_partners(self, recogniser: Recogniser, names: Mapping[bytes, str]) -> None:
-        """New partner keys (after pairing, unpairing or a key grant); applies to new sightings."""
+    def set_partners(
+        self, recogniser: Recogniser, names: Mapping[bytes, str]
+    ) -> list[DirectoryEvent]:
+        """New partner keys (after pairing, unpairing or a key grant): every advert seen is judged
+        again, so a stranger just paired becomes a partner at once (and the reverse)."""
         self._recogniser = recogniser
         self._names = dict(names)
+        before = dict(self._entries)
+        self._entries.clear()
+        self._by_handle.clear()
+        for sighting in sorted(self._last.values(), key=lambda s: s.seen_at):
+            self.observe(sighting)
+        events: list[DirectoryEvent] = [
+            Removed(entry) for key, entry in before.items() if key not in self._entries
+        ]
+        for key, entry in self._entries.items():
+            old = before.get(key)
+            if old is None:
+                events.append(Added(entry))
+            elif _visible(old) != _visible(entry) or old.name != entry.name:
+                events.append(Updated(entry))
+        return events
 
     # -- machinery -------------------------------------------------------------------------------
 
@@ -242,6 +263,7 @@ class PeerDirectory:
         if link is None or link.handle != handle:
             return None  # an older rotation's goodbye: the current link stays
         self._by_handle.pop((transport, handle), None)
+        self._last.pop((transport, handle), None)
         links = {t: kept for t, kept in entry.links.items() if t != transport}
         if not links:
             del self._entries[key]

@@ -13,8 +13,9 @@ import pytest
 from conftest import FAST_KDF
 from netns import Lab, NetnsUnavailable, NodeLoop
 
-from edge_dan.agent import Agent, PartnerSession
+from edge_dan.agent import Agent, AgentError, PartnerSession
 from edge_dan.agent.negotiations import AgendaHandler
+from edge_dan.agent.pairing import AskOwner
 from edge_dan.discovery.directory import Removed
 from edge_dan.discovery.tokens import DEFAULT_PERIOD
 from edge_dan.pairing.result import PairingResult
@@ -26,7 +27,7 @@ from edge_dan.store.discovery_keys import (
     set_partner_advertising_key,
 )
 from edge_dan.store.identities import ensure_identity
-from edge_dan.store.peers import add_peer
+from edge_dan.store.peers import add_peer, list_peers
 from edge_dan.wire.session import SessionLimits
 
 P = ParamSpec("P")
@@ -66,7 +67,10 @@ class Device:
         return self.loop.run(run())
 
     def start(
-        self, period: float = DEFAULT_PERIOD, on_agenda: AgendaHandler | None = None
+        self,
+        period: float = DEFAULT_PERIOD,
+        on_agenda: AgendaHandler | None = None,
+        on_pairing: AskOwner | None = None,
     ) -> Agent:
         async def on_session(session: PartnerSession) -> None:
             self.sessions.append(session)
@@ -77,6 +81,7 @@ class Device:
                 self.store,
                 on_session=None if on_agenda else on_session,
                 on_agenda=on_agenda,
+                on_pairing=on_pairing,
                 limits=LIMITS,
                 period=period,
             )
@@ -217,6 +222,86 @@ def test_the_listening_port_rotates_with_the_advertisement(lab: Lab, tmp_path: P
             return session.peer.identity_key
 
         assert bob.loop.run(connect_to_current_partner(), timeout=30) == agent.identity.public_key
+    finally:
+        alice.stop()
+        bob.stop()
+
+
+def test_two_strangers_pair_over_the_lan_and_then_know_each_other(lab: Lab, tmp_path: Path) -> None:
+    """Bob opens pairing; Alice sees a stranger open to pairing, both owners compare six digits,
+    and from then on each recognises the other as a partner, advertising keys included."""
+    alice = Device(lab.loop(lab.nodes[0]), tmp_path / "alice")
+    bob = Device(lab.loop(lab.nodes[1]), tmp_path / "bob")
+    codes: dict[str, str] = {}
+
+    def owner(who: str, name: str | None) -> AskOwner:
+        async def ask(code: str, fingerprint: str) -> str | None:
+            codes[who] = code
+            return name
+
+        return ask
+
+    try:
+        alice_agent = alice.start()
+        bob_agent = bob.start(on_pairing=owner("bob", "Alice"))
+        bob.loop.run(bob_agent.open_to_pairing(60.0))
+
+        async def find_and_pair() -> bytes:
+            async with asyncio.timeout(20):
+                while True:
+                    open_ones = [e for e in alice_agent.directory.entries() if e.open_to_pairing]
+                    if open_ones:
+                        break
+                    await asyncio.sleep(0.1)
+            peer = await alice_agent.pair(open_ones[0].key, owner("alice", "Bob"))
+            await alice_agent.wait_for_partner(peer.identity_key, timeout=10)
+            return peer.identity_key
+
+        bob_id = alice.loop.run(find_and_pair(), timeout=60)
+        assert bob_id == bob_agent.identity.public_key
+        assert len(codes["alice"]) == 6 and codes["alice"] == codes["bob"]
+        alice_id = alice_agent.identity.public_key
+        assert [p.name for p in alice.call(list_peers, alice.store)] == ["Bob"]
+        assert [p.name for p in bob.call(list_peers, bob.store)] == ["Alice"]
+        # Both hold each other's advertising key: each recognises the other in the directory.
+        assert bob.call(partner_advertising_keys, bob.store)[alice_id] == alice.call(
+            own_advertising_key, alice.store
+        )
+        partner = alice_agent.directory.partner(bob_id)
+        assert partner is not None and partner.name == "Bob"
+    finally:
+        alice.stop()
+        bob.stop()
+
+
+def test_a_declining_owner_leaves_both_stores_unchanged(lab: Lab, tmp_path: Path) -> None:
+    alice = Device(lab.loop(lab.nodes[0]), tmp_path / "alice")
+    bob = Device(lab.loop(lab.nodes[1]), tmp_path / "bob")
+
+    async def decline(code: str, fingerprint: str) -> str | None:
+        return None
+
+    async def accept(code: str, fingerprint: str) -> str | None:
+        return "Bob"
+
+    try:
+        alice_agent = alice.start()
+        bob_agent = bob.start(on_pairing=decline)
+        bob.loop.run(bob_agent.open_to_pairing(60.0))
+
+        async def attempt() -> str:
+            async with asyncio.timeout(20):
+                while not [e for e in alice_agent.directory.entries() if e.open_to_pairing]:
+                    await asyncio.sleep(0.1)
+            entry = next(e for e in alice_agent.directory.entries() if e.open_to_pairing)
+            with pytest.raises(AgentError):
+                await alice_agent.pair(entry.key, accept)
+            return alice_agent.pairing_errors[-1]
+
+        why = alice.loop.run(attempt(), timeout=60)
+        assert "declined" in why
+        assert alice.call(list_peers, alice.store) == []
+        assert bob.call(list_peers, bob.store) == []
     finally:
         alice.stop()
         bob.stop()

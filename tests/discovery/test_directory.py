@@ -141,3 +141,19 @@ def test_partner_list_changes_apply_to_new_sightings(
     assert [e.partner for e in directory.entries()] == [True, False]  # partners first
     with pytest.raises(ValueError, match="ble_ttl"):
         PeerDirectory(Recogniser(), ble_ttl=0)
+
+
+def test_new_partner_keys_reclassify_what_was_seen(keys: dict[bytes, bytes]) -> None:
+    """Right after pairing, the stranger already listed becomes the partner (and back)."""
+    directory = PeerDirectory(Recogniser(period=PERIOD), ble_ttl=5.0)
+    bob = TokenRotator(keys[BOB], period=PERIOD)
+    directory.observe(seen("lan", "b._littledan._tcp.local.", bob.advert(1.0), 1.0))
+    (stranger,) = directory.entries()
+    assert not stranger.partner
+    events = directory.set_partners(Recogniser({BOB: keys[BOB]}, period=PERIOD), {BOB: "Bob"})
+    assert sorted(type(e).__name__ for e in events) == ["Added", "Removed"]
+    partner = directory.partner(BOB)
+    assert partner is not None and partner.name == "Bob" and len(directory) == 1
+    # Unpaired again: back to a stranger.
+    directory.set_partners(Recogniser(period=PERIOD), {})
+    assert directory.partner(BOB) is None and len(directory) == 1
