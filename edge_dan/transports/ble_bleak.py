@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -36,8 +35,7 @@ from edge_dan.transports.gatt import (
     RX_CHAR_UUID,
     SERVICE_UUID,
     TX_CHAR_UUID,
-    DisconnectHandler,
-    FragmentHandler,
+    PipeEvents,
 )
 from edge_dan.wire.errors import ConnectionLost
 from edge_dan.wire.framing.ble import MAX_ATT_MTU, MIN_ATT_MTU
@@ -66,7 +64,7 @@ def _import_bleak() -> Any:
     return bleak
 
 
-class BleakPipe:
+class BleakPipe(PipeEvents):
     """A ``GattPipe`` on one bleak connection (this side is the central).
 
     Notifications that arrive before ``set_handlers`` are kept and delivered, in order, once
@@ -76,15 +74,11 @@ class BleakPipe:
     def __init__(
         self, client: BleakClient, rx: BleakGATTCharacteristic, max_mtu: int = MAX_ATT_MTU
     ) -> None:
+        super().__init__()
         self._client = client
         self._rx = rx
         self._max_mtu = max_mtu
         self._acquired_mtu = MIN_ATT_MTU
-        self._early: deque[bytes] = deque()
-        self._on_fragment: FragmentHandler | None = None
-        self._on_disconnect: DisconnectHandler | None = None
-        self._down: str | None = None
-        self._down_event = asyncio.Event()
         self.disconnecting = False  # we asked: bleak's callback then reports our reason
         self.mtu_source = "backend"  # where att_mtu came from: for logs and diagnostics
 
@@ -101,10 +95,6 @@ class BleakPipe:
     def peer_address(self) -> str:
         return str(self._client.address)
 
-    @property
-    def connected(self) -> bool:
-        return self._down is None
-
     async def send(self, fragment: bytes) -> None:
         if self._down is not None:
             raise ConnectionLost(f"the BLE link is down: {self._down}")
@@ -115,10 +105,6 @@ class BleakPipe:
             self.link_down(f"a write failed: {exc}")
             raise ConnectionLost(f"the BLE link is down: {self._down}") from exc
 
-    def set_handlers(self, on_fragment: FragmentHandler, on_disconnect: DisconnectHandler) -> None:
-        self._on_fragment, self._on_disconnect = on_fragment, on_disconnect
-        asyncio.get_running_loop().call_soon(self._deliver_early)
-
     async def disconnect(self) -> None:
         if self._down is not None:
             return
@@ -128,29 +114,10 @@ class BleakPipe:
             await asyncio.wait_for(self._client.disconnect(), timeout=10.0)
         self.link_down("disconnected by this side")
 
-    async def wait_disconnected(self) -> str:
-        await self._down_event.wait()
-        assert self._down is not None
-        return self._down
-
     # -- from bleak ------------------------------------------------------------------------------
 
     def notification(self, _characteristic: object, data: bytearray) -> None:
-        if self._down is not None:
-            return
-        if self._on_fragment is None or self._early:
-            self._early.append(bytes(data))
-        else:
-            self._on_fragment(bytes(data))
-
-    def link_down(self, reason: str) -> None:
-        if self._down is not None:
-            return
-        self._down = reason
-        self._down_event.set()
-        if self._on_disconnect is not None and not self._early:
-            self._on_disconnect(reason)
-        # with early fragments pending, _deliver_early reports the end after delivering them
+        self.fragment_arrived(bytes(data))
 
     async def settle_mtu(self) -> None:
         """Wait for BlueZ to publish the exchanged MTU; ask it through AcquireWrite if it won't."""
@@ -172,12 +139,6 @@ class BleakPipe:
 
     def _is_bluez(self) -> bool:
         return type(self._client._backend).__module__.startswith("bleak.backends.bluezdbus")
-
-    def _deliver_early(self) -> None:
-        while self._early and self._on_fragment is not None:
-            self._on_fragment(self._early.popleft())
-        if self._down is not None and self._on_disconnect is not None:
-            self._on_disconnect(self._down)
 
 
 class BleakCentral:

@@ -32,7 +32,6 @@ ignored.
 import asyncio
 import contextlib
 import time
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -47,8 +46,7 @@ from edge_dan.transports.gatt import (
     RX_CHAR_UUID,
     SERVICE_UUID,
     TX_CHAR_UUID,
-    DisconnectHandler,
-    FragmentHandler,
+    PipeEvents,
 )
 from edge_dan.wire.errors import ConnectionLost
 from edge_dan.wire.framing.ble import MAX_ATT_MTU, MIN_ATT_MTU
@@ -180,36 +178,24 @@ class _ObjectManager(ServiceInterface):
         return self._objects()
 
 
-class BluezPipe:
+class BluezPipe(PipeEvents):
     """A ``GattPipe`` for the central connected to our BlueZ peripheral."""
 
     def __init__(self, peripheral: "BluezPeripheral") -> None:
+        super().__init__()
         self._peripheral = peripheral
         self.device_path: str | None = None  # learnt from the first write's options
         self.mtu = MIN_ATT_MTU
-        self._early: deque[bytes] = deque()
-        self._on_fragment: FragmentHandler | None = None
-        self._on_disconnect: DisconnectHandler | None = None
-        self._down: str | None = None
-        self._down_event = asyncio.Event()
 
     @property
     def att_mtu(self) -> int:
         return max(MIN_ATT_MTU, min(self.mtu, MAX_ATT_MTU))
-
-    @property
-    def connected(self) -> bool:
-        return self._down is None
 
     async def send(self, fragment: bytes) -> None:
         if self._down is not None:
             raise ConnectionLost(f"the BLE link is down: {self._down}")
         self._peripheral.tx.notify(fragment)
         await asyncio.sleep(0)  # let the bus write it out in order with other traffic
-
-    def set_handlers(self, on_fragment: FragmentHandler, on_disconnect: DisconnectHandler) -> None:
-        self._on_fragment, self._on_disconnect = on_fragment, on_disconnect
-        asyncio.get_running_loop().call_soon(self._deliver_early)
 
     async def disconnect(self) -> None:
         if self._down is not None:
@@ -219,33 +205,11 @@ class BluezPipe:
                 await self._peripheral.call(self.device_path, "org.bluez.Device1", "Disconnect")
         self.link_down("disconnected by this side")
 
-    async def wait_disconnected(self) -> str:
-        await self._down_event.wait()
-        assert self._down is not None
-        return self._down
-
-    def fragment_arrived(self, fragment: bytes) -> None:
-        if self._down is not None:
-            return
-        if self._on_fragment is None or self._early:
-            self._early.append(fragment)
-        else:
-            self._on_fragment(fragment)
-
-    def link_down(self, reason: str) -> None:
-        if self._down is not None:
-            return
-        self._down = reason
-        self._down_event.set()
-        self._peripheral.pipe_ended(self)
-        if self._on_disconnect is not None and not self._early:
-            self._on_disconnect(reason)
-
-    def _deliver_early(self) -> None:
-        while self._early and self._on_fragment is not None:
-            self._on_fragment(self._early.popleft())
-        if self._down is not None and self._on_disconnect is not None:
-            self._on_disconnect(self._down)
+    def link_down(self, reason: str) -> bool:
+        ended = super().link_down(reason)
+        if ended:
+            self._peripheral.pipe_ended(self)
+        return ended
 
 
 class BluezPeripheral:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -44,8 +43,7 @@ from edge_dan.transports.gatt import (
     RX_CHAR_UUID,
     SERVICE_UUID,
     TX_CHAR_UUID,
-    DisconnectHandler,
-    FragmentHandler,
+    PipeEvents,
 )
 from edge_dan.wire.errors import ConnectionLost
 from edge_dan.wire.framing.ble import MAX_ATT_MTU, MIN_ATT_MTU
@@ -79,7 +77,7 @@ async def open_device(transport: str, *, name: str = "edge-dan") -> AsyncIterato
         yield device
 
 
-class BumblePipe:
+class BumblePipe(PipeEvents):
     """A ``GattPipe`` on one bumble LE connection, for either role.
 
     Fragments that arrive before ``set_handlers`` (a central may write as soon as it subscribed)
@@ -92,15 +90,10 @@ class BumblePipe:
         send_fragment: Callable[[bytes], Awaitable[None]],
         att_mtu: Callable[[], int],
     ) -> None:
+        super().__init__()
         self._connection = connection
         self._send_fragment = send_fragment
         self._att_mtu = att_mtu
-        self._early: deque[bytes] = deque()
-        self._on_fragment: FragmentHandler | None = None
-        self._on_disconnect: DisconnectHandler | None = None
-        self._down: str | None = None
-        self._down_event = asyncio.Event()
-        self._reported = False  # on_disconnect is called once
         connection.on(connection.EVENT_DISCONNECTION, self._disconnected)
 
     @property
@@ -112,10 +105,6 @@ class BumblePipe:
         address: hci.Address = self._connection.peer_address
         return address.to_string(with_type_qualifier=False)
 
-    @property
-    def connected(self) -> bool:
-        return self._down is None
-
     async def send(self, fragment: bytes) -> None:
         if self._down is not None:
             raise ConnectionLost(f"the BLE link is down: {self._down}")
@@ -124,11 +113,6 @@ class BumblePipe:
         except (core.BaseBumbleError, hci.HCI_Error) as exc:  # the link went as we sent
             raise ConnectionLost(f"the BLE link failed while sending: {exc}") from exc
         await self._pace()
-
-    def set_handlers(self, on_fragment: FragmentHandler, on_disconnect: DisconnectHandler) -> None:
-        self._on_fragment, self._on_disconnect = on_fragment, on_disconnect
-        loop = asyncio.get_running_loop()
-        loop.call_soon(self._deliver_early)
 
     async def disconnect(self) -> None:
         if self._down is not None:
@@ -145,38 +129,13 @@ class BumblePipe:
         if self._down is None:  # the controller never confirmed: treat the link as gone
             self._disconnected(hci.HCI_CONNECTION_TIMEOUT_ERROR)
 
-    async def wait_disconnected(self) -> str:
-        await self._down_event.wait()
-        assert self._down is not None
-        return self._down
-
     # -- from the stack --------------------------------------------------------------------------
 
     def fragment_arrived(self, fragment: bytes) -> None:
-        if self._down is not None:
-            return
-        if self._on_fragment is None or self._early:
-            self._early.append(bytes(fragment))
-        else:
-            self._on_fragment(bytes(fragment))
-
-    def _deliver_early(self) -> None:
-        while self._early and self._on_fragment is not None:
-            self._on_fragment(self._early.popleft())
-        self._report_down()
+        super().fragment_arrived(bytes(fragment))  # bumble may hand over a bytearray
 
     def _disconnected(self, reason: int) -> None:
-        if self._down is not None:
-            return
-        self._down = f"disconnected: {_reason_text(reason)}"
-        self._down_event.set()
-        if not self._early:  # else _deliver_early reports the end after the fragments
-            self._report_down()
-
-    def _report_down(self) -> None:
-        if self._down is not None and self._on_disconnect is not None and not self._reported:
-            self._reported = True
-            self._on_disconnect(self._down)
+        self.link_down(f"disconnected: {_reason_text(reason)}")
 
     def _acl_queue(self) -> Any:
         host = self._connection.device.host

@@ -17,6 +17,8 @@ bleak as central, BlueZ over D-Bus as peripheral) and whichever role this side p
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
 from collections.abc import Callable
 from typing import Protocol
 
@@ -50,3 +52,61 @@ class GattPipe(Protocol):
     ) -> None: ...
 
     async def disconnect(self) -> None: ...
+
+
+class PipeEvents:
+    """The bookkeeping every ``GattPipe`` shares, whatever the stack underneath.
+
+    Fragments that arrive before ``set_handlers`` (a central may write as soon as it subscribed)
+    are kept and delivered in order once handlers are set; the end of the link is reported once,
+    and only after the fragments that came before it. Stacks call ``fragment_arrived`` and
+    ``link_down``; ``link_down`` returns True for the call that ended the link.
+    """
+
+    def __init__(self) -> None:
+        self._early: deque[bytes] = deque()
+        self._on_fragment: FragmentHandler | None = None
+        self._on_disconnect: DisconnectHandler | None = None
+        self._down: str | None = None
+        self._down_event = asyncio.Event()
+        self._reported = False
+
+    @property
+    def connected(self) -> bool:
+        return self._down is None
+
+    def set_handlers(self, on_fragment: FragmentHandler, on_disconnect: DisconnectHandler) -> None:
+        self._on_fragment, self._on_disconnect = on_fragment, on_disconnect
+        asyncio.get_running_loop().call_soon(self._deliver_early)
+
+    async def wait_disconnected(self) -> str:
+        await self._down_event.wait()
+        assert self._down is not None
+        return self._down
+
+    def fragment_arrived(self, fragment: bytes) -> None:
+        if self._down is not None:
+            return
+        if self._on_fragment is None or self._early:
+            self._early.append(fragment)
+        else:
+            self._on_fragment(fragment)
+
+    def link_down(self, reason: str) -> bool:
+        if self._down is not None:
+            return False
+        self._down = reason
+        self._down_event.set()
+        if not self._early:  # else _deliver_early reports the end after the fragments
+            self._report_down()
+        return True
+
+    def _deliver_early(self) -> None:
+        while self._early and self._on_fragment is not None:
+            self._on_fragment(self._early.popleft())
+        self._report_down()
+
+    def _report_down(self) -> None:
+        if self._down is not None and self._on_disconnect is not None and not self._reported:
+            self._reported = True
+            self._on_disconnect(self._down)
