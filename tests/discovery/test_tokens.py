@@ -168,3 +168,9 @@ def test_bad_parameters_are_refused() -> None:
     with pytest.raises(ValueError, match="duration"):
         TokenRotator(bytes(32)).open_to_pairing(0.0, duration=0)
     assert epoch_of(-0.5, 1.0) == -1
+
+
+def test_the_wire_grant_carries_exactly_an_advertising_key() -> None:
+    from edge_dan.wire.messages.discovery import ADVERTISING_KEY_LEN as WIRE_LEN
+
+    assert len(new_advertising_key()) == WIRE_LEN

@@ -10,8 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, ClassVar
 
-from edge_dan.discovery.tokens import ADVERTISING_KEY_LEN
 from edge_dan.wire.messages.schema import Bytes, Message, Wire, register
+
+# The wire layer sits below discovery, so it states the length itself; it is
+# edge_dan.discovery.tokens.ADVERTISING_KEY_LEN (a test checks they agree).
+ADVERTISING_KEY_LEN = 32
 
 
 @register
