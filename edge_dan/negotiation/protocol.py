@@ -1,26 +1,37 @@
 """Mediated concession: a sans-IO protocol for 2 to 16 parties with signed accords.
 
+One of two protocols under one message set (the ``Invite`` names it); the other is
+alternating offers (:mod:`edge_dan.negotiation.protocol_ao`), the common baseline.
+
 One party, the *mediator* (whoever starts the negotiation), runs the rounds; it is also a party
 with its own profile. No message carries a utility, a weight or a profile (see
 :mod:`edge_dan.wire.messages.negotiation`); outcomes travel as indices into the shared space.
 
 Flow::
 
-    mediator -> all   Invite(id, parties, space digest, norms digest, limits)
-    each     -> med.  Join
-    repeat, round r = 1, 2, ...:
-      mediator -> all   Bids(r) with no levels: "round r is open"
+    mediator -> all   Invite(id, parties, space and norms digests, limits, opening_levels):
+                      the frame of the negotiation, and round 1 is open
+    each     -> med.  Bids(1, first_level=0, levels): outcomes acceptable at its first levels
+                      (or Withdraw(DECLINED): a party that declines reveals nothing)
+    repeat, round r = 2, 3, ...:
+      mediator -> all   OpenRound(r, k): reveal your next k levels
       each     -> med.  Bids(r, first_level, levels): outcomes newly acceptable, by level
-      mediator: once some outcome is listed by every party (itself included), and after a few
-      more levels (``lookahead_levels``: the Nash point can lie deeper in someone's levels), it
-      picks the common outcome with the largest product of estimated gains (each party's gain
-      estimated from the level and rank it listed the outcome at) and sends
-      Propose(r, outcome, time); else it opens the next round
+    once some outcome is listed by every party (the mediator included), one more round looks
+    ``lookahead`` levels deeper (the Nash point can lie deeper in someone's levels); then the
+    mediator picks the common outcome with the largest product of estimated gains (each party's
+    gain estimated from the level and rank it listed the outcome at), signs it, and sends
+    mediator -> all   Propose(r, outcome, time, mediator's signature)
     each     -> med.  Answer(r, yes + accord signature | no)
-    mediator -> all   Concluded(all signatures)   (or, after a no, the next round)
+    mediator -> all   Concluded(all signatures)   (3 or more parties; with two, the
+                      participant's own signature completes the accord)
+    after a no, the outcome is struck and the rounds go on.
 
-Every party reveals ``levels_per_round`` levels per round, so all concede at the same pace
-(the mediator spreads the levels over ``min(max_rounds, pace_rounds)`` rounds).
+Every party reveals the same number of levels each round, so all concede at the same pace. How
+many (:class:`edge_dan.negotiation.pace.PaceSchedule`): a larger opening, a steady pace that
+spreads the levels over ``min(max_rounds, pace_rounds)`` rounds, and one look-ahead round. The
+invitation states the most any round may ask (``levels_per_round``); a participant refuses a
+round that asks for more. Messages for ``n`` parties and ``R`` rounds: ``(n - 1) * (2R + 2)``,
+plus ``n - 1`` for ``Concluded`` when ``n > 2``.
 Deadlines: ``max_rounds`` and an absolute ``deadline_ms``; time is passed in (``now_ms``), never
 read. Any party can walk away at any time (:meth:`Party.withdraw`): a participant's ``Withdraw``
 makes the mediator end the negotiation for everyone.
@@ -34,18 +45,19 @@ must not be able to end someone else's negotiation); anything after the end is i
 
 What each message reveals:
 
-- ``Invite``: who takes part, which outcome space and norms (digests), the limits.
-- ``Join``: that the sender takes part.
+- ``Invite``: who takes part, which outcome space and norms (digests), the limits and pace.
+- ``OpenRound``: that no outcome has been agreed yet.
 - ``Bids`` (participant to mediator only): the outcomes the sender accepts at each level it has
   reached, best first within each level. Level ``k`` of ``L`` means "between ``1 - (k+1)/L`` and
   ``1 - k/L`` of my possible gain over my floor", so this is a ranking of the listed outcomes
   plus a coarse band of normalised gain for each; never a utility, a weight, the floor itself,
   or anything about outcomes not listed (everything below the floor or across a red line stays
   hidden). The mediator's own levels are never sent. ``bench/negotiation.py`` measures the leak:
-  on the shared domains a participant lists about 20 % (2 parties) to 60 % (8 parties) of the
-  space, and from its listings the mediator orders about 67 % to 90 % of random outcome pairs
+  on the shared domains a participant lists about 14 % (2 parties) to 53 % (8 parties) of the
+  space, and from its listings the mediator orders about 62 % to 87 % of random outcome pairs
   right (guessing: 50 %).
-- ``Propose``: the outcome the mediator picked (which everyone listed), and a timestamp.
+- ``Propose``: the outcome the mediator picked (which everyone listed), a timestamp, and that
+  the mediator accepts it (its signature).
 - ``Answer``: yes or no to that outcome; ``Concluded``: the signatures.
 - ``Withdraw``: that and why (a code) the sender left.
 

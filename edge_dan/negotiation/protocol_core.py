@@ -36,7 +36,6 @@ class State(Enum):
     """Where a party stands."""
 
     IDLE = "idle"  # participant: no invitation yet; mediator: not started
-    INVITING = "inviting"  # mediator: waiting for every Join
     BIDDING = "bidding"  # rounds are running
     PROPOSING = "proposing"  # mediator: waiting for answers (and its owner)
     DECIDING = "deciding"  # participant: waiting for its owner's yes or no

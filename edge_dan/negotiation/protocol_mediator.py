@@ -7,7 +7,6 @@ collects the signed answers and sends the signatures to all once every party has
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -15,6 +14,7 @@ import numpy as np
 from edge_dan.identity import Identity
 from edge_dan.negotiation.accord import Accord, AccordError
 from edge_dan.negotiation.errors import NegotiationError
+from edge_dan.negotiation.pace import PaceSchedule
 from edge_dan.negotiation.protocol_core import (
     NO_NORMS,
     Agreed,
@@ -32,7 +32,8 @@ from edge_dan.wire.messages.negotiation import (
     Bids,
     Concluded,
     Invite,
-    Join,
+    NegotiationProtocol,
+    OpenRound,
     Propose,
     Withdraw,
     WithdrawCode,
@@ -56,6 +57,7 @@ class Mediator(Party):
         norms_digest: bytes = NO_NORMS,
         lookahead_levels: int | None = None,
         pace_rounds: int = 20,
+        opening_levels: int | None = None,
     ) -> None:
         super().__init__(identity, strategy, norms_digest)
         parties = (identity.public_key, *others)
@@ -75,20 +77,21 @@ class Mediator(Party):
         self.max_rounds = max_rounds
         self.deadline_ms = deadline_ms
         self.levels = levels
-        # Spread the levels over at most ``pace_rounds`` rounds: a generous round limit should
-        # not stretch the negotiation (and its message count) for no gain.
-        self.levels_per_round = max(1, math.ceil(levels / min(max_rounds, max(1, pace_rounds))))
-        # Rounds to keep going once a first common outcome exists (see the protocol doc). Larger
-        # groups need more: their Nash point lies further from where everyone first overlaps.
-        # Each extra level reveals more of everyone's ranking, so two parties look less far.
-        if lookahead_levels is None:
-            lookahead_levels = 4 if len(parties) == 2 else 6
-        self.lookahead = math.ceil(max(0, lookahead_levels) / self.levels_per_round)
+        self.schedule = PaceSchedule.plan(
+            levels,
+            max_rounds,
+            len(parties),
+            pace_rounds=pace_rounds,
+            lookahead=lookahead_levels,
+            opening=opening_levels,
+        )
+        self.levels_per_round = self.schedule.most_per_round
+        self._looked_ahead = False
         n = len(parties)
-        self._joined: set[bytes] = set()
         self._count = np.zeros(self.space.cardinality, dtype=np.int16)
         self._log_gain = np.zeros(self.space.cardinality, dtype=np.float64)
         self._revealed = [0] * n
+        self._asked = 0  # levels the open round asks each party for
         self._cardinality = self.space.cardinality
         self._listed = [np.zeros(self._cardinality, dtype=bool) for _ in range(n)]
         self._bids_in: set[bytes] = set()
@@ -99,18 +102,17 @@ class Mediator(Party):
         self._proposal: tuple[int, int] | None = None  # outcome, time
         self._signatures: dict[bytes, bytes] = {}
         self._answers: dict[bytes, bool] = {}
-        self._own_answer: bool | None = None
 
     def _notify_on_end(self) -> Sequence[bytes]:
         return self._others() if self.state is not State.IDLE else ()
 
     def start(self, now_ms: int) -> None:
-        """Send the invitations."""
+        """Send the invitations, which also open round 1."""
         if self.state is not State.IDLE:
             raise NegotiationError("this negotiation has already started")
         if self.deadline_ms and now_ms >= self.deadline_ms:
             raise NegotiationError("the deadline is already past")
-        self.state = State.INVITING
+        self._begin_round(self.schedule.opening)
         invite = Invite(
             self.negotiation_id,
             self.parties,
@@ -120,6 +122,8 @@ class Mediator(Party):
             self.levels,
             self.levels_per_round,
             self.norms_digest,
+            NegotiationProtocol.MEDIATED,
+            self._asked,
         )
         for peer in self._others():
             self._send(peer, invite)
@@ -132,12 +136,6 @@ class Mediator(Party):
                 f"a party left (code {message.code})",
                 [p for p in self._others() if p != sender],
             )
-        elif isinstance(message, Join):
-            if self.state is not State.INVITING or sender in self._joined:
-                raise ProtocolViolation("a Join out of turn or repeated")
-            self._joined.add(sender)
-            if len(self._joined) == len(self.parties) - 1:
-                self._open_round()
         elif isinstance(message, Bids):
             self._on_bids(sender, message)
             if len(self._bids_in) == len(self.parties) - 1:
@@ -177,7 +175,7 @@ class Mediator(Party):
             raise ProtocolViolation("Bids repeated in one round")
         position = self.parties.index(sender)
         expected_first = self._revealed[position]
-        expected_count = min(self.levels, expected_first + self.levels_per_round) - expected_first
+        expected_count = min(self.levels, expected_first + self._asked) - expected_first
         if message.first_level != expected_first or len(message.levels) != expected_count:
             raise ProtocolViolation(
                 f"expected levels {expected_first}..{expected_first + expected_count - 1}"
@@ -193,15 +191,26 @@ class Mediator(Party):
         if all(r >= self.levels for r in self._revealed) and not self._candidates - self._banned:
             self._fail(WithdrawCode.NO_AGREEMENT, "no outcome all accept", self._others())
             return
+        if self._candidates - self._banned and not self._looked_ahead:
+            # A first common outcome exists: look deeper once, in one round, since the Nash point
+            # can lie further down some party's levels than where everyone first overlaps.
+            self._looked_ahead = True
+            self._begin_round(self.schedule.lookahead)
+        else:
+            self._begin_round(self.schedule.per_round)
+        for peer in self._others():
+            self._send(peer, OpenRound(self.negotiation_id, self.round, self._asked))
+
+    def _begin_round(self, levels: int) -> None:
+        """Start the next round, asking ``levels`` levels of everyone; list the mediator's own."""
         self.round += 1
         self.state = State.BIDDING
         self._bids_in = set()
+        self._asked = max(1, min(levels, self.levels_per_round))
         own = self._revealed[0]
-        end = min(self.levels, own + self.levels_per_round)
+        end = min(self.levels, own + self._asked)
         self._record(0, own, self._own_levels[own:end])
         self._revealed[0] = end
-        for peer in self._others():
-            self._send(peer, Bids(self.negotiation_id, self.round, 0, ()))
 
     def _close_round(self, now_ms: int) -> None:
         everyone = len(self.parties)
@@ -209,34 +218,23 @@ class Mediator(Party):
         self._new = []
         choices = self._candidates - self._banned
         more_to_see = self.round < self.max_rounds and any(r < self.levels for r in self._revealed)
-        if not choices or (self.lookahead > 0 and more_to_see):
-            # With a candidate in hand, a few more rounds may reveal a better one (the Nash point
-            # can lie deeper in some party's levels than the first common outcome).
-            if choices:
-                self.lookahead -= 1
+        if not choices or (not self._looked_ahead and self.schedule.lookahead and more_to_see):
             self._open_round()
             return
         # Largest estimated Nash product; ties go to the lowest index (deterministic).
         best = max(choices, key=lambda i: (self._log_gain[i], -i))
-        self._propose(best, now_ms)
-
-    def _propose(self, outcome: int, now_ms: int) -> None:
+        self._proposal = (best, now_ms)
         self.state = State.PROPOSING
-        self._proposal = (outcome, now_ms)
-        self._answers = {}
-        self._signatures = {}
-        self._own_answer = None
-        for peer in self._others():
-            self._send(peer, Propose(self.negotiation_id, self.round, outcome, now_ms))
-        candidate = self.space.outcome_at(outcome)
+        candidate = self.space.outcome_at(best)
         if self.strategy.mode is Mode.ASK and self.strategy.acceptable(candidate):
+            # The mediator signs the proposal it sends, so its owner says yes first.
             self._events.append(ApprovalNeeded(candidate, self.strategy.profile(candidate)))
         else:
             self._decide_own(approve=True)
 
     def decide(self, approve: bool, now_ms: int) -> None:
-        """The owner's yes or no to the pending proposal."""
-        if self.state is not State.PROPOSING or self._own_answer is not None:
+        """The owner's yes or no to the outcome the mediator is about to propose."""
+        if self.state is not State.PROPOSING or self._proposal is None or self._signatures:
             raise NegotiationError("no proposal is waiting for the owner")
         if self._past_deadline(now_ms):
             self._fail(WithdrawCode.DEADLINE, "the deadline passed", self._others())
@@ -244,16 +242,22 @@ class Mediator(Party):
         self._decide_own(approve=approve)
 
     def _decide_own(self, *, approve: bool) -> None:
+        """Sign and send the proposal, or (a no, or the commit check fails) go on bidding."""
         assert self._proposal is not None
         outcome, time_ms = self._proposal
         signature = self._sign_or_refuse(outcome, time_ms) if approve else None
-        self._own_answer = signature is not None
-        if signature is not None:
-            self._signatures[self.public_key] = signature
-        self._maybe_conclude()
+        if signature is None:
+            self._banned.add(outcome)
+            self._proposal = None
+            self._open_round()
+            return
+        self._answers = {}
+        self._signatures = {self.public_key: signature}
+        for peer in self._others():
+            self._send(peer, Propose(self.negotiation_id, self.round, outcome, time_ms, signature))
 
     def _on_answer(self, sender: bytes, message: Answer) -> None:
-        if self.state is not State.PROPOSING or message.round != self.round:
+        if self.state is not State.PROPOSING or not self._signatures or message.round != self.round:
             raise ProtocolViolation("an Answer out of turn")
         if sender in self._answers:
             raise ProtocolViolation("an Answer repeated")
@@ -273,12 +277,14 @@ class Mediator(Party):
         self._maybe_conclude()
 
     def _maybe_conclude(self) -> None:
-        if self._own_answer is None or len(self._answers) < len(self.parties) - 1:
+        if len(self._answers) < len(self.parties) - 1:
             return
         assert self._proposal is not None
         outcome, time_ms = self._proposal
-        if not (self._own_answer and all(self._answers.values())):
+        if not all(self._answers.values()):
             self._banned.add(outcome)
+            self._proposal = None
+            self._signatures = {}
             self._open_round()
             return
         signatures = tuple(self._signatures[p] for p in self.parties)
@@ -292,8 +298,11 @@ class Mediator(Party):
             signatures,
         )
         accord.verify()
-        for peer in self._others():
-            self._send(peer, Concluded(self.negotiation_id, signatures))
+        if len(self.parties) > 2:
+            # With two parties the participant already holds both signatures (the mediator's
+            # came with the proposal); a larger group needs everyone's.
+            for peer in self._others():
+                self._send(peer, Concluded(self.negotiation_id, signatures))
         self.accord = accord
         self.state = State.AGREED
         self._events.append(Agreed(accord))

@@ -32,7 +32,8 @@ from edge_dan.wire.messages.negotiation import (
     Bids,
     Concluded,
     Invite,
-    Join,
+    NegotiationProtocol,
+    OpenRound,
     Propose,
     Withdraw,
     WithdrawCode,
@@ -51,7 +52,7 @@ class Participant(Party):
         self._levels: list[IntArray] = []
         self._revealed = 0
         self._listed = np.zeros(0, dtype=bool)  # per outcome: listed by this party yet?
-        self._proposal: tuple[int, int, int] | None = None  # round, outcome, time
+        self._proposal: tuple[int, int, int, bytes] | None = None  # round, outcome, time, sig
 
     def _notify_on_end(self) -> Sequence[bytes]:
         return (self.mediator,) if self.mediator else ()
@@ -88,8 +89,7 @@ class Participant(Party):
         self.levels_per_round = invite.levels_per_round
         self._levels = self.strategy.concession_arrays(self.levels)
         self._listed = np.zeros(self.space.cardinality, dtype=bool)
-        self.state = State.BIDDING
-        self._send(sender, Join(self.negotiation_id))
+        self._reveal(1, invite.opening_levels)  # the invitation opens round 1
 
     def _invite_problem(self, sender: bytes, invite: Invite, now_ms: int) -> str:
         parties = invite.parties
@@ -103,7 +103,12 @@ class Participant(Party):
             (invite.space_digest != self.space_digest, "the invitation is for another space"),
             (invite.norms_digest != self.norms_digest, "the invitation assumes other norms"),
             (
-                not 1 <= invite.levels <= MAX_LEVELS or invite.levels_per_round < 1,
+                invite.protocol != NegotiationProtocol.MEDIATED,
+                "the invitation is for another protocol",
+            ),
+            (
+                not 1 <= invite.levels <= MAX_LEVELS
+                or not 1 <= invite.opening_levels <= invite.levels_per_round,
                 "the concession levels are out of range",
             ),
             (invite.max_rounds < 1, "max_rounds must be at least 1"),
@@ -119,7 +124,7 @@ class Participant(Party):
             except ValueError:
                 code = WithdrawCode.PEER_WITHDREW
             self._fail(code, f"the mediator ended the negotiation ({code.name})", ())
-        elif isinstance(message, Bids):
+        elif isinstance(message, OpenRound):
             self._on_round(message)
         elif isinstance(message, Propose):
             self._on_propose(message)
@@ -128,17 +133,24 @@ class Participant(Party):
         else:
             raise ProtocolViolation(f"a participant does not expect {type(message).__name__}")
 
-    def _on_round(self, message: Bids) -> None:
+    def _on_round(self, message: OpenRound) -> None:
         if self.state not in (State.BIDDING, State.ANSWERED):
             raise ProtocolViolation(f"a new round while {self.state.value}")
         if message.round != self.round + 1 or message.round > self.max_rounds:
             raise ProtocolViolation(f"round {message.round} out of order (at {self.round})")
-        if message.levels or message.first_level:
-            raise ProtocolViolation("the mediator's round opener carries no levels")
-        self.round = message.round
+        if not 1 <= message.levels <= self.levels_per_round:
+            raise ProtocolViolation(
+                f"the round asks for {message.levels} levels; the invitation allows "
+                f"1..{self.levels_per_round}"
+            )
+        self._reveal(message.round, message.levels)
+
+    def _reveal(self, round_: int, count: int) -> None:
+        """Send the next ``count`` levels as this round's ``Bids``."""
+        self.round = round_
         self.state = State.BIDDING
         self._proposal = None
-        end = min(self.levels, self._revealed + self.levels_per_round)
+        end = min(self.levels, self._revealed + count)
         chosen: list[tuple[int, ...]] = []
         budget = MAX_LISTED_PER_MESSAGE
         for level in range(self._revealed, end):
@@ -159,12 +171,16 @@ class Participant(Party):
             raise ProtocolViolation("a proposal out of turn")
         if message.outcome >= self._listed.size or not self._listed[message.outcome]:
             raise ProtocolViolation("the mediator proposed an outcome this party never listed")
-        self._proposal = (message.round, message.outcome, message.time_ms)
-        if self.strategy.mode is Mode.ASK and self.strategy.acceptable(
-            self.space.outcome_at(message.outcome)
-        ):
+        try:
+            self._proposal_accord(message.outcome, message.time_ms).with_signature(
+                self.mediator, message.signature
+            )
+        except AccordError as error:
+            raise ProtocolViolation(f"the proposal's signature: {error}") from None
+        self._proposal = (message.round, message.outcome, message.time_ms, message.signature)
+        outcome = self.space.outcome_at(message.outcome)
+        if self.strategy.mode is Mode.ASK and self.strategy.acceptable(outcome):
             self.state = State.DECIDING
-            outcome = self.space.outcome_at(message.outcome)
             self._events.append(ApprovalNeeded(outcome, self.strategy.profile(outcome)))
             return
         self._answer(approve=True)
@@ -180,7 +196,7 @@ class Participant(Party):
 
     def _answer(self, *, approve: bool) -> None:
         assert self._proposal is not None
-        round_, outcome, time_ms = self._proposal
+        round_, outcome, time_ms, mediator_signature = self._proposal
         signature = self._sign_or_refuse(outcome, time_ms) if approve else None
         self.state = State.ANSWERED
         self._send(
@@ -189,13 +205,20 @@ class Participant(Party):
         )
         if signature is None:
             self._proposal = None
+        elif len(self.parties) == 2:
+            # Two parties: the mediator signed the proposal, so this signature completes it.
+            self._conclude((mediator_signature, signature))
 
     def _on_concluded(self, message: Concluded) -> None:
-        if self.state is not State.ANSWERED or self._proposal is None:
+        if self.state is not State.ANSWERED or self._proposal is None or len(self.parties) == 2:
             raise ProtocolViolation("a conclusion without an accepted proposal")
         if len(message.signatures) != len(self.parties):
             raise ProtocolViolation("the conclusion does not hold one signature per party")
-        _, outcome, time_ms = self._proposal
+        self._conclude(tuple(message.signatures))
+
+    def _conclude(self, signatures: tuple[bytes, ...]) -> None:
+        assert self._proposal is not None
+        _, outcome, time_ms, _ = self._proposal
         accord = self._proposal_accord(outcome, time_ms)
         accord = Accord(
             accord.negotiation_id,
@@ -203,7 +226,7 @@ class Participant(Party):
             accord.outcome,
             accord.time_ms,
             accord.space_digest,
-            tuple(message.signatures),
+            signatures,
         )
         try:
             accord.verify()

@@ -1,10 +1,12 @@
-"""Messages of the mediated concession protocol (``edge_dan.negotiation.protocol``).
+"""Messages of edge_dan's negotiation protocols (``edge_dan.negotiation.protocol``).
 
-Type ids 512..1023 belong to negotiation. Outcomes travel as their position in the outcome
-space's enumeration order (a ``U32``), which both sides compute from the same space: the
-``Invite`` carries a digest of the space so that a peer holding a different space refuses at
-once. No message has a field that could carry a utility function, weights or a profile; what
-each message reveals is documented in the protocol module.
+Type ids 512..1023 belong to negotiation: 512..519 here (``Invite`` names the protocol, see
+:class:`NegotiationProtocol`), 520..527 the alternating-offers protocol's own messages.
+Outcomes travel as their position in the outcome space's enumeration order (a ``U32``), which
+both sides compute from the same space: the ``Invite`` carries a digest of the space so that a
+peer holding a different space refuses at once. No message has a field that could carry a
+utility function, weights or a profile; what each message reveals is documented in the
+protocol modules.
 """
 
 from __future__ import annotations
@@ -36,6 +38,13 @@ _KEY = Bytes(32, min_len=32)
 _SIGNATURE = Bytes(64, min_len=64)
 
 
+class NegotiationProtocol(IntEnum):
+    """Which protocol an ``Invite`` opens (one message set, several protocols)."""
+
+    MEDIATED = 0  # mediated concession (edge_dan.negotiation.protocol)
+    ALTERNATING_OFFERS = 1  # stacked alternating offers (edge_dan.negotiation.protocol_ao)
+
+
 class WithdrawCode(IntEnum):
     """Why a party (or the mediator, for everyone) ends a negotiation without agreement."""
 
@@ -54,7 +63,9 @@ class Invite(Message):
 
     ``parties`` lists identity keys, the mediator first; ``deadline_ms`` is an absolute time in
     milliseconds (0: none); ``levels`` is the number of concession levels and
-    ``levels_per_round`` how many each party reveals per round.
+    ``levels_per_round`` the most any round may ask a party to reveal. For the mediated
+    protocol the invitation also opens round 1: each party answers with its ``Bids`` for the
+    first ``opening_levels`` levels (or a ``Withdraw``), so there is no separate join.
     """
 
     TYPE_ID: ClassVar[int] = 512
@@ -66,12 +77,14 @@ class Invite(Message):
     levels: Annotated[int, Wire(5, U8)]
     levels_per_round: Annotated[int, Wire(6, U8)]
     norms_digest: Annotated[bytes, Wire(7, Bytes(32, min_len=32))]
+    protocol: Annotated[int, Wire(8, U8)] = NegotiationProtocol.MEDIATED
+    opening_levels: Annotated[int, Wire(9, U8)] = 1
 
 
 @register
 @dataclass(frozen=True)
 class Join(Message):
-    """A party accepts an invitation and will bid."""
+    """A party accepts an invitation (protocols whose invitation is not also a first round)."""
 
     TYPE_ID: ClassVar[int] = 513
     negotiation_id: Annotated[bytes, Wire(0, _ID)]
@@ -82,8 +95,8 @@ class Join(Message):
 class Bids(Message):
     """The outcomes the sender newly accepts this round, grouped by concession level.
 
-    ``levels[j]`` holds level ``first_level + j``, best first. From the mediator, a ``Bids``
-    also opens the round for the others.
+    ``levels[j]`` holds level ``first_level + j``, best first. Only participants send it, to
+    the mediator, in answer to the ``Invite`` (round 1) or an ``OpenRound``.
     """
 
     TYPE_ID: ClassVar[int] = 514
@@ -99,13 +112,16 @@ class Bids(Message):
 @register
 @dataclass(frozen=True)
 class Propose(Message):
-    """Mediator to all: the outcome to commit to, and the time written into the accord."""
+    """Mediator to all: the outcome to commit to, the time written into the accord, and the
+    mediator's own accord signature (it commits first; the accord binds once all have signed).
+    """
 
     TYPE_ID: ClassVar[int] = 515
     negotiation_id: Annotated[bytes, Wire(0, _ID)]
     round: Annotated[int, Wire(1, U16)]
     outcome: Annotated[int, Wire(2, U32)]
     time_ms: Annotated[int, Wire(3, U64)]
+    signature: Annotated[bytes, Wire(4, _SIGNATURE)]
 
 
 @register
@@ -128,6 +144,21 @@ class Concluded(Message):
     TYPE_ID: ClassVar[int] = 517
     negotiation_id: Annotated[bytes, Wire(0, _ID)]
     signatures: Annotated[tuple[bytes, ...], Wire(1, List(_SIGNATURE, max_items=MAX_PARTIES))]
+
+
+@register
+@dataclass(frozen=True)
+class OpenRound(Message):
+    """Mediator to all: round ``round`` is open; reveal your next ``levels`` levels.
+
+    ``levels`` is at most the invitation's ``levels_per_round``: a participant refuses a
+    mediator that asks for more (it would learn more than the invitation promised).
+    """
+
+    TYPE_ID: ClassVar[int] = 519
+    negotiation_id: Annotated[bytes, Wire(0, _ID)]
+    round: Annotated[int, Wire(1, U16)]
+    levels: Annotated[int, Wire(2, U8)]
 
 
 @register
