@@ -6,8 +6,8 @@ negotiation with domain, parties (profile file names), agreement, outcome (issue
 name, as in the domain file), np_ratio, pareto_distance, welfare, rounds, messages, bytes."
 
     python bench/negotiation.py --domains DIR [--rounds N] [--json OUT] [--parties 2,4,8]
-        [--max-groups K] [--levels L] [--seed S]
-        [--negmas] [--negmas-agents A,B] [--cross-agents A,B]
+        [--max-groups K] [--levels L] [--seed S] [--protocol mediated|ao|both]
+        [--negmas] [--negmas-agents A,B] [--cross-agents A,B] [--cross-candidates C,D]
 
 Every sub-folder of DIR that holds one GENIUS domain and its profiles is a scenario. With 2
 parties every pair of profiles negotiates (the first, by file name, mediates), up to
@@ -27,13 +27,20 @@ Privacy, per record: ``revealed_fraction`` (share of the outcome space each part
 to the mediator) and ``ranking_accuracy`` (share of random outcome pairs whose order the
 mediator infers right from those listings; guessing scores 0.5), averaged over participants.
 
+``--protocol ao`` (or ``both``) runs our self-play over edge_dan's own alternating-offers
+protocol (:mod:`edge_dan.negotiation.protocol_ao`, records ``little-dan-ao``) instead of (or
+beside) the mediated one; there "revealed" and "rank acc" are measured on each responder's
+distinct offers, in the order made, which every other party sees.
+
 ``--negmas`` (needs ``pip install negmas``; AGPL, imported only here, never by edge_dan) also
 runs negmas's SAO built-ins (Boulware, Aspiration, Linear, Conceder, NaiveTitForTat, MiCRO) and
 its mediated single-text VetoST in self-play on the same groups, with utilities built from our
 loaded profiles so both sides see the same numbers; and, bilaterally, cross-play: Little Dan
 (its alternating-offers core, ``strategy.AlternatingOffers``) and negmas's Boulware, each in
-each seat against each negmas agent, comparing their own utility. Records go to ``--json``
-(one JSON object per line); the summary goes to stdout.
+each seat against each negmas agent, comparing their own utility (``--cross-candidates
+LittleDan`` leaves Boulware's seat out; ``--negmas-agents ''`` skips negmas's self-play, leaving
+only cross-play). Records go to ``--json`` (one JSON object per line); the summary goes to
+stdout.
 """
 
 from __future__ import annotations
@@ -58,11 +65,14 @@ from edge_dan.negotiation.analysis import Analysis
 from edge_dan.negotiation.errors import NegotiationError
 from edge_dan.negotiation.genius import GeniusScenario, load_scenario
 from edge_dan.negotiation.protocol import Mediator, Participant
+from edge_dan.negotiation.protocol_ao import AoInitiator, AoResponder
 from edge_dan.negotiation.runner import run
+from edge_dan.negotiation.runner_ao import run_ao
 from edge_dan.negotiation.strategy import AlternatingOffers, LittleDan
 from edge_dan.negotiation.utility import LinearAdditiveUtility
 from edge_dan.wire.messages import decode
 from edge_dan.wire.messages.negotiation import Bids
+from edge_dan.wire.messages.negotiation_ao import Offer
 
 NEGMAS_AGENTS = ("Boulware", "Aspiration", "Linear", "Conceder", "NaiveTitForTat", "MiCRO")
 NEGMAS_MECHANISMS = (*NEGMAS_AGENTS, "VetoST")  # VetoST: mediated single text (all seats)
@@ -194,6 +204,62 @@ def ours(
             for index in level
         ]
         fraction, correct = ranking_leak(listing, profile.utilities(), negotiation_id)
+        revealed.append(fraction)
+        accuracy.append(correct)
+    record["revealed_fraction"] = round(statistics.fmean(revealed), 6)
+    record["ranking_accuracy"] = round(statistics.fmean(accuracy), 6)
+    return record
+
+
+def ours_ao(
+    *,
+    scenario: GeniusScenario,
+    names: Sequence[str],
+    identities: Sequence[Identity],
+    rounds: int,
+    analysis: Analysis,
+    negotiation_id: bytes,
+) -> dict[str, Any]:
+    """One Little Dan self-play negotiation over alternating offers (the first party opens).
+
+    Privacy is measured as for the mediated protocol, on what every other party sees: each
+    responder's distinct offers, in the order made, stand for its listing.
+    """
+    profiles = [scenario.profiles[name] for name in names]
+    initiator = AoInitiator(
+        identities[0],
+        LittleDan(profiles[0]),
+        [i.public_key for i in identities[1:]],
+        negotiation_id=negotiation_id,
+        max_rounds=rounds,
+    )
+    responders = [
+        AoResponder(identity, LittleDan(profile))
+        for identity, profile in zip(identities[1:], profiles[1:], strict=True)
+    ]
+    result = run_ao(initiator, responders)
+    accord = result.accord_of(identities[0].public_key)
+    outcome = None if accord is None else scenario.space.from_dict(accord.outcome_dict())
+    record = _record(
+        scenario=scenario,
+        names=names,
+        outcome=outcome,
+        rounds=result.rounds,
+        messages=result.total_messages,
+        size=result.total_bytes,
+        analysis=analysis,
+        protocol="little-dan-ao",
+    )
+    revealed, accuracy = [], []
+    for identity, profile in zip(identities[1:], profiles[1:], strict=True):
+        offers = [
+            message.outcome
+            for sender, _, data in result.transcript
+            if sender == identity.public_key and isinstance(message := decode(data), Offer)
+        ]
+        fraction, correct = ranking_leak(
+            list(dict.fromkeys(offers)), profile.utilities(), negotiation_id
+        )
         revealed.append(fraction)
         accuracy.append(correct)
     record["revealed_fraction"] = round(statistics.fmean(revealed), 6)
@@ -369,12 +435,14 @@ def cross_play(
     names: Sequence[str],
     analysis: Analysis,
     opponents: str,
+    *,
+    candidates: Sequence[str] = ("LittleDan", "Boulware"),
 ) -> list[dict[str, Any]]:
     """Little Dan and negmas's Boulware, each in each seat, against each negmas opponent."""
     records = []
     for opponent in filter(None, opponents.split(",")):
         for seat in (0, 1):
-            for candidate in ("LittleDan", "Boulware"):
+            for candidate in candidates:
                 agents = [opponent, opponent]
                 agents[seat] = candidate
                 played = runner.play(scenario, names, agents)
@@ -418,14 +486,18 @@ def summarise_cross(records: list[dict[str, Any]]) -> list[str]:
         f"{'cross-play vs':<16} {'runs':>5} {'LittleDan own':>13} {'agree%':>7} "
         f"{'Boulware own':>12} {'agree%':>7}"
     ]
+
+    def mean(values: list[float] | list[bool], scale: float = 1.0) -> float:
+        return scale * statistics.fmean(values) if values else float("nan")
+
     for opponent in sorted({o for o, _ in own}):
         ours_key, boulware_key = (opponent, "cross-LittleDan"), (opponent, "cross-Boulware")
         lines.append(
             f"{opponent:<16} {len(own[ours_key]):>5} "
-            f"{statistics.fmean(own[ours_key]):>13.3f} "
-            f"{100 * statistics.fmean(agreed[ours_key]):>6.1f}% "
-            f"{statistics.fmean(own[boulware_key]):>12.3f} "
-            f"{100 * statistics.fmean(agreed[boulware_key]):>6.1f}%"
+            f"{mean(own[ours_key]):>13.3f} "
+            f"{mean(agreed[ours_key], 100):>6.1f}% "
+            f"{mean(own[boulware_key]):>12.3f} "
+            f"{mean(agreed[boulware_key], 100):>6.1f}%"
         )
     lines.append(f"Little Dan agreements below its reservation value: {below}")
     return lines
@@ -458,7 +530,10 @@ def negmas_side(
             )
         )
     if len(names) == 2:
-        records.extend(cross_play(runner, scenario, names, analysis, args.cross_agents))
+        candidates = tuple(filter(None, args.cross_candidates.split(",")))
+        records.extend(
+            cross_play(runner, scenario, names, analysis, args.cross_agents, candidates=candidates)
+        )
     return records
 
 
@@ -507,12 +582,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--pace-rounds", type=int, default=20, help="rounds our levels are spread over"
     )
     parser.add_argument("--seed", type=int, default=6)
+    parser.add_argument(
+        "--protocol",
+        choices=("mediated", "ao", "both"),
+        default="mediated",
+        help="our self-play: mediated concession, alternating offers (little-dan-ao), or both",
+    )
     parser.add_argument("--negmas", action="store_true", help="also run negmas's built-ins")
     parser.add_argument("--negmas-agents", default=",".join(NEGMAS_MECHANISMS))
     parser.add_argument(
         "--cross-agents",
         default=",".join(NEGMAS_AGENTS),
         help="negmas opponents for bilateral cross-play (empty: none)",
+    )
+    parser.add_argument(
+        "--cross-candidates",
+        default="LittleDan,Boulware",
+        help="who sits in the cross-play seat (LittleDan, Boulware); only cross-play: "
+        "--negmas --negmas-agents ''",
     )
     args = parser.parse_args(argv)
 
@@ -533,18 +620,30 @@ def main(argv: Sequence[str] | None = None) -> int:
                     [p.reservation_value for p in profiles],
                 )
                 negotiation_id = number.to_bytes(16, "big")
-                records.append(
-                    ours(
-                        scenario=scenario,
-                        names=names,
-                        identities=identities[:n],
-                        rounds=args.rounds,
-                        levels=args.levels,
-                        pace_rounds=args.pace_rounds,
-                        analysis=analysis,
-                        negotiation_id=negotiation_id,
+                if args.protocol in ("mediated", "both"):
+                    records.append(
+                        ours(
+                            scenario=scenario,
+                            names=names,
+                            identities=identities[:n],
+                            rounds=args.rounds,
+                            levels=args.levels,
+                            pace_rounds=args.pace_rounds,
+                            analysis=analysis,
+                            negotiation_id=negotiation_id,
+                        )
                     )
-                )
+                if args.protocol in ("ao", "both"):
+                    records.append(
+                        ours_ao(
+                            scenario=scenario,
+                            names=names,
+                            identities=identities[:n],
+                            rounds=args.rounds,
+                            analysis=analysis,
+                            negotiation_id=negotiation_id,
+                        )
+                    )
                 if negmas_runner is not None:
                     records.extend(negmas_side(negmas_runner, scenario, names, analysis, args))
     elapsed = time.perf_counter() - started

@@ -10,10 +10,13 @@ This package is sans-IO. Its first building block is the domain model:
 
 On top of it, the social interface itself:
 
-- :mod:`.protocol` — the mediated concession protocol (sans-IO) for 2 to 16 parties;
+- :mod:`.protocol` — the mediated concession protocol (sans-IO) for 2 to 16 parties, paced by
+  :mod:`.pace`; :mod:`.protocol_ao` — alternating offers, the common baseline, under the same
+  message set (the ``Invite`` names the protocol);
 - :mod:`.strategy` — the Little Dan strategy and the owner's policy (``auto`` / ``ask``);
 - :mod:`.accord` — signed accords, verifiable offline; :mod:`.norms` — a group's shared norms;
-- :mod:`.runner` — runs N parties in one process (tests, simulation, benchmarks);
+- :mod:`.runner`, :mod:`.runner_ao` — run N parties in one process (tests, simulation,
+  benchmarks);
 - :mod:`.geniusweb` — a strict loader of GeniusWeb JSON domains and profiles.
 
 Nothing here imports numpy at package import time: the modules above that need it (all but

@@ -19,19 +19,18 @@ Flow::
     once some outcome is listed by every party (the mediator included), one more round looks
     ``lookahead`` levels deeper (the Nash point can lie deeper in someone's levels); then the
     mediator picks the common outcome with the largest product of estimated gains (each party's
-    gain estimated from the level and rank it listed the outcome at), signs it, and sends
-    mediator -> all   Propose(r, outcome, time, mediator's signature)
+    gain estimated from the level and rank it listed the outcome at), and (its owner willing)
+    mediator -> all   Propose(r, outcome, time)
     each     -> med.  Answer(r, yes + accord signature | no)
-    mediator -> all   Concluded(all signatures)   (3 or more parties; with two, the
-                      participant's own signature completes the accord)
-    after a no, the outcome is struck and the rounds go on.
+    mediator -> all   Concluded(all signatures, the mediator's included)
+    after a no, the outcome is struck and the rounds go on. The mediator signs last: a proposal
+    carries no signature, so a party that said no holds nothing it could complete alone.
 
 Every party reveals the same number of levels each round, so all concede at the same pace. How
 many (:class:`edge_dan.negotiation.pace.PaceSchedule`): a larger opening, a steady pace that
 spreads the levels over ``min(max_rounds, pace_rounds)`` rounds, and one look-ahead round. The
 invitation states the most any round may ask (``levels_per_round``); a participant refuses a
-round that asks for more. Messages for ``n`` parties and ``R`` rounds: ``(n - 1) * (2R + 2)``,
-plus ``n - 1`` for ``Concluded`` when ``n > 2``.
+round that asks for more. Messages for ``n`` parties and ``R`` rounds: ``(n - 1) * (2R + 3)``.
 Deadlines: ``max_rounds`` and an absolute ``deadline_ms``; time is passed in (``now_ms``), never
 read. Any party can walk away at any time (:meth:`Party.withdraw`): a participant's ``Withdraw``
 makes the mediator end the negotiation for everyone.
@@ -56,8 +55,7 @@ What each message reveals:
   on the shared domains a participant lists about 14 % (2 parties) to 53 % (8 parties) of the
   space, and from its listings the mediator orders about 62 % to 87 % of random outcome pairs
   right (guessing: 50 %).
-- ``Propose``: the outcome the mediator picked (which everyone listed), a timestamp, and that
-  the mediator accepts it (its signature).
+- ``Propose``: the outcome the mediator picked (which everyone listed), and a timestamp.
 - ``Answer``: yes or no to that outcome; ``Concluded``: the signatures.
 - ``Withdraw``: that and why (a code) the sender left.
 

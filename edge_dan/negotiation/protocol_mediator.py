@@ -227,7 +227,7 @@ class Mediator(Party):
         self.state = State.PROPOSING
         candidate = self.space.outcome_at(best)
         if self.strategy.mode is Mode.ASK and self.strategy.acceptable(candidate):
-            # The mediator signs the proposal it sends, so its owner says yes first.
+            # The mediator proposes only what its owner said yes to (it signs in Concluded).
             self._events.append(ApprovalNeeded(candidate, self.strategy.profile(candidate)))
         else:
             self._decide_own(approve=True)
@@ -242,7 +242,7 @@ class Mediator(Party):
         self._decide_own(approve=approve)
 
     def _decide_own(self, *, approve: bool) -> None:
-        """Sign and send the proposal, or (a no, or the commit check fails) go on bidding."""
+        """Sign (kept until all agree) and propose, or (a no, or the commit check fails) bid on."""
         assert self._proposal is not None
         outcome, time_ms = self._proposal
         signature = self._sign_or_refuse(outcome, time_ms) if approve else None
@@ -254,7 +254,7 @@ class Mediator(Party):
         self._answers = {}
         self._signatures = {self.public_key: signature}
         for peer in self._others():
-            self._send(peer, Propose(self.negotiation_id, self.round, outcome, time_ms, signature))
+            self._send(peer, Propose(self.negotiation_id, self.round, outcome, time_ms))
 
     def _on_answer(self, sender: bytes, message: Answer) -> None:
         if self.state is not State.PROPOSING or not self._signatures or message.round != self.round:
@@ -298,11 +298,8 @@ class Mediator(Party):
             signatures,
         )
         accord.verify()
-        if len(self.parties) > 2:
-            # With two parties the participant already holds both signatures (the mediator's
-            # came with the proposal); a larger group needs everyone's.
-            for peer in self._others():
-                self._send(peer, Concluded(self.negotiation_id, signatures))
+        for peer in self._others():
+            self._send(peer, Concluded(self.negotiation_id, signatures))
         self.accord = accord
         self.state = State.AGREED
         self._events.append(Agreed(accord))

@@ -52,7 +52,7 @@ class Participant(Party):
         self._levels: list[IntArray] = []
         self._revealed = 0
         self._listed = np.zeros(0, dtype=bool)  # per outcome: listed by this party yet?
-        self._proposal: tuple[int, int, int, bytes] | None = None  # round, outcome, time, sig
+        self._proposal: tuple[int, int, int] | None = None  # round, outcome, time
 
     def _notify_on_end(self) -> Sequence[bytes]:
         return (self.mediator,) if self.mediator else ()
@@ -171,13 +171,7 @@ class Participant(Party):
             raise ProtocolViolation("a proposal out of turn")
         if message.outcome >= self._listed.size or not self._listed[message.outcome]:
             raise ProtocolViolation("the mediator proposed an outcome this party never listed")
-        try:
-            self._proposal_accord(message.outcome, message.time_ms).with_signature(
-                self.mediator, message.signature
-            )
-        except AccordError as error:
-            raise ProtocolViolation(f"the proposal's signature: {error}") from None
-        self._proposal = (message.round, message.outcome, message.time_ms, message.signature)
+        self._proposal = (message.round, message.outcome, message.time_ms)
         outcome = self.space.outcome_at(message.outcome)
         if self.strategy.mode is Mode.ASK and self.strategy.acceptable(outcome):
             self.state = State.DECIDING
@@ -196,7 +190,7 @@ class Participant(Party):
 
     def _answer(self, *, approve: bool) -> None:
         assert self._proposal is not None
-        round_, outcome, time_ms, mediator_signature = self._proposal
+        round_, outcome, time_ms = self._proposal
         signature = self._sign_or_refuse(outcome, time_ms) if approve else None
         self.state = State.ANSWERED
         self._send(
@@ -205,12 +199,9 @@ class Participant(Party):
         )
         if signature is None:
             self._proposal = None
-        elif len(self.parties) == 2:
-            # Two parties: the mediator signed the proposal, so this signature completes it.
-            self._conclude((mediator_signature, signature))
 
     def _on_concluded(self, message: Concluded) -> None:
-        if self.state is not State.ANSWERED or self._proposal is None or len(self.parties) == 2:
+        if self.state is not State.ANSWERED or self._proposal is None:
             raise ProtocolViolation("a conclusion without an accepted proposal")
         if len(message.signatures) != len(self.parties):
             raise ProtocolViolation("the conclusion does not hold one signature per party")
@@ -218,7 +209,7 @@ class Participant(Party):
 
     def _conclude(self, signatures: tuple[bytes, ...]) -> None:
         assert self._proposal is not None
-        _, outcome, time_ms, _ = self._proposal
+        _, outcome, time_ms = self._proposal
         accord = self._proposal_accord(outcome, time_ms)
         accord = Accord(
             accord.negotiation_id,

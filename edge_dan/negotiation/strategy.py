@@ -131,14 +131,19 @@ class LittleDan:
 class AlternatingOffers:
     """Little Dan's decisions in an alternating-offers exchange (sans-IO, no protocol state).
 
-    For talking to agents that only speak alternating offers (e.g. in cross-play benchmarks).
-    The aspiration falls from the best acceptable utility to the floor on a Boulware curve,
+    Used by edge_dan's own alternating-offers protocol (:mod:`.protocol_ao`) and to talk to
+    agents that only speak alternating offers (e.g. in cross-play benchmarks). The aspiration
+    falls from the best acceptable utility to the floor on a Boulware curve,
     ``top - (top - floor) * t ** exponent`` for relative time ``t`` in ``[0, 1]``: little is
     given away early, so a hard-bargaining opponent gains nothing by waiting that it would not
     gain from Little Dan's deadline anyway. Among the outcomes at or above the aspiration it
     offers the one an opponent model (value frequencies in the opponents' offers) rates best,
-    which moves offers along the Pareto frontier towards the others. It accepts an offer at or
-    above its aspiration, and never one that :meth:`LittleDan.acceptable` refuses.
+    which moves offers along the Pareto frontier towards the others; among equally rated ones,
+    the one closest to the aspiration. So the offers follow the aspiration down even when the
+    model has nothing to say (a single issue, or a zero-sum one): an opponent that mirrors
+    concessions (tit-for-tat) only concedes as much as it sees. It accepts an offer at or above
+    its aspiration, and never one that :meth:`LittleDan.acceptable` refuses or the owner
+    refused (:meth:`forbid`).
     """
 
     def __init__(self, dan: LittleDan, *, exponent: float = 5.0) -> None:
@@ -148,7 +153,8 @@ class AlternatingOffers:
         self.exponent = exponent
         space = dan.space
         self._utilities: FloatArray = dan.profile.utilities()
-        self._acceptable = dan.acceptable_mask()
+        # A copy: :meth:`forbid` edits it, and LittleDan's mask is shared.
+        self._acceptable = dan.acceptable_mask().copy()
         self._top = (
             float(self._utilities[self._acceptable].max()) if self._acceptable.any() else 0.0
         )
@@ -190,20 +196,27 @@ class AlternatingOffers:
         candidates = np.flatnonzero(
             self._acceptable & (self._utilities >= self.aspiration(time) - 1e-12)
         )
-        if candidates.size == 0:
-            candidates = np.flatnonzero(self._acceptable & (self._utilities >= self._top))
+        if candidates.size == 0:  # rounding, or the owner refused the best ones: the best left
+            best = self._utilities[self._acceptable].max()
+            candidates = np.flatnonzero(self._acceptable & (self._utilities >= best))
         # A fresh offer where one is left: opponents that reciprocate new offers (MiCRO,
         # tit-for-tat) see movement even while the aspiration is still high.
         fresh = candidates[~self._offered[candidates]]
         if fresh.size:
             candidates = fresh
-        score = self._opponent_estimate()[candidates] + 1e-6 * self._utilities[candidates]
+        # Ties in the opponent model go to the outcome nearest the aspiration: offers that
+        # track it show the concession an opponent mirroring concessions waits for.
+        score = self._opponent_estimate()[candidates] - 1e-6 * self._utilities[candidates]
         chosen = int(candidates[int(np.argmax(score))])
         self._offered[chosen] = True
         return self.dan.space.outcome_at(chosen)
 
     def respond(self, offer: Outcome, time: float) -> bool:
         """Whether to accept ``offer`` now (the non-harm check always applies)."""
-        if not self.dan.acceptable(offer):
+        if not self.dan.acceptable(offer) or not self._acceptable[self.dan.space.index(offer)]:
             return False
         return self.dan.profile(offer) >= self.aspiration(time) - 1e-12
+
+    def forbid(self, outcome: Outcome) -> None:
+        """Never offer or accept ``outcome`` again (the owner said no to it)."""
+        self._acceptable[self.dan.space.index(outcome)] = False

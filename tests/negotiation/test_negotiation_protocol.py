@@ -30,7 +30,9 @@ from edge_dan.negotiation.utility import LinearAdditiveUtility, Profile, RedLine
 from edge_dan.wire.messages import decode, encode, registered
 from edge_dan.wire.messages.negotiation import (
     MAX_LISTED_PER_MESSAGE,
+    Answer,
     Bids,
+    Concluded,
     Invite,
     Join,
     OpenRound,
@@ -222,7 +224,7 @@ def _levels(
         encode(Bids(NID, 1, 0, _levels((1,), 1))),  # fewer levels than asked
         encode(Bids(bytes(16), 1, 0, _levels((1,)))),  # another negotiation
         encode(Join(NID)),  # the mediated protocol has no Join
-        encode(Propose(NID, 1, 0, 0, bytes(64))),  # only the mediator proposes
+        encode(Propose(NID, 1, 0, 0)),  # only the mediator proposes
     ],
 )
 def test_invalid_message_to_mediator_ends_cleanly(bad: bytes) -> None:
@@ -267,28 +269,28 @@ def test_a_proposal_the_participant_never_listed_is_refused_unsigned() -> None:
     ids, _, participant, bids = _opened()
     listed = {i for level in decode(bids).levels for i in level}  # type: ignore[attr-defined]
     unlisted = next(i for i in range(participant.space.cardinality) if i not in listed)
-    participant.receive(ids[0].public_key, encode(Propose(NID, 1, unlisted, 5, bytes(64))), 4)
+    participant.receive(ids[0].public_key, encode(Propose(NID, 1, unlisted, 5)), 4)
     assert participant.state is State.FAILED
     assert [decode(o.data) for o in participant.take_outgoing()] == [
         Withdraw(NID, WithdrawCode.PROTOCOL_ERROR)
     ]
 
 
-@pytest.mark.parametrize("signer", ["participant", "stranger"])
-def test_a_proposal_without_the_mediators_valid_signature_is_refused_unsigned(
-    signer: str,
-) -> None:
+@pytest.mark.parametrize("forger", ["participant", "stranger"])
+def test_a_conclusion_without_the_mediators_valid_signature_binds_nothing(forger: str) -> None:
     ids, _, participant, bids = _opened()
     listed = next(i for level in decode(bids).levels for i in level)  # type: ignore[attr-defined]
+    participant.receive(ids[0].public_key, encode(Propose(NID, 1, listed, 5)), 4)
+    (answer,) = [decode(o.data) for o in participant.take_outgoing()]
+    assert isinstance(answer, Answer) and answer.accept
     outcome = participant.space.outcome_at(listed)
     accord = Accord.of(NID, participant.parties, participant.space, outcome, 5)
-    key = ids[1] if signer == "participant" else Identity.generate()
-    forged = Propose(NID, 1, listed, 5, key.sign(accord.message()))
-    participant.receive(ids[0].public_key, encode(forged), 4)
-    assert participant.state is State.FAILED
-    assert participant.accord is None
+    key = ids[1] if forger == "participant" else Identity.generate()
+    forged = Concluded(NID, (key.sign(accord.message()), answer.signature))
+    participant.receive(ids[0].public_key, encode(forged), 6)
+    assert participant.state is State.FAILED and participant.accord is None
     out = [decode(o.data) for o in participant.take_outgoing()]
-    assert out == [Withdraw(NID, WithdrawCode.PROTOCOL_ERROR)]  # no Answer, no signature
+    assert out == [Withdraw(NID, WithdrawCode.PROTOCOL_ERROR)]
 
 
 def test_strangers_are_ignored_and_cannot_end_a_negotiation() -> None:

@@ -43,19 +43,20 @@ def _kinds(transcript: list[tuple[bytes, bytes, bytes]]) -> list[type]:
     return [type(decode(data)) for _, _, data in transcript]
 
 
-def test_bilateral_flow_has_no_join_and_no_conclusion() -> None:
+def test_bilateral_flow_has_no_join() -> None:
     a, b = two_profiles()
     ids, mediator, participants = setup([a, b])
     result = run(mediator, participants)
     assert result.accord_of(ids[1].public_key) == result.accord_of(ids[0].public_key) is not None
     kinds = _kinds(result.transcript)
     rounds = result.rounds
-    # Invite and Bids open round 1; each later round is OpenRound + Bids; then Propose, Answer.
-    assert kinds == [Invite, Bids] + [OpenRound, Bids] * (rounds - 1) + [Propose, Answer]
-    assert result.total_messages == 2 * rounds + 2
+    # Invite and Bids open round 1; each later round is OpenRound + Bids; then the proposal.
+    tail = [Propose, Answer, Concluded]
+    assert kinds == [Invite, Bids] + [OpenRound, Bids] * (rounds - 1) + tail
+    assert result.total_messages == 2 * rounds + 3
 
 
-def test_every_round_asks_within_the_invitations_cap_and_groups_get_a_conclusion() -> None:
+def test_every_round_asks_within_the_invitations_cap() -> None:
     scenario = load_scenario(DOMAINS / "genius_partydomain")
     profiles = list(scenario.profiles.values())[:4]
     ids, mediator, participants = setup(profiles)

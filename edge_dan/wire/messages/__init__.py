@@ -11,7 +11,13 @@ how to add a type). Type ids are unique across edge_dan and never reused:
 - 1536..65535: unassigned
 """
 
-from edge_dan.wire.messages import agenda, discovery, negotiation, pairing  # noqa: F401  (registers)
+from edge_dan.wire.messages import (  # noqa: F401  (registers)
+    agenda,
+    discovery,
+    negotiation,
+    negotiation_ao,
+    pairing,
+)
 from edge_dan.wire.messages.control import (
     PROTOCOL_VERSION,
     Close,

@@ -112,8 +112,10 @@ class Bids(Message):
 @register
 @dataclass(frozen=True)
 class Propose(Message):
-    """Mediator to all: the outcome to commit to, the time written into the accord, and the
-    mediator's own accord signature (it commits first; the accord binds once all have signed).
+    """Mediator to all: the outcome to commit to, and the time written into the accord.
+
+    It carries no signature of the mediator's: a participant who answered no must not be left
+    holding a proposal it could complete alone later (the mediator signs in ``Concluded``).
     """
 
     TYPE_ID: ClassVar[int] = 515
@@ -121,7 +123,6 @@ class Propose(Message):
     round: Annotated[int, Wire(1, U16)]
     outcome: Annotated[int, Wire(2, U32)]
     time_ms: Annotated[int, Wire(3, U64)]
-    signature: Annotated[bytes, Wire(4, _SIGNATURE)]
 
 
 @register
