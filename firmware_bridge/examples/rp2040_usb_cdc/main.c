@@ -1,36 +1,58 @@
-/* The thermostat on a Raspberry Pi Pico: the bridge runs over the USB CDC serial port that
- * pico_stdio_usb provides (the host sees /dev/ttyACM0 or COMx).
+/* The thermostat on a Raspberry Pi Pico (RP2040), bare metal: the firmware bridge over USB CDC.
  *
- * The device logic is the same thermostat.c that runs under QEMU in CI; only the byte I/O
- * differs. The on-board LED shows the heating output. Not built in CI (needs the Pico SDK). */
-#include <stdio.h>
+ * The device logic is the same examples/thermostat/thermostat.c that runs under QEMU; this file
+ * only moves bytes between it and the USB serial port. No SDK: boot2.S, startup.c, clocks.c and
+ * the usb_*.c modules are the whole platform. Everything is polled from this one loop, so the
+ * thermostat never runs inside an interrupt and needs no locking. The Pico's LED (GPIO 25) shows
+ * the heating output. */
+#include <stdint.h>
 
-#include "pico/stdlib.h"
+#include "clocks.h"
+#include "rp2040_regs.h"
 #include "thermostat.h"
+#include "usb_cdc.h"
+
+#define LED_PIN 25u
 
 static thermostat device;
 
+static void led_init(void)
+{
+    RESETS_RESET_CLR = RESET_IO_BANK0 | RESET_PADS_BANK0;
+    while ((RESETS_RESET_DONE & (RESET_IO_BANK0 | RESET_PADS_BANK0)) !=
+           (RESET_IO_BANK0 | RESET_PADS_BANK0)) {
+    }
+    IO_BANK0_GPIO_CTRL(LED_PIN) = GPIO_FUNC_SIO;
+    SIO_GPIO_OE_SET = 1u << LED_PIN;
+}
+
+static void led_show_heating(const thermostat *t)
+{
+    if (t->temp_c_x10 < t->setpoint_c_x10) {
+        SIO_GPIO_OUT_SET = 1u << LED_PIN;
+    } else {
+        SIO_GPIO_OUT_CLR = 1u << LED_PIN;
+    }
+}
+
 static void usb_write(const uint8_t *data, size_t len, void *ctx)
 {
-    size_t i;
     (void)ctx;
-    for (i = 0; i < len; i++) {
-        putchar_raw(data[i]); /* raw: frames are binary, no newline translation */
-    }
-    stdio_flush();
+    usb_cdc_write(data, len);
 }
 
 int main(void)
 {
-    stdio_init_all();
-    gpio_init(PICO_DEFAULT_LED_PIN);
-    gpio_set_dir(PICO_DEFAULT_LED_PIN, GPIO_OUT);
-    thermostat_init(&device, usb_write, NULL);
+    clocks_init();
+    led_init();
+    usb_cdc_init();
+    thermostat_init(&device, usb_write, 0);
     for (;;) {
-        int c = getchar_timeout_us(1000);
-        if (c != PICO_ERROR_TIMEOUT) {
-            thermostat_receive(&device, (uint8_t)c);
+        uint8_t byte;
+        usb_cdc_poll();
+        while (usb_cdc_read_byte(&byte)) {
+            thermostat_receive(&device, byte);
         }
-        gpio_put(PICO_DEFAULT_LED_PIN, device.temp_c_x10 < device.setpoint_c_x10);
+        led_show_heating(&device);
     }
 }
