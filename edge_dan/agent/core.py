@@ -64,6 +64,7 @@ from edge_dan.transports import tcp
 from edge_dan.wire.errors import ProtocolError, SessionClosed
 from edge_dan.wire.messages import CloseCode
 from edge_dan.wire.messages.discovery import AdvertisingKeyGrant
+from edge_dan.wire.messages.negotiation import NegotiationProtocol
 from edge_dan.wire.session import Role, Session, SessionLimits
 
 if TYPE_CHECKING:  # importing them loads zeroconf; start() does that when it is needed
@@ -295,9 +296,10 @@ class Agent:
         max_rounds: int = 20,
         timeout: float = 60.0,
         group: bytes = b"",
+        protocol: NegotiationProtocol = NegotiationProtocol.MEDIATED,
     ) -> NegotiationResult:
-        """Mediate a negotiation with nearby partners (under ``group``'s norms, if given); the
-        accord, if any, is stored."""
+        """Negotiate with nearby partners (under ``group``'s norms, if given), mediated by this
+        agent or, with one partner, by alternating offers; the accord, if any, is stored."""
         return await self.negotiations.run(
             partners,
             title,
@@ -306,6 +308,7 @@ class Agent:
             max_rounds=max_rounds,
             timeout=timeout,
             group=group,
+            protocol=protocol,
         )
 
     async def connect(self, identity_key: bytes) -> PartnerSession:

@@ -4,7 +4,10 @@ driven by real channels, and every accord kept in the encrypted store.
 The party that starts a negotiation mediates it: it opens a session to each partner, sends the
 ``Agenda`` (the outcome space, so each can judge it with its own private utility), then runs the
 ``Mediator``. A partner's agent hears the agenda on the session it accepted, asks its owner's code
-(``on_agenda``) for a strategy for that space, or declines, then runs a ``Participant``. Messages
+(``on_agenda``) for a strategy for that space, or declines, then runs a ``Participant``. Two
+agents may instead use alternating offers (``protocol=ALTERNATING_OFFERS``): the partner picks
+the protocol the ``Invite`` names. Groups stay mediated here, because the agent's sessions form
+a star around whoever started, and alternating offers needs every party to hear every move. Messages
 of the core travel as they are (encoded once by the core, decoded into the session's messages,
 checked again by the receiving core). Every party stores the accord with all signatures when it
 concludes; in mode ``ask`` nothing is signed without the owner's yes (``on_approval``).
@@ -23,6 +26,7 @@ from typing import TYPE_CHECKING
 from edge_dan.bridge.accords import AccordReceipt
 from edge_dan.negotiation.accord import Accord
 from edge_dan.negotiation.agenda import BadAgenda, agenda_for, space_of
+from edge_dan.negotiation.errors import NegotiationError
 from edge_dan.negotiation.outcomes import OutcomeSpace
 from edge_dan.negotiation.protocol import (
     NO_NORMS,
@@ -34,6 +38,7 @@ from edge_dan.negotiation.protocol import (
     Party,
     new_negotiation_id,
 )
+from edge_dan.negotiation.protocol_ao import AoInitiator, AoResponder
 from edge_dan.negotiation.strategy import LittleDan
 from edge_dan.store.agreements import accord_id, group_norms, save_accord
 from edge_dan.store.peers import Peer
@@ -41,7 +46,7 @@ from edge_dan.transports.channel import SessionChannel
 from edge_dan.wire.errors import ProtocolError
 from edge_dan.wire.messages import Message, decode, encode
 from edge_dan.wire.messages.agenda import Agenda
-from edge_dan.wire.messages.negotiation import Withdraw, WithdrawCode
+from edge_dan.wire.messages.negotiation import Invite, NegotiationProtocol, Withdraw, WithdrawCode
 
 if TYPE_CHECKING:
     from edge_dan.agent.core import Agent, PartnerSession
@@ -50,6 +55,7 @@ AgendaHandler = Callable[[Peer, str, OutcomeSpace], LittleDan | None]
 ApprovalHandler = Callable[[bytes, ApprovalNeeded], Awaitable[bool]]
 TICK_SECONDS = 0.25
 DEFAULT_TIMEOUT = 60.0
+INVITE_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
@@ -98,12 +104,18 @@ class Negotiations:
         max_rounds: int = 20,
         timeout: float = DEFAULT_TIMEOUT,
         group: bytes = b"",
+        protocol: NegotiationProtocol = NegotiationProtocol.MEDIATED,
     ) -> NegotiationResult:
         """Mediate a negotiation with ``partners`` (identity keys of paired, nearby peers).
 
         ``group``: the norms this group adopted (kept in the store) bind everyone as red lines;
         a partner holding other norms for the group declines at the invitation.
+        ``protocol``: alternating offers runs between two agents only (see the module doc).
         """
+        if protocol is NegotiationProtocol.ALTERNATING_OFFERS and len(partners) != 1:
+            raise NegotiationError(
+                "alternating offers runs between two agents here; a group negotiates mediated"
+            )
         negotiation_id = new_negotiation_id(os.urandom(16))
         strategy, digest = self._under_norms(strategy, group)
         sessions = [await self._agent.connect(partner) for partner in partners]
@@ -112,17 +124,29 @@ class Negotiations:
             agenda = agenda_for(negotiation_id, title, space, group)
             for channel in channels.values():
                 await channel.send(agenda)
-            mediator = Mediator(
-                self._agent.identity,
-                strategy,
-                list(channels),
-                negotiation_id=negotiation_id,
-                max_rounds=max_rounds,
-                deadline_ms=self._now_ms() + int(timeout * 1000),
-                norms_digest=digest,
-            )
-            mediator.start(self._now_ms())
-            return await self._drive(mediator, channels)
+            starter: Mediator | AoInitiator
+            if protocol is NegotiationProtocol.ALTERNATING_OFFERS:
+                starter = AoInitiator(
+                    self._agent.identity,
+                    strategy,
+                    list(channels),
+                    negotiation_id=negotiation_id,
+                    max_rounds=max_rounds,
+                    deadline_ms=self._now_ms() + int(timeout * 1000),
+                    norms_digest=digest,
+                )
+            else:
+                starter = Mediator(
+                    self._agent.identity,
+                    strategy,
+                    list(channels),
+                    negotiation_id=negotiation_id,
+                    max_rounds=max_rounds,
+                    deadline_ms=self._now_ms() + int(timeout * 1000),
+                    norms_digest=digest,
+                )
+            starter.start(self._now_ms())
+            return await self._drive(starter, channels)
         finally:
             await asyncio.gather(*(c.close() for c in channels.values()), return_exceptions=True)
 
@@ -139,11 +163,25 @@ class Negotiations:
                 return
             if not isinstance(message, Agenda):
                 continue  # negotiation messages outside a negotiation we joined: nothing to do
-            participant = self._join(peer, message, channel)
-            if participant is not None:
-                await self._drive(participant, {peer.identity_key: channel})
+            joined = self._join(peer, message, channel)
+            if joined is None:
+                continue
+            try:
+                # The invitation follows the agenda at once; a partner that never sends it
+                # must not hold this session's negotiations up.
+                invite = await asyncio.wait_for(channel.receive(), INVITE_TIMEOUT)
+            except TimeoutError:
+                continue
+            except ProtocolError:
+                return
+            party = self._invited(joined, invite)
+            party.receive(peer.identity_key, encode(invite), self._now_ms())
+            await self._drive(party, {peer.identity_key: channel})
 
-    def _join(self, peer: Peer, agenda: Agenda, channel: SessionChannel) -> Participant | None:
+    def _join(
+        self, peer: Peer, agenda: Agenda, channel: SessionChannel
+    ) -> tuple[LittleDan, bytes] | None:
+        """The strategy (under the group's norms) and norms digest to answer ``agenda`` with."""
         strategy = None
         with contextlib.suppress(BadAgenda):
             space = space_of(agenda)
@@ -153,7 +191,18 @@ class Negotiations:
             withdraw = Withdraw(agenda.negotiation_id, int(WithdrawCode.DECLINED))
             self._agent.spawn(self._send_quietly(channel, withdraw))
             return None
-        strategy, digest = self._under_norms(strategy, agenda.group)
+        return self._under_norms(strategy, agenda.group)
+
+    def _invited(self, joined: tuple[LittleDan, bytes], invite: Message) -> Party:
+        """The core for the protocol ``invite`` names (a mediated participant otherwise, which
+        turns down whatever is not a proper invitation)."""
+        strategy, digest = joined
+        if (
+            isinstance(invite, Invite)
+            and invite.protocol == NegotiationProtocol.ALTERNATING_OFFERS
+            and len(invite.parties) == 2  # a star of sessions cannot carry a group's moves
+        ):
+            return AoResponder(self._agent.identity, strategy, norms_digest=digest)
         return Participant(self._agent.identity, strategy, norms_digest=digest)
 
     def _under_norms(self, strategy: LittleDan, group: bytes) -> tuple[LittleDan, bytes]:

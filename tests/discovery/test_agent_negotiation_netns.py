@@ -1,5 +1,6 @@
-"""Three agents on a private LAN negotiate over real sessions: agenda, mediated rounds, signatures;
-each keeps the same fully signed accord in its own encrypted store; a partner can decline."""
+"""Agents on a private LAN negotiate over real sessions: agenda, mediated rounds (or, for two,
+alternating offers), signatures; each keeps the same fully signed accord in its own encrypted
+store; a partner can decline."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from netns import Lab, NetnsUnavailable
 from test_agent_netns import Device, pair
 
 from edge_dan.agent.negotiations import AgendaHandler, NegotiationResult
+from edge_dan.negotiation.errors import NegotiationError
 from edge_dan.negotiation.norms import Norm
 from edge_dan.negotiation.outcomes import DiscreteIssue, IntegerIssue, OutcomeSpace, Value
 from edge_dan.negotiation.strategy import LittleDan
@@ -19,7 +21,7 @@ from edge_dan.negotiation.utility import LinearAdditiveUtility, Profile, RedLine
 from edge_dan.store.agreements import list_accords, save_norm
 from edge_dan.store.identities import ensure_identity
 from edge_dan.store.peers import Peer
-from edge_dan.wire.messages.negotiation import WithdrawCode
+from edge_dan.wire.messages.negotiation import NegotiationProtocol, WithdrawCode
 
 pytestmark = pytest.mark.slow
 SPACE = OutcomeSpace(
@@ -175,6 +177,58 @@ def test_group_norms_bind_everyone_and_different_norms_stop_the_negotiation(
         # Caro's agent does not hold the norm: the norms digests differ and it declines.
         with_caro = devices["ana"].loop.run(mediate(["ben", "caro"]), timeout=60)
         assert with_caro.accord is None and with_caro.failure is not None
+    finally:
+        for device in devices.values():
+            device.stop()
+
+
+def test_two_agents_can_negotiate_by_alternating_offers(lab: Lab, tmp_path: Path) -> None:
+    names = ("ana", "ben", "caro")
+    devices = {
+        n: Device(lab.loop(node), tmp_path / n) for n, node in zip(names, lab.nodes, strict=True)
+    }
+    pair(devices["ana"], devices["ben"])
+    pair(devices["ana"], devices["caro"])
+
+    def judge(who: str) -> AgendaHandler:
+        def on_agenda(peer: Peer, title: str, space: OutcomeSpace) -> LittleDan | None:
+            return LittleDan(profile_of(who, space))
+
+        return on_agenda
+
+    try:
+        agents = {n: devices[n].start(on_agenda=judge(n)) for n in names}
+        keys = {n: agents[n].identity.public_key for n in names}
+
+        async def offer(partners: list[str]) -> NegotiationResult:
+            for other in partners:
+                await agents["ana"].wait_for_partner(keys[other], timeout=15)
+            return await agents["ana"].negotiate(
+                [keys[p] for p in partners],
+                "Friday dinner",
+                SPACE,
+                LittleDan(profile_of("ana", SPACE)),
+                timeout=20,
+                protocol=NegotiationProtocol.ALTERNATING_OFFERS,
+            )
+
+        result = devices["ana"].loop.run(offer(["ben"]), timeout=60)
+        assert result.failure is None and result.accord is not None
+        result.accord.verify()
+        outcome = tuple(value for _, value in result.accord.outcome)
+        assert profile_of("ana", SPACE).acceptable(outcome)
+        assert profile_of("ben", SPACE).acceptable(outcome)
+        deadline = time.monotonic() + 10
+        while True:  # Ben's agent keeps the same fully signed accord
+            stored = devices["ben"].call(list_accords, devices["ben"].store, binding_only=True)
+            if stored or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert [s.accord.to_bytes() for s in stored] == [result.accord.to_bytes()]
+        # A group needs every party to hear every move; over the agent's star of sessions it
+        # negotiates mediated instead, and asking for alternating offers says so.
+        with pytest.raises(NegotiationError, match="two agents"):
+            devices["ana"].loop.run(offer(["ben", "caro"]), timeout=60)
     finally:
         for device in devices.values():
             device.stop()
