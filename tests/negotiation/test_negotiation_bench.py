@@ -45,3 +45,20 @@ def test_bench_self_play_writes_one_record_per_negotiation(tmp_path: Path) -> No
     laptop = next(r for r in records if r["domain"] == "laptop")
     assert set(laptop["outcome"]) == {"Laptop", "Harddisk", "External Monitor"}
     assert "little-dan" in done.stdout
+
+
+def test_hardliner_bench_keeps_the_honest_party_above_its_reservation(tmp_path: Path) -> None:
+    folder = tmp_path / "domains"
+    shutil.copytree(DOMAINS / "anac_y2011_Laptop", folder / "laptop")
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "hardliner.py"), "--domains", str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = [line.split() for line in done.stdout.splitlines()[1:]]
+    assert len(rows) == 4  # two protocols, the hard-liner in either seat
+    for row in rows:
+        assert row[-1] == "100.0%"  # never below the honest party's reservation value
