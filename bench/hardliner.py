@@ -27,7 +27,6 @@ from edge_dan.negotiation.genius import GeniusScenario
 from edge_dan.negotiation.protocol import Mediator, Participant
 from edge_dan.negotiation.protocol_ao import AoInitiator, AoResponder
 from edge_dan.negotiation.runner import run
-from edge_dan.negotiation.runner_ao import run_ao
 from edge_dan.negotiation.strategy import LittleDan
 from edge_dan.negotiation.utility import Profile
 
@@ -59,7 +58,7 @@ def alternating(first: Profile, second: Profile, rounds: int) -> Accord | None:
     initiator = AoInitiator(
         a, LittleDan(first), [b.public_key], negotiation_id=bytes(16), max_rounds=rounds
     )
-    result = run_ao(initiator, [AoResponder(b, LittleDan(second))])
+    result = run(initiator, [AoResponder(b, LittleDan(second))])
     return result.accord_of(a.public_key)
 
 

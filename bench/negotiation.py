@@ -67,7 +67,6 @@ from edge_dan.negotiation.genius import GeniusScenario, load_scenario
 from edge_dan.negotiation.protocol import Mediator, Participant
 from edge_dan.negotiation.protocol_ao import AoInitiator, AoResponder
 from edge_dan.negotiation.runner import run
-from edge_dan.negotiation.runner_ao import run_ao
 from edge_dan.negotiation.strategy import AlternatingOffers, LittleDan
 from edge_dan.negotiation.utility import LinearAdditiveUtility
 from edge_dan.wire.messages import decode
@@ -237,7 +236,7 @@ def ours_ao(
         AoResponder(identity, LittleDan(profile))
         for identity, profile in zip(identities[1:], profiles[1:], strict=True)
     ]
-    result = run_ao(initiator, responders)
+    result = run(initiator, responders)
     accord = result.accord_of(identities[0].public_key)
     outcome = None if accord is None else scenario.space.from_dict(accord.outcome_dict())
     record = _record(

@@ -15,7 +15,7 @@ On top of it, the social interface itself:
   message set (the ``Invite`` names the protocol);
 - :mod:`.strategy` — the Little Dan strategy and the owner's policy (``auto`` / ``ask``);
 - :mod:`.accord` — signed accords, verifiable offline; :mod:`.norms` — a group's shared norms;
-- :mod:`.runner`, :mod:`.runner_ao` — run N parties in one process (tests, simulation,
+- :mod:`.runner` — runs N parties of either protocol in one process (tests, simulation,
   benchmarks);
 - :mod:`.geniusweb` — a strict loader of GeniusWeb JSON domains and profiles.
 

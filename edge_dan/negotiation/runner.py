@@ -1,10 +1,12 @@
 """Run N sans-IO negotiation parties in one process (simulation, tests and benchmarks).
 
-Messages are delivered first in, first out; the clock advances ``step_ms`` per delivery and is
-passed to the parties (they never read time). When no message is left and some party is still
-waiting, the clock jumps to ``deadline_ms`` and every party gets a ``tick``, so a stalled
-negotiation ends by its deadline like it would on a real link. Owners in mode ``ask`` answer
-through ``owner``, a callback given the party's key and the :class:`ApprovalNeeded` event.
+Either protocol: the initiator is a :class:`~.protocol.Mediator` or an
+:class:`~.protocol_ao.AoInitiator`. Messages are delivered first in, first out; the clock
+advances ``step_ms`` per delivery and is passed to the parties (they never read time). When no
+message is left and some party is still waiting, the clock jumps to ``deadline_ms`` and every
+party gets a ``tick``, so a stalled negotiation ends by its deadline like it would on a real
+link. Owners in mode ``ask`` answer through ``owner``, a callback given the party's key and the
+:class:`ApprovalNeeded` event.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from edge_dan.negotiation.protocol import (
     ApprovalNeeded,
     Event,
     Failed,
-    Mediator,
     Outgoing,
     Party,
 )
@@ -43,6 +44,18 @@ class Endpoint(Protocol):
     def take_outgoing(self) -> list[Outgoing]: ...
 
     def take_events(self) -> list[Event]: ...
+
+
+class Initiator(Endpoint, Protocol):
+    """The party that starts a negotiation (a ``Mediator`` or an ``AoInitiator``)."""
+
+    @property
+    def deadline_ms(self) -> int: ...
+
+    @property
+    def round(self) -> int: ...
+
+    def start(self, now_ms: int) -> None: ...
 
 
 @dataclass
@@ -87,7 +100,7 @@ def _always_yes(party: bytes, request: ApprovalNeeded) -> bool:
 
 
 def run(
-    mediator: Mediator,
+    initiator: Initiator,
     participants: Sequence[Endpoint],
     *,
     start_ms: int = 0,
@@ -95,8 +108,12 @@ def run(
     owner: Owner = _always_yes,
     max_deliveries: int = 1_000_000,
 ) -> RunResult:
-    """Start ``mediator`` and deliver messages until nothing is left to deliver."""
-    parties: dict[bytes, Endpoint] = {mediator.public_key: mediator}
+    """Start ``initiator`` and deliver messages until nothing is left to deliver.
+
+    ``rounds`` in the result: the mediator's bidding rounds, or the alternating-offers rounds
+    begun (a round is one turn per party).
+    """
+    parties: dict[bytes, Endpoint] = {initiator.public_key: initiator}
     for participant in participants:
         parties[participant.public_key] = participant
     result = RunResult(
@@ -120,8 +137,8 @@ def run(
                 party.decide(owner(key, event), now)
                 collect(key)
 
-    mediator.start(now)
-    collect(mediator.public_key)
+    initiator.start(now)
+    collect(initiator.public_key)
     deliveries = 0
     while True:
         while queue and deliveries < max_deliveries:
@@ -132,16 +149,16 @@ def run(
                 parties[out.recipient].receive(sender, out.data, now)
                 collect(out.recipient)
         if (
-            mediator.deadline_ms
-            and now < mediator.deadline_ms
+            initiator.deadline_ms
+            and now < initiator.deadline_ms
             and any(not p.state.terminal for p in parties.values() if isinstance(p, Party))
         ):
-            now = mediator.deadline_ms
+            now = initiator.deadline_ms
             for key, party in parties.items():
                 party.tick(now)
                 collect(key)
             continue
         break
-    result.rounds = mediator.round
+    result.rounds = initiator.round
     result.end_ms = now
     return result

@@ -18,7 +18,7 @@ from edge_dan.negotiation.genius import load_scenario
 from edge_dan.negotiation.outcomes import DiscreteIssue, IntegerIssue, OutcomeSpace, Value
 from edge_dan.negotiation.protocol_ao import AoInitiator, AoParty, AoResponder
 from edge_dan.negotiation.protocol_core import ApprovalNeeded, Failed, Ignored, Outgoing, State
-from edge_dan.negotiation.runner_ao import run_ao
+from edge_dan.negotiation.runner import run
 from edge_dan.negotiation.strategy import AlternatingOffers, LittleDan, Mode, Policy
 from edge_dan.negotiation.utility import LinearAdditiveUtility, Profile, RedLine
 from edge_dan.wire.errors import MessageError
@@ -102,7 +102,7 @@ def test_shared_domain_agreement_binds_every_party_above_reservation(domain: str
     scenario = load_scenario(DOMAINS / domain)
     profiles = list(scenario.profiles.values())[:n]
     ids, initiator, responders = setup(profiles)
-    result = run_ao(initiator, responders)
+    result = run(initiator, responders)
     accord = result.accord_of(ids[0].public_key)
     assert accord is not None
     accord.verify()
@@ -121,7 +121,7 @@ def test_nobody_is_committed_below_reservation_or_across_a_red_line() -> None:
     line = RedLine.when(lambda o: o[1] in (21, 22), "kids sleep at nine")
     b = Profile(b.space, b.utility, reservation_value=0.45, red_lines=(line,))
     ids, initiator, responders = setup([a, b])
-    accord = run_ao(initiator, responders).accord_of(ids[1].public_key)
+    accord = run(initiator, responders).accord_of(ids[1].public_key)
     assert accord is not None
     outcome = a.space.from_dict(accord.outcome_dict())
     assert a(outcome) >= 0.45 and b(outcome) >= 0.45
@@ -131,7 +131,7 @@ def test_nobody_is_committed_below_reservation_or_across_a_red_line() -> None:
 def test_nothing_acceptable_to_all_ends_without_agreement_for_everyone() -> None:
     a, b = opposed(rv=0.95)
     ids, initiator, responders = setup([a, b])
-    result = run_ao(initiator, responders)
+    result = run(initiator, responders)
     for identity in ids:
         assert result.accord_of(identity.public_key) is None
         failure = result.failure_of(identity.public_key)
@@ -148,7 +148,7 @@ def test_agreement_on_the_opening_offer_takes_n_plus_one_turns(n: int) -> None:
     # Everyone has the same profile: the opening offer is everyone's best.
     a, _ = opposed()
     ids, initiator, responders = setup([a] * n)
-    result = run_ao(initiator, responders)
+    result = run(initiator, responders)
     assert result.accord_of(ids[-1].public_key) is not None
     assert initiator.turn == n + 1
     assert result.total_messages == (n + 3) * (n - 1)  # the module doc's count
@@ -159,7 +159,7 @@ def test_agreement_on_the_opening_offer_takes_n_plus_one_turns(n: int) -> None:
 def test_no_message_carries_utilities_weights_or_profiles() -> None:
     scenario = load_scenario(DOMAINS / "anac_y2010_EnglandZimbabwe")
     ids, initiator, responders = setup(list(scenario.profiles.values()))
-    result = run_ao(initiator, responders)
+    result = run(initiator, responders)
     assert result.accord_of(ids[0].public_key) is not None
 
     def atoms(value: object) -> list[object]:
@@ -192,7 +192,7 @@ def test_ask_mode_a_no_means_no_signature_and_a_later_yes_agrees() -> None:
         asked.append(request)
         return len(asked) > 1  # refuse the first, accept the next
 
-    result = run_ao(initiator, responders, owner=owner)
+    result = run(initiator, responders, owner=owner)
     accord = result.accord_of(ids[0].public_key)
     assert len(asked) == 2 and asked[0].outcome != asked[1].outcome
     assert accord is not None and b.space.from_dict(accord.outcome_dict()) == asked[1].outcome
@@ -215,7 +215,7 @@ def test_ask_mode_the_offerer_is_asked_before_its_closing_signature() -> None:
         asked.append(party)
         return True
 
-    result = run_ao(initiator, responders, owner=owner)
+    result = run(initiator, responders, owner=owner)
     assert asked == [ids[0].public_key]  # once: before closing its own accepted offer
     assert result.accord_of(ids[1].public_key) is not None
 
@@ -223,7 +223,7 @@ def test_ask_mode_the_offerer_is_asked_before_its_closing_signature() -> None:
 def test_ask_mode_owner_always_no_never_agrees_and_never_signs() -> None:
     a, b = opposed()
     ids, initiator, responders = setup([a, b], [Policy(mode=Mode.ASK), Policy()], max_rounds=6)
-    result = run_ao(initiator, responders, owner=lambda party, request: False)
+    result = run(initiator, responders, owner=lambda party, request: False)
     assert result.accord_of(ids[0].public_key) is None
     assert result.accord_of(ids[1].public_key) is None
     assert initiator.state is State.FAILED and responders[0].state is State.FAILED
@@ -477,7 +477,7 @@ def test_walking_away_while_the_owner_decides() -> None:
 def test_round_limit_ends_it_for_everyone_with_one_withdraw() -> None:
     a, b = opposed(rv=0.8)
     ids, initiator, responders = setup([a, b], max_rounds=3)
-    result = run_ao(initiator, responders)
+    result = run(initiator, responders)
     assert all(result.accord_of(i.public_key) is None for i in ids)
     codes = [failure.code for i in ids if (failure := result.failure_of(i.public_key))]
     assert codes == [WithdrawCode.DEADLINE, WithdrawCode.DEADLINE]

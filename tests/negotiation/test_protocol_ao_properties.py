@@ -25,8 +25,7 @@ from edge_dan.identity import Identity
 from edge_dan.negotiation.accord import Accord
 from edge_dan.negotiation.protocol_ao import AoInitiator, AoParty, AoResponder
 from edge_dan.negotiation.protocol_core import ApprovalNeeded, Event, Outgoing, State
-from edge_dan.negotiation.runner import Endpoint, Owner, RunResult
-from edge_dan.negotiation.runner_ao import run_ao
+from edge_dan.negotiation.runner import Endpoint, Owner, RunResult, run
 from edge_dan.negotiation.strategy import LittleDan, Mode, Policy
 from edge_dan.wire.messages import decode, encode
 from edge_dan.wire.messages.negotiation import Withdraw
@@ -196,8 +195,8 @@ def negotiate(
         else:
             endpoints.append(responder)
     if owner is None:
-        return run_ao(initiator, endpoints), parties
-    return run_ao(initiator, endpoints, owner=owner), parties
+        return run(initiator, endpoints), parties
+    return run(initiator, endpoints, owner=owner), parties
 
 
 def check_honest(
