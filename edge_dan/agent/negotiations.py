@@ -124,27 +124,16 @@ class Negotiations:
             agenda = agenda_for(negotiation_id, title, space, group)
             for channel in channels.values():
                 await channel.send(agenda)
-            starter: Mediator | AoInitiator
-            if protocol is NegotiationProtocol.ALTERNATING_OFFERS:
-                starter = AoInitiator(
-                    self._agent.identity,
-                    strategy,
-                    list(channels),
-                    negotiation_id=negotiation_id,
-                    max_rounds=max_rounds,
-                    deadline_ms=self._now_ms() + int(timeout * 1000),
-                    norms_digest=digest,
-                )
-            else:
-                starter = Mediator(
-                    self._agent.identity,
-                    strategy,
-                    list(channels),
-                    negotiation_id=negotiation_id,
-                    max_rounds=max_rounds,
-                    deadline_ms=self._now_ms() + int(timeout * 1000),
-                    norms_digest=digest,
-                )
+            kind = AoInitiator if protocol is NegotiationProtocol.ALTERNATING_OFFERS else Mediator
+            starter = kind(
+                self._agent.identity,
+                strategy,
+                list(channels),
+                negotiation_id=negotiation_id,
+                max_rounds=max_rounds,
+                deadline_ms=self._now_ms() + int(timeout * 1000),
+                norms_digest=digest,
+            )
             starter.start(self._now_ms())
             return await self._drive(starter, channels)
         finally:

@@ -19,6 +19,7 @@ from edge_dan.negotiation.strategy import LittleDan
 from edge_dan.wire.errors import MessageError
 from edge_dan.wire.messages.negotiation import (
     NEGOTIATION_ID_LEN,
+    Invite,
     Withdraw,
     WithdrawCode,
 )
@@ -198,6 +199,42 @@ class Party:
         raise NotImplementedError
 
     def _dispatch(self, sender: bytes, message: Message, now_ms: int) -> None:
+        raise NotImplementedError
+
+    def _open_invitation(self, sender: bytes, data: bytes, now_ms: int) -> Invite | None:
+        """The first message, if it is an invitation this party can take; else None, with the
+        reason already reported (ignored if it is no invitation, declined if it does not fit)."""
+        try:
+            invite = decode(data)
+        except MessageError as error:
+            self._events.append(Ignored(sender, f"not an invitation: {error}"))
+            return None
+        if not isinstance(invite, Invite):
+            self._events.append(Ignored(sender, "expected an invitation"))
+            return None
+        self.negotiation_id = invite.negotiation_id
+        parties = invite.parties
+        problems = (
+            (
+                len(parties) < 2 or len(set(parties)) != len(parties),
+                "the party list is too short or repeats a party",
+            ),
+            (parties[0] != sender, "the inviter must be the first party"),
+            (self.public_key not in parties[1:], "this agent is not among the invited parties"),
+            (invite.space_digest != self.space_digest, "the invitation is for another space"),
+            (invite.norms_digest != self.norms_digest, "the invitation assumes other norms"),
+            (0 < invite.deadline_ms <= now_ms, "the deadline has already passed"),
+        )
+        problem = self._invite_problem(invite) or next(
+            (problem for broken, problem in problems if broken), ""
+        )
+        if problem:
+            self._fail(WithdrawCode.DECLINED, problem, (sender,))
+            return None
+        return invite
+
+    def _invite_problem(self, invite: Invite) -> str:
+        """What the protocol itself cannot accept in ``invite`` ("" if nothing)."""
         raise NotImplementedError
 
     def _check_id(self, message: Message) -> None:

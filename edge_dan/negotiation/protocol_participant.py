@@ -24,7 +24,6 @@ from edge_dan.negotiation.protocol_core import (
     State,
 )
 from edge_dan.negotiation.strategy import IntArray, LittleDan, Mode
-from edge_dan.wire.errors import MessageError
 from edge_dan.wire.messages.negotiation import (
     MAX_LEVELS,
     MAX_LISTED_PER_MESSAGE,
@@ -38,7 +37,7 @@ from edge_dan.wire.messages.negotiation import (
     Withdraw,
     WithdrawCode,
 )
-from edge_dan.wire.messages.schema import Message, decode
+from edge_dan.wire.messages.schema import Message
 
 
 class Participant(Party):
@@ -68,19 +67,9 @@ class Participant(Party):
         super().receive(sender, data, now_ms)
 
     def _accept_invite(self, sender: bytes, data: bytes, now_ms: int) -> None:
-        try:
-            invite = decode(data)
-        except MessageError as error:
-            self._events.append(Ignored(sender, f"not an invitation: {error}"))
-            return
-        if not isinstance(invite, Invite):
-            self._events.append(Ignored(sender, "expected an invitation"))
-            return
-        self.negotiation_id = invite.negotiation_id
         self.mediator = sender
-        problem = self._invite_problem(sender, invite, now_ms)
-        if problem:
-            self._fail(WithdrawCode.DECLINED, problem, (sender,))
+        invite = self._open_invitation(sender, data, now_ms)
+        if invite is None:
             return
         self.parties = invite.parties
         self.max_rounds = invite.max_rounds
@@ -91,17 +80,8 @@ class Participant(Party):
         self._listed = np.zeros(self.space.cardinality, dtype=bool)
         self._reveal(1, invite.opening_levels)  # the invitation opens round 1
 
-    def _invite_problem(self, sender: bytes, invite: Invite, now_ms: int) -> str:
-        parties = invite.parties
+    def _invite_problem(self, invite: Invite) -> str:
         problems = (
-            (
-                len(parties) < 2 or len(set(parties)) != len(parties),
-                "the party list is too short or repeats a party",
-            ),
-            (parties[0] != sender, "the inviter must be the first party (the mediator)"),
-            (self.public_key not in parties[1:], "this agent is not among the invited parties"),
-            (invite.space_digest != self.space_digest, "the invitation is for another space"),
-            (invite.norms_digest != self.norms_digest, "the invitation assumes other norms"),
             (
                 invite.protocol != NegotiationProtocol.MEDIATED,
                 "the invitation is for another protocol",
@@ -112,7 +92,6 @@ class Participant(Party):
                 "the concession levels are out of range",
             ),
             (invite.max_rounds < 1, "max_rounds must be at least 1"),
-            (0 < invite.deadline_ms <= now_ms, "the deadline has already passed"),
         )
         return next((problem for broken, problem in problems if broken), "")
 
