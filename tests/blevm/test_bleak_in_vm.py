@@ -49,8 +49,24 @@ def test_bluez_peripheral_serves_a_noise_session_and_rotates(vm_run: vm.VmRun) -
     assert result["rotation_token_changed"]  # and the central saw the new token
 
 
+def test_bleak_drives_a_nus_thermostat_through_the_firmware_bridge(vm_run: vm.VmRun) -> None:
+    result = case(vm_run, "bleak_nus_bridge")
+    assert result["ok"], result
+    assert "no-such-thermostat" in result["not_found_error"]  # BleDeviceNotFound, by name
+    assert result["by_name_kind"] == "thermostat"
+    assert result["by_name_points"] == ["setpoint", "temp", "heating"]
+    assert result["initial_values"]["setpoint"] == 200 and result["after_set"]["setpoint"] == 190
+    assert result["receipt_applied"] == {"setpoint": 215} and result["state_accord_id_ok"]
+    assert result["by_address_values"]["setpoint"] == 215  # a new link by address sees it
+    assert result["writes_with_response"] is False  # NUS RX takes writes without response
+    # BlueZ's exchanged MTU reached the chunker, and no write outgrew one ATT packet.
+    assert result["att_mtu"] > 23
+    assert 0 < result["device_write_sizes_max"] <= result["att_mtu"] - 3
+
+
 def test_guest_job_exit_code_reflects_the_cases(vm_run: vm.VmRun) -> None:
     all_ok = all(
-        vm_run.results.get(name, {}).get("ok") for name in ("bleak_central", "bluez_peripheral")
+        vm_run.results.get(name, {}).get("ok")
+        for name in ("bleak_central", "bluez_peripheral", "bleak_nus_bridge")
     )
     assert vm_run.exit_code == (0 if all_ok else 1), vm_run.console[-4000:]
