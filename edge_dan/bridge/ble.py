@@ -6,7 +6,7 @@ RX, which the host writes, and TX, which the device notifies. Frames are cut int
 most ATT_MTU - 3 bytes and come back as notifications cut anywhere; the bridge's deframer
 reassembles them, so the request logic of ``SerialDevice`` runs unchanged on a ``BleUartPort``.
 
-Layers:
+Layers (this module holds the first two):
 
 - sans-IO: ``split_for_att`` (chunking) and ``ReceiveBuffer`` (notification bytes waiting for a
   blocking ``read``; the end of the link wakes a pending read at once with ``BleLinkLost``);
@@ -14,12 +14,12 @@ Layers:
   asyncio loop, either a private background thread (``open_ble_device``) or the caller's loop
   (``connect_bleak_port``/``connect_bumble_port``, then call the port from another thread:
   ``asyncio.to_thread``, as ``Agent.apply_to_devices`` does);
-- backends: bleak (BlueZ, CoreBluetooth, WinRT, Android), and bumble as central (any HCI
-  controller, or software controllers in tests).
+- backends: bleak (:mod:`.ble_bleak`: BlueZ, CoreBluetooth, WinRT, Android), and bumble as
+  central (:mod:`.ble_bumble`: any HCI controller, or software controllers in tests).
 
 Usage::
 
-    from edge_dan.bridge.ble import open_ble_device
+    from edge_dan.bridge.ble_bleak import open_ble_device
     with open_ble_device("C4:5A:00:00:00:01") as thermostat:   # or name="edge-thermostat"
         thermostat.hello()
         thermostat.set("setpoint", 215)
@@ -37,16 +37,9 @@ import threading
 import time
 from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from edge_dan.bridge.link import BridgeError, SerialDevice
-
-if TYPE_CHECKING:
-    from bleak import BleakClient
-    from bleak.backends.characteristic import BleakGATTCharacteristic
-    from bumble.device import Connection, Device, Peer
-    from bumble.gatt_client import CharacteristicProxy
-    from bumble.hci import Address
+from edge_dan.bridge.link import BridgeError
 
 NUS_SERVICE_UUID = "6e400001-b5a3-f393-e0a9-e50e24dcca9e"
 NUS_RX_UUID = "6e400002-b5a3-f393-e0a9-e50e24dcca9e"  # host -> device: write (without response)
@@ -304,247 +297,10 @@ class BleUartPort:
             )
 
 
-# -- bleak -----------------------------------------------------------------------------------------
-
-
-def _import_bleak() -> Any:
-    try:
-        import bleak
-    except ImportError as exc:
-        raise BleBridgeError(
-            "BLE devices need bleak: pip install bleak (or edge-dan's ble extra)"
-        ) from exc
-    return bleak
-
-
-class BleakUartLink:
-    """The UART link on one bleak connection."""
-
-    def __init__(self, client: BleakClient, rx: BleakGATTCharacteristic) -> None:
-        self._client = client
-        self._rx = rx
-        # Write without response when RX allows it (NimBLE's and Nordic's NUS do): no round trip.
-        self.with_response = "write-without-response" not in rx.properties
-
-    @property
-    def att_mtu(self) -> int:
-        # BlueZ publishes the exchanged MTU through this property (20 until it knows better);
-        # chunks cut at 20 still arrive, only more slowly.
-        live = MIN_ATT_MTU
-        with contextlib.suppress(Exception):
-            live = int(self._rx.max_write_without_response_size) + ATT_WRITE_HEADER
-        return max(MIN_ATT_MTU, live)
-
-    async def write_chunk(self, chunk: bytes) -> None:
-        bleak = _import_bleak()
-        try:
-            await self._client.write_gatt_char(self._rx, chunk, response=self.with_response)
-        except (bleak.exc.BleakError, EOFError, OSError) as exc:
-            raise BleLinkLost(f"a write to the device failed: {exc}") from exc
-
-    async def disconnect(self) -> None:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._client.disconnect(), DISCONNECT_TIMEOUT)
-
-
-async def connect_bleak_port(
-    address: str | None = None,
-    *,
-    name: str | None = None,
-    service: UartService = NUS,
-    adapter: str | None = None,
-    timeout: float = 20.0,
-) -> BleUartPort:
-    """Connect with bleak on the running loop; the port must then be used from another thread.
-
-    ``address`` connects directly; without it, a scan of up to ``timeout`` seconds picks the first
-    device advertising ``name`` (or, without a name, ``service``). ``adapter``: e.g. ``hci0``.
-    """
-    bleak = _import_bleak()
-    bluez: dict[str, Any] = {"adapter": adapter} if adapter else {}
-    target: Any = address
-    if address is None:
-        target = await _scan_for(bleak, name, service, timeout, bluez)
-    described = address or (f"name {name!r}" if name else f"service {service.service}")
-    received = ReceiveBuffer()
-    client = bleak.BleakClient(
-        target,
-        lambda _client: received.link_down("the device disconnected or went out of range"),
-        [service.service],
-        timeout=timeout,
-        bluez=bluez,
-    )
-    try:
-        await client.connect()
-    except bleak.exc.BleakDeviceNotFoundError as exc:
-        raise BleDeviceNotFound(f"no BLE device {described} found within {timeout} s") from exc
-    except (bleak.exc.BleakError, TimeoutError, EOFError, OSError) as exc:
-        raise BleConnectFailed(f"could not connect to the BLE device {described}: {exc}") from exc
-    try:
-        gatt = client.services.get_service(service.service)
-        rx = gatt.get_characteristic(service.rx) if gatt is not None else None
-        tx = gatt.get_characteristic(service.tx) if gatt is not None else None
-        if rx is None or tx is None:
-            raise UartServiceMissing(_missing_text(described, service, found_service=gatt))
-        await client.start_notify(tx, lambda _char, data: received.feed(bytes(data)))
-    except BaseException as exc:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(client.disconnect(), DISCONNECT_TIMEOUT)
-        if isinstance(exc, bleak.exc.BleakError | EOFError | OSError):
-            raise BleConnectFailed(f"could not set up the UART of {described}: {exc}") from exc
-        raise
-    return BleUartPort(BleakUartLink(client, rx), received, asyncio.get_running_loop())
-
-
-async def _scan_for(
-    bleak: Any, name: str | None, service: UartService, timeout: float, bluez: dict[str, Any]
-) -> Any:
-    wanted_service = service.service.lower()
-
-    def matches(device: Any, advertisement: Any) -> bool:
-        if name is not None:
-            return name in (advertisement.local_name, device.name)
-        return wanted_service in (uuid.lower() for uuid in advertisement.service_uuids)
-
-    try:
-        found = await bleak.BleakScanner.find_device_by_filter(matches, timeout, bluez=bluez)
-    except bleak.exc.BleakError as exc:
-        raise BleConnectFailed(f"cannot scan for BLE devices: {exc}") from exc
-    if found is None:
-        what = f"named {name!r}" if name else f"offering service {service.service}"
-        raise BleDeviceNotFound(f"no BLE device {what} advertised within {timeout} s")
-    return found
-
-
-def _missing_text(described: str, service: UartService, *, found_service: object) -> str:
+def missing_service_text(described: str, service: UartService, *, found_service: object) -> str:
     if found_service is None:
         return f"the BLE device {described} offers no UART service {service.service}"
     return (
         f"the BLE device {described} has service {service.service} but not both its RX "
         f"{service.rx} and TX {service.tx} characteristics"
     )
-
-
-def open_ble_device(
-    address: str | None = None,
-    *,
-    name: str | None = None,
-    service: UartService = NUS,
-    adapter: str | None = None,
-    timeout: float = 20.0,
-    answer_timeout: float = 2.0,
-    attempts: int = 3,
-) -> SerialDevice:
-    """A ``SerialDevice`` on a BLE UART device, through bleak on a private background loop.
-
-    Blocking, like ``SerialDevice.open``; closing the device disconnects and stops the loop.
-    """
-    thread = LoopThread()
-    try:
-        port = thread.run(
-            connect_bleak_port(
-                address, name=name, service=service, adapter=adapter, timeout=timeout
-            )
-        )
-    except BaseException:
-        thread.stop()
-        raise
-    port.owned_loop = thread
-    return SerialDevice(port, answer_timeout=answer_timeout, attempts=attempts)
-
-
-# -- bumble ----------------------------------------------------------------------------------------
-
-
-class BumbleUartLink:
-    """The UART link on one bumble connection (this side is the central)."""
-
-    def __init__(self, connection: Connection, peer: Peer, rx: CharacteristicProxy[bytes]) -> None:
-        from bumble.gatt import Characteristic
-
-        self._connection = connection
-        self._peer = peer
-        self._rx = rx
-        no_response = Characteristic.Properties.WRITE_WITHOUT_RESPONSE
-        self.with_response = not rx.properties & no_response
-
-    @property
-    def att_mtu(self) -> int:
-        return max(MIN_ATT_MTU, int(self._connection.att_mtu))
-
-    async def write_chunk(self, chunk: bytes) -> None:
-        from bumble import core, hci
-
-        try:
-            await self._peer.write_value(self._rx, chunk, with_response=self.with_response)
-        except (core.BaseBumbleError, hci.HCI_Error, TimeoutError) as exc:
-            raise BleLinkLost(f"a write to the device failed: {exc}") from exc
-
-    async def disconnect(self) -> None:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._connection.disconnect(), DISCONNECT_TIMEOUT)
-
-
-async def connect_bumble_port(
-    device: Device,
-    address: Address | str,
-    *,
-    service: UartService = NUS,
-    mtu: int = 247,
-    timeout: float = 10.0,
-) -> BleUartPort:
-    """Connect a powered-on bumble ``device`` (as central) to the UART device at ``address``.
-
-    ``mtu``: the ATT MTU to ask for (23 skips the exchange). Runs on the device's loop; use the
-    port from another thread.
-    """
-    from bumble import core, hci
-    from bumble.core import UUID
-    from bumble.device import Peer
-
-    chunk_size(mtu)  # refuses an impossible MTU before any radio work
-    try:
-        # The outer limit: after its own timeout bumble cancels and waits for the controller to
-        # confirm, which a controller that lost track of the attempt never does.
-        connection = await asyncio.wait_for(
-            device.connect(address, timeout=timeout), timeout + CONNECT_CANCEL_GRACE
-        )
-    except (hci.HCI_Error, core.BaseBumbleError, TimeoutError) as exc:
-        raise BleDeviceNotFound(
-            f"no BLE device answered at {address} within {timeout} s: is it powered, "
-            f"advertising and in range? ({exc!r})"
-        ) from exc
-    received = ReceiveBuffer()
-
-    def disconnected(reason: int) -> None:
-        name = hci.HCI_Constant.error_name(reason)  # type: ignore[no-untyped-call]
-        received.link_down(f"the device disconnected ({name})")
-
-    connection.on(connection.EVENT_DISCONNECTION, disconnected)
-    try:
-        peer = Peer(connection)
-        if mtu > MIN_ATT_MTU:
-            await asyncio.wait_for(peer.request_mtu(mtu), timeout)
-        await asyncio.wait_for(peer.discover_services([UUID(service.service)]), timeout)
-        found = peer.get_services_by_uuid(UUID(service.service))
-        if found:
-            await asyncio.wait_for(peer.discover_characteristics(service=found[0]), timeout)
-        rx = _first(peer.get_characteristics_by_uuid(UUID(service.rx), found[0]) if found else [])
-        tx = _first(peer.get_characteristics_by_uuid(UUID(service.tx), found[0]) if found else [])
-        if rx is None or tx is None:
-            raise UartServiceMissing(
-                _missing_text(str(address), service, found_service=found[0] if found else None)
-            )
-        subscribing = peer.subscribe(tx, lambda value: received.feed(bytes(value)))
-        await asyncio.wait_for(subscribing, timeout)
-    except BaseException as exc:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(connection.disconnect(), DISCONNECT_TIMEOUT)
-        if isinstance(exc, core.BaseBumbleError | hci.HCI_Error | TimeoutError):
-            raise BleConnectFailed(f"could not set up the UART of {address}: {exc!r}") from exc
-        raise
-    return BleUartPort(BumbleUartLink(connection, peer, rx), received, asyncio.get_running_loop())
-
-
-def _first(items: list[T]) -> T | None:
-    return items[0] if items else None

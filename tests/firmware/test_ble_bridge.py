@@ -3,8 +3,9 @@
 Both ends are real bumble host stacks on software controllers (``edge_dan.transports.ble_sim``):
 MTU exchange, GATT discovery, writes and notifications happen as over the air. The device side
 (``nus_device``) runs the thermostat's C logic from ``make thermostat-lib``; the host side is
-``SerialDevice`` on ``edge_dan.bridge.ble``'s port, driven from the test's thread while the radio
-runs on a background loop, as an agent drives it from a worker thread.
+``SerialDevice`` on ``edge_dan.bridge.ble``'s port through a bumble central (``ble_bumble``),
+driven from the test's thread while the radio runs on a background loop, as an agent drives it
+from a worker thread.
 """
 
 from __future__ import annotations
@@ -38,9 +39,9 @@ from edge_dan.bridge.ble import (
     UartService,
     UartServiceMissing,
     chunk_size,
-    connect_bumble_port,
     split_for_att,
 )
+from edge_dan.bridge.ble_bumble import connect_bumble_port
 from edge_dan.bridge.codec import MAX_PAYLOAD, Error, ErrorCode, Set, encode
 from edge_dan.bridge.link import DeviceTimeout, SerialDevice
 from edge_dan.identity import Identity

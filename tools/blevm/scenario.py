@@ -52,7 +52,8 @@ from dbus_fast import Message as DbusMessage
 from dbus_fast.aio import MessageBus
 
 from edge_dan.bridge.accords import DeviceBinding, accord_id
-from edge_dan.bridge.ble import BleDeviceNotFound, BleUartPort, open_ble_device
+from edge_dan.bridge.ble import BleDeviceNotFound, BleUartPort
+from edge_dan.bridge.ble_bleak import open_ble_device
 from edge_dan.discovery.ble import BleSighting
 from edge_dan.discovery.tokens import TokenRotator, new_advertising_key
 from edge_dan.identity import Identity
