@@ -54,7 +54,7 @@ import sys
 import time
 import warnings
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +68,7 @@ from edge_dan.negotiation.protocol import Mediator, Participant
 from edge_dan.negotiation.protocol_ao import AoInitiator, AoResponder
 from edge_dan.negotiation.runner import run
 from edge_dan.negotiation.strategy import AlternatingOffers, LittleDan
-from edge_dan.negotiation.utility import LinearAdditiveUtility
+from edge_dan.negotiation.utility import LinearAdditiveUtility, Profile
 from edge_dan.wire.messages import decode
 from edge_dan.wire.messages.negotiation import Bids
 from edge_dan.wire.messages.negotiation_ao import Offer
@@ -193,21 +193,17 @@ def ours(
         analysis=analysis,
         protocol="little-dan",
     )
-    revealed, accuracy = [], []
-    for identity, profile in zip(identities[1:], profiles[1:], strict=True):
-        listing = [
+
+    def listing(sender: bytes) -> list[int]:
+        return [
             index
-            for sender, _, data in result.transcript
-            if sender == identity.public_key and isinstance(message := decode(data), Bids)
+            for who, _, data in result.transcript
+            if who == sender and isinstance(message := decode(data), Bids)
             for level in message.levels
             for index in level
         ]
-        fraction, correct = ranking_leak(listing, profile.utilities(), negotiation_id)
-        revealed.append(fraction)
-        accuracy.append(correct)
-    record["revealed_fraction"] = round(statistics.fmean(revealed), 6)
-    record["ranking_accuracy"] = round(statistics.fmean(accuracy), 6)
-    return record
+
+    return _with_leak(record, listing, identities, profiles, negotiation_id)
 
 
 def ours_ao(
@@ -249,15 +245,30 @@ def ours_ao(
         analysis=analysis,
         protocol="little-dan-ao",
     )
+
+    def offers(sender: bytes) -> list[int]:
+        made = [
+            message.outcome
+            for who, _, data in result.transcript
+            if who == sender and isinstance(message := decode(data), Offer)
+        ]
+        return list(dict.fromkeys(made))  # distinct, in the order made
+
+    return _with_leak(record, offers, identities, profiles, negotiation_id)
+
+
+def _with_leak(
+    record: dict[str, Any],
+    shown: Callable[[bytes], list[int]],
+    identities: Sequence[Identity],
+    profiles: Sequence[Profile],
+    negotiation_id: bytes,
+) -> dict[str, Any]:
+    """``record`` plus what the non-initiating parties' messages (``shown``) revealed."""
     revealed, accuracy = [], []
     for identity, profile in zip(identities[1:], profiles[1:], strict=True):
-        offers = [
-            message.outcome
-            for sender, _, data in result.transcript
-            if sender == identity.public_key and isinstance(message := decode(data), Offer)
-        ]
         fraction, correct = ranking_leak(
-            list(dict.fromkeys(offers)), profile.utilities(), negotiation_id
+            shown(identity.public_key), profile.utilities(), negotiation_id
         )
         revealed.append(fraction)
         accuracy.append(correct)

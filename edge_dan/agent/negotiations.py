@@ -163,6 +163,8 @@ class Negotiations:
                 continue
             except ProtocolError:
                 return
+            if not isinstance(invite, Invite):
+                continue  # no invitation after the agenda: nothing was joined
             party = self._invited(joined, invite)
             party.receive(peer.identity_key, encode(invite), self._now_ms())
             await self._drive(party, {peer.identity_key: channel})
@@ -182,13 +184,12 @@ class Negotiations:
             return None
         return self._under_norms(strategy, agenda.group)
 
-    def _invited(self, joined: tuple[LittleDan, bytes], invite: Message) -> Party:
+    def _invited(self, joined: tuple[LittleDan, bytes], invite: Invite) -> Party:
         """The core for the protocol ``invite`` names (a mediated participant otherwise, which
-        turns down whatever is not a proper invitation)."""
+        declines a protocol it does not run)."""
         strategy, digest = joined
         if (
-            isinstance(invite, Invite)
-            and invite.protocol == NegotiationProtocol.ALTERNATING_OFFERS
+            invite.protocol == NegotiationProtocol.ALTERNATING_OFFERS
             and len(invite.parties) == 2  # a star of sessions cannot carry a group's moves
         ):
             return AoResponder(self._agent.identity, strategy, norms_digest=digest)

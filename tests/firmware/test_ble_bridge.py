@@ -25,6 +25,7 @@ from bumble.host import Host
 from bumble.transport.common import AsyncPipeSink
 from firmware_helpers import require
 from nus_device import NusThermostat, build_thermostat_lib, thermostat_on_link
+from test_end_to_end import signed_accord
 
 from edge_dan.agent.core import Agent
 from edge_dan.bridge.accords import AccordReceipt, DeviceBinding, accord_id
@@ -44,9 +45,6 @@ from edge_dan.bridge.ble import (
 from edge_dan.bridge.ble_bumble import connect_bumble_port
 from edge_dan.bridge.codec import MAX_PAYLOAD, Error, ErrorCode, Set, encode
 from edge_dan.bridge.link import DeviceTimeout, SerialDevice
-from edge_dan.identity import Identity
-from edge_dan.negotiation.accord import Accord
-from edge_dan.negotiation.outcomes import DiscreteIssue, IntegerIssue, OutcomeSpace
 from edge_dan.store import Store
 from edge_dan.transports.ble_sim import ScanResponseController, new_link
 from edge_dan.wire.framing.serial import cobs_encode, encode_serial_frame
@@ -171,17 +169,6 @@ def make_radio(library: Path) -> Iterator[RadioFactory]:
 @pytest.fixture
 def radio(make_radio: RadioFactory) -> Radio:
     return make_radio()
-
-
-def signed_accord(setpoint: int) -> Accord:
-    owners = [Identity.generate(), Identity.generate()]
-    space = OutcomeSpace(
-        [IntegerIssue("setpoint_c_x10", 0, 400), DiscreteIssue("music", ("jazz", "none"))]
-    )
-    accord = Accord.of(bytes(16), [o.public_key for o in owners], space, (setpoint, "jazz"), 1)
-    for owner in owners:
-        accord = accord.with_signature(owner.public_key, accord.sign(owner))
-    return accord
 
 
 @pytest.mark.parametrize("mtu", [23, 247])

@@ -261,9 +261,8 @@ def test_bad_frames_from_the_device_are_dropped_and_the_link_recovers(
     assert device.link.counters.messages_refused == 1
 
 
-def test_a_silent_device_times_out_and_the_link_recovers(
-    device: SerialDevice, relay: Relay
-) -> None:
+def silence_then_recovery(device: SerialDevice, relay: Relay) -> None:
+    """A device whose answers the relay drops times out; once they flow again, it answers."""
     device.hello()
     device.attempts, device.answer_timeout = 2, 0.3
     relay.mute_device = True
@@ -272,3 +271,9 @@ def test_a_silent_device_times_out_and_the_link_recovers(
     relay.mute_device = False
     device.answer_timeout = 2.0
     assert device.values()["setpoint"] == 200
+
+
+def test_a_silent_device_times_out_and_the_link_recovers(
+    device: SerialDevice, relay: Relay
+) -> None:
+    silence_then_recovery(device, relay)

@@ -24,11 +24,11 @@ from types import ModuleType
 
 import pytest
 from firmware_helpers import BRIDGE, make, require
-from test_end_to_end import Relay, connect, free_port, signed_accord
+from test_end_to_end import Relay, connect, free_port, signed_accord, silence_then_recovery
 
 from edge_dan.bridge.accords import DeviceBinding, accord_id
 from edge_dan.bridge.codec import MAX_PAYLOAD, Error, ErrorCode, Set, encode
-from edge_dan.bridge.link import DeviceRefused, DeviceTimeout, SerialDevice
+from edge_dan.bridge.link import DeviceRefused, SerialDevice
 from edge_dan.wire.framing.serial import cobs_encode, encode_serial_frame
 
 TOOLS = BRIDGE / "tools" / "rp2040"
@@ -302,11 +302,4 @@ def test_bad_and_runaway_frames_are_dropped_and_the_link_recovers(device: Serial
 
 @pytest.mark.slow
 def test_a_silent_link_times_out_and_recovers(device: SerialDevice, relay: Relay) -> None:
-    device.hello()
-    device.attempts, device.answer_timeout = 2, 0.3
-    relay.mute_device = True
-    with pytest.raises(DeviceTimeout):
-        device.state()
-    relay.mute_device = False
-    device.answer_timeout = 2.0
-    assert device.values()["setpoint"] == 200
+    silence_then_recovery(device, relay)

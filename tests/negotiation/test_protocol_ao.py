@@ -11,16 +11,17 @@ from pathlib import Path
 
 import cbor2
 import pytest
+from test_negotiation_protocol import DOMAINS, NID
+from test_negotiation_protocol import two_profiles as opposed  # home late vs cafe early
 
 from edge_dan.identity import Identity
 from edge_dan.negotiation.errors import NegotiationError
 from edge_dan.negotiation.genius import load_scenario
-from edge_dan.negotiation.outcomes import DiscreteIssue, IntegerIssue, OutcomeSpace, Value
 from edge_dan.negotiation.protocol_ao import AoInitiator, AoParty, AoResponder
 from edge_dan.negotiation.protocol_core import ApprovalNeeded, Failed, Ignored, Outgoing, State
 from edge_dan.negotiation.runner import run
 from edge_dan.negotiation.strategy import AlternatingOffers, LittleDan, Mode, Policy
-from edge_dan.negotiation.utility import LinearAdditiveUtility, Profile, RedLine
+from edge_dan.negotiation.utility import Profile, RedLine
 from edge_dan.wire.errors import MessageError
 from edge_dan.wire.messages import Message, decode, encode
 from edge_dan.wire.messages.negotiation import (
@@ -32,33 +33,7 @@ from edge_dan.wire.messages.negotiation import (
 )
 from edge_dan.wire.messages.negotiation_ao import Accept, Offer
 
-DOMAINS = Path(__file__).resolve().parents[3] / "shared" / "data" / "negotiation" / "domains"
-NID = bytes(range(16))
 ID_HEX = "50" + NID.hex()
-
-
-def space() -> OutcomeSpace:
-    return OutcomeSpace(
-        [DiscreteIssue("place", ("home", "park", "cafe")), IntegerIssue("hour", 17, 22)]
-    )
-
-
-def profile(
-    s: OutcomeSpace, places: dict[Value, float], late: bool, w: float, rv: float = 0.0
-) -> Profile:
-    hours: dict[Value, float] = {h: float(h - 16) if late else float(23 - h) for h in range(17, 23)}
-    utility = LinearAdditiveUtility(
-        s, {"place": w, "hour": 1 - w}, {"place": places, "hour": hours}
-    )
-    return Profile(s, utility, reservation_value=rv)
-
-
-def opposed(rv: float = 0.0) -> tuple[Profile, Profile]:
-    """Two owners who want opposite things (home late against cafe early)."""
-    s = space()
-    a = profile(s, {"home": 3, "park": 2, "cafe": 1}, late=True, w=0.7, rv=rv)
-    b = profile(s, {"home": 1, "park": 2, "cafe": 3}, late=False, w=0.3, rv=rv)
-    return a, b
 
 
 def setup(
