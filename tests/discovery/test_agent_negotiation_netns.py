@@ -4,6 +4,7 @@ store; a partner can decline."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,15 +14,18 @@ from netns import Lab, NetnsUnavailable
 from test_agent_netns import Device, pair
 
 from edge_dan.agent.negotiations import AgendaHandler, NegotiationResult
+from edge_dan.negotiation.agenda import agenda_for
 from edge_dan.negotiation.errors import NegotiationError
 from edge_dan.negotiation.norms import Norm
 from edge_dan.negotiation.outcomes import DiscreteIssue, IntegerIssue, OutcomeSpace, Value
+from edge_dan.negotiation.protocol import Mediator
 from edge_dan.negotiation.strategy import LittleDan
 from edge_dan.negotiation.utility import LinearAdditiveUtility, Profile, RedLine
 from edge_dan.store.agreements import list_accords, save_norm
 from edge_dan.store.identities import ensure_identity
 from edge_dan.store.peers import Peer
-from edge_dan.wire.messages.negotiation import NegotiationProtocol, WithdrawCode
+from edge_dan.wire.messages import decode
+from edge_dan.wire.messages.negotiation import Bids, NegotiationProtocol, Withdraw, WithdrawCode
 
 pytestmark = pytest.mark.slow
 SPACE = OutcomeSpace(
@@ -229,6 +233,62 @@ def test_two_agents_can_negotiate_by_alternating_offers(lab: Lab, tmp_path: Path
         # negotiates mediated instead, and asking for alternating offers says so.
         with pytest.raises(NegotiationError, match="two agents"):
             devices["ana"].loop.run(offer(["ben", "caro"]), timeout=60)
+    finally:
+        for device in devices.values():
+            device.stop()
+
+
+def test_an_agenda_without_an_invitation_is_skipped_and_the_session_still_serves(
+    lab: Lab, tmp_path: Path
+) -> None:
+    names = ("ana", "ben")
+    devices = {
+        n: Device(lab.loop(node), tmp_path / n)
+        for n, node in zip(names, lab.nodes[:2], strict=True)
+    }
+    pair(devices["ana"], devices["ben"])
+    try:
+        agents = {
+            "ana": devices["ana"].start(),
+            "ben": devices["ben"].start(
+                on_agenda=lambda peer, title, space: (
+                    LittleDan(profile_of("ben", space)) if title == "Friday dinner" else None
+                )
+            ),
+        }
+        ben = agents["ben"].identity.public_key
+
+        async def hostile_then_proper() -> tuple[object, object]:
+            await agents["ana"].wait_for_partner(ben, timeout=15)
+            session = await agents["ana"].connect(ben)
+            channel = session.channel
+            try:
+                # An agenda, then something that is not an invitation: Ben's agent skips it ...
+                await channel.send(agenda_for(bytes(16), "Friday dinner", SPACE, b""))
+                await channel.send(Withdraw(bytes(16), int(WithdrawCode.WALK_AWAY)))
+                # ... and judges the next agenda on the same session (this one it declines) ...
+                await channel.send(agenda_for(bytes([1]) * 16, "Karaoke night", SPACE, b""))
+                declined = await asyncio.wait_for(channel.receive(), 10)
+                # ... and the next, which it takes: it bids on the invitation.
+                nid = bytes(range(16))
+                await channel.send(agenda_for(nid, "Friday dinner", SPACE, b""))
+                mediator = Mediator(
+                    agents["ana"].identity,
+                    LittleDan(profile_of("ana", SPACE)),
+                    [ben],
+                    negotiation_id=nid,
+                )
+                mediator.start(0)
+                (invite,) = mediator.take_outgoing()
+                await channel.send(decode(invite.data))
+                return declined, await asyncio.wait_for(channel.receive(), 10)
+            finally:
+                await channel.close()
+
+        declined, answer = devices["ana"].loop.run(hostile_then_proper(), timeout=60)
+        assert declined == Withdraw(bytes([1]) * 16, int(WithdrawCode.DECLINED))
+        assert isinstance(answer, Bids) and answer.round == 1
+        assert answer.negotiation_id == bytes(range(16))
     finally:
         for device in devices.values():
             device.stop()
