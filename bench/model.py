@@ -21,7 +21,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 FP32_DIR = REPO / "models" / "build" / "minilm-fp32"
-VALIDATION = REPO.parent / "shared" / "data" / "values" / "touche23"
+VALIDATION = REPO / "models" / "data" / "touche23"
 
 OPTIONS = [
     "Go hiking in the mountains this weekend.",

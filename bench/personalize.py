@@ -4,11 +4,12 @@
                                 [--texts N] [--unseen 300] [--beta 3] [--profile-noise 1]
 
 Simulated owners each carry hidden signed weights over the 10 original values (standard normal).
-The options are real texts: premises of the Touché23-ValueEval *validation* split (the held-out
-test split is never read). Every text is scored once by the value model and kept in memory.
+The options are real texts: the harmless options of the everyday corpus's dev and test splits
+(models/data/everyday; nothing is fitted here, and harmful options never reach a ranking). Every
+text is judged once by the value model and kept in memory.
 
-The owner's true utility of an option is ``hidden weights . value involvement``, with the
-involvement read from the *same value model's* scores. So this measures how fast
+The owner's true utility of an option is ``hidden weights . signed value effects``, with the
+effects read from the *same value model's* judgement. So this measures how fast
 ``PersonalModel`` learns the owner's weighting as the value model sees the options; it says
 nothing about whether the value model reads the options correctly (that is validation F1, in
 ``bench/model.py``). Asked to choose between two options, the owner picks A with probability
@@ -31,7 +32,6 @@ the model learns from are), and a random ranking (about 0).
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import platform
 import sys
@@ -52,33 +52,29 @@ from edge_dan.values.schwartz import ORIGINAL_VALUES
 FloatArray = npt.NDArray[np.float64]
 
 REPO = Path(__file__).resolve().parents[1]
-VALIDATION = REPO.parent / "shared" / "data" / "values" / "touche23" / "arguments-validation.tsv"
-STEPS = (0, 5, 10, 20, 50)
+CORPUS = REPO / "models" / "data" / "everyday"
+STEPS = (0, 1, 5, 10, 20, 50)
 # Both tiers by name, even where this edge_dan ships only one: an unknown or missing tier is
 # skipped with a note rather than refused.
 BENCH_TIERS = tuple(dict.fromkeys(("minilm-int8", "static-tiny", *TIERS)))
 TARGET_PAIRS = 20
-TARGET_TAU = 0.6
+TARGET_TAU = 0.7
 STARTS = ("noisy profile", "neutral profile")
 
 
-def load_premises(path: Path) -> list[str]:
-    """The distinct premises of the validation arguments, in file order."""
-    if not path.is_file():
-        raise SystemExit(
-            f"{path} is missing: this benchmark needs the Touché23-ValueEval validation "
-            "arguments (../shared/data/values/touche23/ next to the repository)"
-        )
-    with path.open(encoding="utf-8", newline="") as fh:
-        rows = list(csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE))
-    seen: set[str] = set()
-    out: list[str] = []
-    for row in rows:
-        text = " ".join((row.get("Premise") or "").split())
-        if text and text.casefold() not in seen:
-            seen.add(text.casefold())
-            out.append(text)
-    return out
+def load_options(directory: Path) -> list[str]:
+    """The harmless options of the everyday corpus's dev and test splits, in corpus order."""
+    sys.path.insert(0, str(REPO / "models"))
+    import everyday
+
+    if not (directory / "raw").is_dir():
+        raise SystemExit(f"{directory} is missing: this benchmark needs the everyday corpus")
+    corpus = everyday.load(directory)
+    return [
+        text
+        for text, split, harm in zip(corpus.texts, corpus.split, corpus.harm, strict=True)
+        if split in ("dev", "test") and not harm
+    ]
 
 
 def sigmoid(x: FloatArray) -> FloatArray:
@@ -112,6 +108,7 @@ def owner_consistency(true_u: FloatArray, beta: float) -> float:
 class TierResult:
     tier: str
     taus: dict[str, dict[int, list[float]]]
+    kept: dict[str, dict[int, list[float]]]  # share of the owner's own answers the model keeps
     oracle: list[float]
     owner: list[float]
     random: list[float]
@@ -132,6 +129,7 @@ def simulate(
 ) -> TierResult:
     t0 = time.perf_counter()
     taus: dict[str, dict[int, list[float]]] = {s: {n: [] for n in STEPS} for s in STARTS}
+    kept: dict[str, dict[int, list[float]]] = {s: {n: [] for n in STEPS} for s in STARTS}
     oracle: list[float] = []
     owner: list[float] = []
     rand: list[float] = []
@@ -159,6 +157,12 @@ def simulate(
             for n in STEPS:
                 model = PersonalModel.from_profile(prof, pairs[:n])
                 taus[start][n].append(tau(model.utility(test), true_u))
+                if n:
+                    given = np.array([a - b for a, b in pairs[:n]])
+                    # answers whose two options the model can tell apart at all
+                    told = np.abs(given).sum(axis=1) > 1e-6
+                    if told.any():
+                        kept[start][n].append(float(np.mean((given @ model.weights)[told] > 0)))
         prior = PersonalModel.from_profile(profile).prior
         prior_corr.append(float(np.corrcoef(prior, hidden)[0, 1]))
         oracle.append(tau(PersonalModel(hidden).utility(test), true_u))
@@ -167,6 +171,7 @@ def simulate(
     return TierResult(
         tier=tier,
         taus=taus,
+        kept=kept,
         oracle=oracle,
         owner=owner,
         random=rand,
@@ -197,6 +202,11 @@ def report(r: TierResult, args: argparse.Namespace) -> None:
     for n in STEPS:
         label = f"{n} (profile only)" if n == 0 else str(n)
         print(f"| {label} | " + " | ".join(fmt(r.taus[s][n]) for s in STARTS) + " |")
+    print(
+        f"| answers kept: of the first {TARGET_PAIRS}, chosen option ranked above the other | "
+        + " | ".join(fmt(r.kept[s][TARGET_PAIRS]) for s in STARTS)
+        + " |"
+    )
     blank = " | ".join("" for _ in STARTS[1:])
     print(f"| oracle: hidden weights, no noise | {fmt(r.oracle)} | {blank} |")
     print(f"| the owner's own noisy choice, pair by pair | {fmt(r.owner)} | {blank} |")
@@ -230,7 +240,7 @@ def main() -> None:
         "--texts",
         type=int,
         default=None,
-        help="validation premises to use, pool + unseen (default: all distinct ones)",
+        help="options to use, pool + unseen (default: all of them)",
     )
     parser.add_argument("--unseen", type=int, default=300, help="of those, held out for ranking")
     parser.add_argument(
@@ -243,17 +253,17 @@ def main() -> None:
         help="sd of the noise on the hidden weights (sd 1) that makes the noisy profile",
     )
     parser.add_argument("--threads", type=int, default=2, help="value model threads")
-    parser.add_argument("--data", type=Path, default=VALIDATION, help=argparse.SUPPRESS)
+    parser.add_argument("--data", type=Path, default=CORPUS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.owners < 2:
         parser.error("--owners must be at least 2")
-    premises = load_premises(args.data)
+    premises = load_options(args.data)
     if args.texts is None:
         args.texts = len(premises)
     if not 2 <= args.unseen <= args.texts - 2:
         parser.error("need 2 <= --unseen <= --texts - 2")
     if args.texts > len(premises):
-        parser.error(f"--texts {args.texts}: the validation split has {len(premises)} premises")
+        parser.error(f"--texts {args.texts}: the corpus has {len(premises)} such options")
     rng = np.random.default_rng(args.seed)
     chosen = rng.permutation(len(premises))[: args.texts]
     texts = [premises[int(i)] for i in chosen]
@@ -267,7 +277,7 @@ def main() -> None:
     )
     print(f"command: python bench/personalize.py {' '.join(sys.argv[1:])}".rstrip())
     print(
-        f"texts: {args.texts} validation premises ({len(pool)} training pool, "
+        f"texts: {args.texts} everyday options ({len(pool)} training pool, "
         f"{len(unseen)} unseen), seed {args.seed}"
     )
     notes: list[str] = []
@@ -280,7 +290,9 @@ def main() -> None:
             continue
         t0 = time.perf_counter()
         embeddings = model.embed(texts)  # once; every owner reuses the scores
-        feats = features(model.scores_from_embeddings(embeddings))
+        feats = features(
+            np.array([j.effects for j in model.judge_embeddings(embeddings)], dtype=np.float64)
+        )
         score_seconds = time.perf_counter() - t0
         result = simulate(feats, pool, unseen, args, tier=tier, score_seconds=score_seconds)
         report(result, args)

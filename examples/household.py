@@ -164,7 +164,9 @@ async def saturday(home: Path, interface: str, say: Any) -> dict[str, Any]:
 
     for member in HOUSEHOLD:
         assert member.store is not None
-        member.agent = Agent(member.store, on_agenda=judge(member), interfaces=[interface])
+        member.agent = Agent(
+            member.store, on_agenda=judge(member), interfaces=[interface], value_model=model
+        )
         await member.agent.start()
     try:
         assert ana.agent is not None and ben.agent is not None and caro.agent is not None

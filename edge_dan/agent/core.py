@@ -47,6 +47,7 @@ from edge_dan.discovery.feed import apply_lan_event
 from edge_dan.discovery.tokens import DEFAULT_PERIOD, Recogniser, TokenRotator
 from edge_dan.errors import EdgeDanError, StoreError
 from edge_dan.identity import Identity, fingerprint
+from edge_dan.model import ValueModel
 from edge_dan.negotiation.accord import Accord
 from edge_dan.negotiation.outcomes import OutcomeSpace
 from edge_dan.negotiation.strategy import LittleDan
@@ -104,8 +105,12 @@ class Agent:
         period: float = DEFAULT_PERIOD,
         limits: SessionLimits | None = None,
         clock: Callable[[], float] = time.time,
+        value_model: ValueModel | None = None,
     ) -> None:
         self.store = store
+        # Judges free-text options in every negotiation: a harmful one is a red line for this
+        # agent whatever its strategy (edge_dan.agent.values.harm_red_lines).
+        self.value_model = value_model
         self.identity: Identity = ensure_identity(store)
         self._on_session = on_session
         self.negotiations = (

@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from edge_dan.agent.values import owner_harm_red_lines
 from edge_dan.bridge.accords import AccordReceipt
 from edge_dan.negotiation.accord import Accord
 from edge_dan.negotiation.agenda import BadAgenda, agenda_for, space_of
@@ -40,6 +41,7 @@ from edge_dan.negotiation.protocol import (
 )
 from edge_dan.negotiation.protocol_ao import AoInitiator, AoResponder
 from edge_dan.negotiation.strategy import LittleDan
+from edge_dan.negotiation.utility import RedLine
 from edge_dan.store.agreements import accord_id, group_norms, save_accord
 from edge_dan.store.peers import Peer
 from edge_dan.transports.channel import SessionChannel
@@ -196,17 +198,26 @@ class Negotiations:
         return Participant(self._agent.identity, strategy, norms_digest=digest)
 
     def _under_norms(self, strategy: LittleDan, group: bytes) -> tuple[LittleDan, bytes]:
-        """``strategy`` with the group's adopted norms as extra red lines, and their digest."""
-        if not group:
-            return strategy, NO_NORMS
-        norms = group_norms(self._agent.store, group)
-        lines = norms.red_lines(strategy.space)
+        """``strategy`` with the group's adopted norms and non-harm as extra red lines (every
+        harmful free-text option, when the agent has a value model), and the norms' digest."""
+        lines: tuple[RedLine, ...] = ()
+        digest = NO_NORMS
+        if group:
+            norms = group_norms(self._agent.store, group)
+            lines = norms.red_lines(strategy.space)
+            digest = norms.digest()
+        if self._agent.value_model is not None:
+            lines += owner_harm_red_lines(
+                self._agent.store, self._agent.value_model, strategy.space
+            )
+        if not lines:
+            return strategy, digest
         bound = LittleDan(
             strategy.profile,
             policy=strategy.policy,
             extra_red_lines=(*strategy.extra_red_lines, *lines),
         )
-        return bound, norms.digest()
+        return bound, digest
 
     @staticmethod
     async def _send_quietly(channel: SessionChannel, message: Message) -> None:

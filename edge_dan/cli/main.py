@@ -41,7 +41,7 @@ def _model_commands(
     commands: argparse._SubParsersAction[argparse.ArgumentParser],
     common: argparse.ArgumentParser,
 ) -> None:
-    """score, feedback and model info (edge_dan.cli.model_cmds)."""
+    """score, feedback, contest and model info (edge_dan.cli.model_cmds)."""
 
     def tiered(p: argparse.ArgumentParser) -> None:
         p.add_argument("--tier", help="value model tier (default: minilm-int8)")
@@ -57,6 +57,14 @@ def _model_commands(
     p.add_argument(
         "--undo", nargs="?", const="last", metavar="N", help="forget answer N (or the last)"
     )
+    tiered(p)
+    p = command(
+        "contest", model_cmds.cmd_contest, "say a refused option is not harmful; list or withdraw"
+    )
+    p.add_argument("option", nargs="?", metavar="OPTION", help="the refused option's exact text")
+    p.add_argument("--note", help="why it is not harmful (kept with the contest)")
+    p.add_argument("--list", action="store_true", help="every contested refusal")
+    p.add_argument("--withdraw", metavar="N", help="withdraw contest N")
     tiered(p)
     model = commands.add_parser("model", help="the value model", parents=[common])
     sub = model.add_subparsers(dest="model_command", metavar="ACTION", required=True)

@@ -1,4 +1,4 @@
-"""``edge-dan score``, ``edge-dan feedback`` and ``edge-dan model info``.
+"""``edge-dan score``, ``edge-dan feedback``, ``edge-dan contest`` and ``edge-dan model info``.
 
 Arguments are checked before anything slow or secret happens: a bad option text or an unknown tier
 costs neither a model load nor a passphrase. Option texts go to stdout only (the owner asked for
@@ -20,12 +20,16 @@ from edge_dan.values.schwartz import ORIGINAL_VALUES
 if TYPE_CHECKING:
     from edge_dan.model import ValueModel
     from edge_dan.store.feedback import Outcome
-    from edge_dan.values.personal import Contribution, PersonalModel
+    from edge_dan.values.personal import PersonalModel
     from edge_dan.values.ranking import RankedOption
 
 FIRST_GUESS_NOTE = (
-    "First guess from your profile: the model sees which values an option involves, not whether it "
-    "serves or harms them. Teach it with: edge-dan feedback --prefer A --over B"
+    "First guess from your profile. Teach Little Dan your own order with: "
+    "edge-dan feedback --prefer A --over B"
+)
+REFUSED_NOTE = (
+    "Refused options are never recommended, whatever your profile. If one is not harmful, say so "
+    "with: edge-dan contest OPTION (it applies to that exact text only)"
 )
 
 
@@ -37,53 +41,109 @@ def _load(tier: str | None) -> ValueModel:
     return ValueModel.load(tier=tier)
 
 
-def _words(items: tuple[Contribution, ...]) -> str:
-    return ", ".join(f"{c.value} {c.contribution:+.2f}" for c in items)
-
-
 def _reason(option: RankedOption) -> str:
-    e = option.explanation
-    parts = []
-    if e.speaks_for:
-        parts.append(f"for: {_words(e.speaks_for)}")
-    if e.speaks_against:
-        parts.append(f"against: {_words(e.speaks_against)}")
-    return "; ".join(parts) or "no value speaks for or against it"
+    text = option.explanation.text
+    return text.split(" (first guess", 1)[0].split(" (your profile is neutral", 1)[0]
 
 
 def cmd_score(ctx: Context, args: argparse.Namespace) -> None:
-    from edge_dan.store.feedback import personal_model
-    from edge_dan.values.ranking import clean_options, rank
+    from edge_dan.store.contests import contested_keys
+    from edge_dan.store.feedback import list_feedback, personal_model
+    from edge_dan.values.personal import NEUTRAL_NOTE
+    from edge_dan.values.ranking import clean_options, rank_judged
 
     options = clean_options(args.options)
     top = int(args.top)
     if not 1 <= top <= len(ORIGINAL_VALUES):
         raise UsageError(f"--top must be between 1 and {len(ORIGINAL_VALUES)}")
     model = _load(args.tier)
-    scores = model.scores(options)
+    judgements = model.judge(options)
     with ctx.open_store() as store:
         personal = personal_model(store)
-    ranked = rank(scores, personal, texts=options, top=top)
-    width = len(str(len(ranked)))
+        contested = contested_keys(store)
+        answers = [(a.preferred, a.rejected) for a in list_feedback(store)]
+    result = rank_judged(
+        judgements,
+        personal,
+        texts=options,
+        top=top,
+        contested=contested,
+        preferences=answers,
+    )
+    width = len(str(len(options)))
     lines = []
-    for r in ranked:
+    for r in result.ranked:
         lines.append(f"{r.rank:>{width}}. {r.utility:+.2f}  {r.text}")
         lines.append(f"{'':>{width}}         {_reason(r)}")
+    if result.refused:
+        lines.append("")
+        lines.append("Refused (would harm someone):")
+        for f in result.refused:
+            lines.append(f"{'-':>{width}}         {f.text}")
+            lines.append(f"{'':>{width}}         {f.harm.reason}")
     lines.append("")
+    neutral = personal.first_guess and len(set(personal.prior.tolist())) == 1
+    if neutral:
+        lines.append(f"Your profile is neutral: {NEUTRAL_NOTE.split(': ', 1)[1]}.")
     if personal.first_guess:
         lines.append(FIRST_GUESS_NOTE)
     else:
         lines.append(
             f"Weights learned from {personal.pairs} of your answers ('edge-dan feedback --list')."
         )
+    if result.refused:
+        lines.append(REFUSED_NOTE)
     ctx.emit(
         {
             "tier": model.tier,
             "first_guess": personal.first_guess,
             "answers": personal.pairs,
-            "ranking": [r.to_dict() for r in ranked],
+            **result.to_dict(),
+            "contested": [
+                options[r.index] for r in result.ranked if judgements[r.index].harm is not None
+            ],
         },
         "\n".join(lines),
+    )
+
+
+def cmd_contest(ctx: Context, args: argparse.Namespace) -> None:
+    from edge_dan.store.contests import add_contest, list_contests, withdraw_contest
+    from edge_dan.values.ranking import clean_option
+
+    chosen = sum([args.option is not None, bool(args.list), args.withdraw is not None])
+    if chosen != 1:
+        raise UsageError("give one of: OPTION, --list, --withdraw N")
+    if args.list:
+        with ctx.open_store() as store:
+            contests = list_contests(store)
+        lines = [f"{c.id:>4}  {c.at[:19]}  {c.option}  (was: {c.reason})" for c in contests]
+        ctx.emit(
+            {"contests": [c.to_dict() for c in contests]},
+            "\n".join(lines) if lines else "No contested refusals.",
+        )
+        return
+    if args.withdraw is not None:
+        number = _answer_id(args.withdraw, flag="--withdraw")  # checked before any passphrase
+        with ctx.open_store() as store:
+            gone = withdraw_contest(store, number)
+        ctx.emit(
+            {"withdrawn": gone.id},
+            f"Withdrew contest {gone.id}: that option is judged again like any other.",
+        )
+        return
+    option = clean_option(args.option, what="the contested option")
+    model = _load(args.tier)
+    judgement = model.judge([option])[0]
+    if judgement.harm is None:
+        raise UsageError("Little Dan does not refuse that option; there is nothing to contest")
+    with ctx.open_store() as store:
+        contest = add_contest(store, option, reason=judgement.harm.reason, note=args.note or "")
+    ctx.emit(
+        {"id": contest.id, "reason": contest.reason},
+        f"Kept contest {contest.id}: this exact option is ranked from now on (it was refused as: "
+        f"{contest.reason}). Similar options are still judged. Undo with: "
+        f"edge-dan contest --withdraw {contest.id}",
     )
 
 
@@ -112,7 +172,7 @@ def _feedback_add(ctx: Context, args: argparse.Namespace) -> None:
 
     preferred, rejected = clean_pair(args.prefer, args.over)
     model = _load(args.tier)
-    scores = model.scores([preferred, rejected])
+    scores = model.effects([preferred, rejected])
     with ctx.open_store() as store:
         outcome = add_feedback(store, preferred, rejected, scores[0], scores[1], tier=model.tier)
     after = outcome.after
@@ -181,13 +241,13 @@ def _feedback_undo(ctx: Context, args: argparse.Namespace) -> None:
     )
 
 
-def _answer_id(text: str) -> int:
+def _answer_id(text: str, *, flag: str = "--undo") -> int:
     try:
         value = int(text)
     except ValueError:
-        raise UsageError(f"--undo takes an answer number, got {text!r}") from None
+        raise UsageError(f"{flag} takes a number, got {text!r}") from None
     if value < 1:
-        raise UsageError(f"--undo takes an answer number (1 or more), got {value}")
+        raise UsageError(f"{flag} takes a number (1 or more), got {value}")
     return value
 
 
@@ -289,4 +349,23 @@ def cmd_model_info(ctx: Context, args: argparse.Namespace) -> None:
         lines.append(f"validation  F1 {shown}")
     else:
         lines.append("validation  no figures recorded in the model metadata")
+    judge = meta.get("judge")
+    dev = judge.get("dev") if isinstance(judge, dict) else None
+    if isinstance(dev, dict) and isinstance(dev.get("harm"), dict):
+        harm, direction = dev["harm"], dev.get("direction", {})
+        data["judgement"] = {
+            "harm_recall": harm.get("recall"),
+            "harmless_refused": harm.get("refused_harmless"),
+            "direction_auc_mean": direction.get("auc_mean"),
+            "minimal_pairs_right": direction.get("pairs_right"),
+            "split": "everyday dev",
+        }
+        lines.append(
+            f"judgement   harm recall {harm.get('recall', 0):.3f} with "
+            f"{harm.get('refused_harmless', 0):.1%} of harmless options refused; direction AUC "
+            f"{direction.get('auc_mean', 0):.3f}; minimal pairs "
+            f"{direction.get('pairs_right', 0):.3f} (everyday dev split)"
+        )
+    elif not model.judges:
+        lines.append("judgement   none: this tier cannot read direction or harm")
     ctx.emit(data, "\n".join(lines))

@@ -15,6 +15,8 @@ from edge_dan.model.encoder import ENCODER_KINDS, Encoder
 from edge_dan.model.errors import ModelError
 from edge_dan.model.head import ValueHead
 from edge_dan.model.integrity import read_checked, read_meta
+from edge_dan.model.judge import JudgeHead
+from edge_dan.values.judgement import Judgement
 from edge_dan.values.schwartz import CATEGORY_TO_VALUE, ORIGINAL_VALUES
 
 DEFAULT_TIER = "minilm-int8"
@@ -50,10 +52,16 @@ class ValueModel:
     call and holds one onnxruntime session."""
 
     def __init__(
-        self, encoder: Encoder, head: ValueHead, meta: dict[str, Any], directory: Path
+        self,
+        encoder: Encoder,
+        head: ValueHead,
+        meta: dict[str, Any],
+        directory: Path,
+        judge: JudgeHead | None = None,
     ) -> None:
         self._encoder = encoder
         self._head = head
+        self._judge = judge
         self.meta = meta
         self.directory = directory
         self.tier: str = str(meta["tier"])
@@ -104,7 +112,15 @@ class ValueModel:
         head = ValueHead.from_bytes(
             head_bytes, dim=encoder.dim, k=len(categories), name=str(directory / head_name)
         )
-        return cls(encoder, head, meta, directory)
+        judge = None
+        if isinstance(meta.get("judge"), dict):
+            judge_name = str(meta["judge"].get("file", "judge.npz"))
+            judge = JudgeHead.from_bytes(
+                read_checked(directory, meta, judge_name, verify=verify),
+                dim=encoder.dim,
+                name=str(directory / judge_name),
+            )
+        return cls(encoder, head, meta, directory, judge)
 
     @property
     def dim(self) -> int:
@@ -147,6 +163,35 @@ class ValueModel:
         """Which categories each text resorts to, by the tuned thresholds: bool (n, 20)."""
         out: npt.NDArray[np.bool_] = self.scores(texts) >= self._head.thresholds
         return out
+
+    @property
+    def judges(self) -> bool:
+        """Whether this tier reads direction and harm (``judge``); every shipped tier does."""
+        return self._judge is not None
+
+    def _judge_head(self) -> JudgeHead:
+        if self._judge is None:
+            raise ModelError(
+                f"model tier {self.tier!r} in {self.directory} has no judgement head (direction "
+                "and harm); rebuild it with `python models/build.py`"
+            )
+        return self._judge
+
+    def judge_embeddings(self, embeddings: npt.NDArray[Any]) -> list[Judgement]:
+        """Judgements for vectors made by ``embed``."""
+        emb = np.asarray(embeddings)
+        if emb.ndim != 2 or emb.shape[1] != self.dim:
+            raise UsageError(f"embeddings must have shape (n, {self.dim}), got {emb.shape}")
+        return self._judge_head().judge(emb)
+
+    def judge(self, texts: Sequence[str]) -> list[Judgement]:
+        """Which values each option serves or goes against, and whether it would harm someone."""
+        return self.judge_embeddings(self.embed(texts))
+
+    def effects(self, texts: Sequence[str]) -> npt.NDArray[np.float64]:
+        """Signed value effects (n, 10) in [-1, 1]: > 0 promotes the value, < 0 goes against it."""
+        out = np.array([j.effects for j in self.judge(texts)], dtype=np.float64)
+        return out.reshape(-1, len(ORIGINAL_VALUES))
 
     def __repr__(self) -> str:
         return f"ValueModel(tier={self.tier!r}, directory={str(self.directory)!r})"

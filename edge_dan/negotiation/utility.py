@@ -207,6 +207,15 @@ class RedLine:
         """A red line around every outcome for which ``predicate`` is true."""
         return cls(reason=reason, predicate=predicate)
 
+    @classmethod
+    def forbid_value(cls, position: int, value: object, reason: str) -> RedLine:
+        """A red line around every outcome whose issue ``position`` takes ``value``."""
+
+        def crosses(outcome: Outcome) -> bool:
+            return bool(outcome[position] == value)
+
+        return cls(reason=reason, predicate=crosses)
+
     def crossed_by(self, outcome: Outcome) -> bool:
         """Whether ``outcome`` lies across this red line."""
         if outcome in self.outcomes:

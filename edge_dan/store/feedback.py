@@ -29,7 +29,7 @@ from edge_dan.store.store import Store, now_iso
 from edge_dan.values.personal import PersonalModel
 from edge_dan.values.profile import ProfileChange, ValueProfile
 from edge_dan.values.ranking import clean_pair
-from edge_dan.values.schwartz import CATEGORIES
+from edge_dan.values.schwartz import CATEGORIES, ORIGINAL_VALUES
 
 Action = Literal["add", "undo"]
 
@@ -46,7 +46,8 @@ class Feedback:
     at: str  # ISO 8601, UTC
     preferred: str
     rejected: str
-    preferred_scores: tuple[float, ...]  # the 20 category scores when the owner answered
+    preferred_scores: tuple[float, ...]  # the 10 value effects when the owner answered (20
+    # category scores in answers kept before signed effects)
     rejected_scores: tuple[float, ...]
     tier: str  # the value model tier that scored them
 
@@ -97,11 +98,14 @@ class Outcome:
 
 
 def _scores(name: str, scores: npt.ArrayLike) -> tuple[float, ...]:
+    """One option's 10 signed value effects in [-1, 1] (or, from older tiers, its 20 category
+    probabilities in [0, 1])."""
     s = np.asarray(scores, dtype=np.float64).reshape(-1)
-    if s.shape != (len(CATEGORIES),):
-        raise UsageError(f"{name} must be the {len(CATEGORIES)} category scores of one option")
-    if not np.all(np.isfinite(s)) or np.any(s < 0.0) or np.any(s > 1.0):
-        raise UsageError(f"{name} must be probabilities within [0, 1]")
+    if s.shape not in ((len(ORIGINAL_VALUES),), (len(CATEGORIES),)):
+        raise UsageError(f"{name} must be the {len(ORIGINAL_VALUES)} value effects of one option")
+    low = -1.0 if len(s) == len(ORIGINAL_VALUES) else 0.0
+    if not np.all(np.isfinite(s)) or np.any(s < low) or np.any(s > 1.0):
+        raise UsageError(f"{name} must lie within [{low:g}, 1]")
     return tuple(float(x) for x in s)
 
 
@@ -109,7 +113,7 @@ def _stored_scores(raw: str) -> tuple[float, ...]:
     data = json.loads(raw)
     if (
         not isinstance(data, list)
-        or len(data) != len(CATEGORIES)
+        or len(data) not in (len(ORIGINAL_VALUES), len(CATEGORIES))
         or not all(isinstance(x, int | float) and math.isfinite(x) for x in data)
     ):
         raise StoreError("a stored answer has malformed scores")

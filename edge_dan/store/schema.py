@@ -151,8 +151,28 @@ def _v5(conn: Connection) -> None:
     )
 
 
+def _v6(conn: Connection) -> None:
+    # Refusals the owner contested (edge_dan.store.contests): the option text (secret, like every
+    # option) and the key it is recognised by, so a contest applies to that text and nothing else.
+    # Feedback rows written from now on keep the 10 signed value effects instead of the 20
+    # category scores; older rows keep theirs (edge_dan.values.personal reads both).
+    _run(
+        conn,
+        """
+        CREATE TABLE contests (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            option_key TEXT NOT NULL UNIQUE,
+            option TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            note TEXT NOT NULL DEFAULT ''
+        );
+        """,
+    )
+
+
 # Index i holds the migration from version i to i + 1. Append only; never edit a released one.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
 LATEST = len(MIGRATIONS)
 
 

@@ -1,8 +1,11 @@
 """Ranking options for the owner, each with the values that speak for and against it (pure numpy).
 
-The caller scores the options with the value model (``ValueModel.scores``: (n, 20) calibrated
-probabilities, or ``values``: (n, 10)) and passes the owner's ``PersonalModel``; nothing here runs
-a model or touches the store.
+The caller judges the options with the value model (``ValueModel.judge``) and passes the owner's
+``PersonalModel``; nothing here runs a model or touches the store. ``rank_judged`` is the whole
+rule: options judged harmful are refused first, whatever the profile (unless the owner contested
+that very text), and never enter the ranking; the rest are ranked by the owner's utility of their
+signed value effects, with the owner's own answers kept: an option the owner preferred over
+another stays above it (the newest answer wins when two disagree).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edge_dan.errors import UsageError
+from edge_dan.values.judgement import Judgement, Refusal, option_key, refusals
 from edge_dan.values.personal import Explanation, PersonalModel, features
 
 
@@ -35,22 +39,80 @@ class RankedOption:
         return out
 
 
+@dataclass(frozen=True)
+class Ranking:
+    """The acceptable options best first, and the refused ones apart with their reasons."""
+
+    ranked: list[RankedOption]
+    refused: list[Refusal]
+
+    def to_dict(self, *, with_text: bool = True) -> dict[str, Any]:
+        return {
+            "ranking": [r.to_dict(with_text=with_text) for r in self.ranked],
+            "refused": [r.to_dict(with_text=with_text) for r in self.refused],
+        }
+
+
+def _kept_order(
+    utility: npt.NDArray[np.float64],
+    texts: Sequence[str] | None,
+    preferences: Sequence[tuple[str, str]],
+) -> list[int]:
+    """Positions best first: by utility (ties in input order), except that an option the owner
+    preferred over another option in the list stays above it. Answers are taken newest first and
+    one that would close a cycle with newer ones is skipped, so the newest word wins."""
+    order = [int(i) for i in np.argsort(-utility, kind="stable")]
+    if texts is None or not preferences:
+        return order
+    where = {option_key(t): i for i, t in enumerate(texts)}
+    above: dict[int, set[int]] = {i: set() for i in range(len(texts))}  # i must come after these
+
+    def reaches(a: int, b: int) -> bool:  # is a already required above b?
+        stack, seen = [b], set()
+        while stack:
+            x = stack.pop()
+            if x == a:
+                return True
+            if x not in seen:
+                seen.add(x)
+                stack.extend(above[x])
+        return False
+
+    for preferred, rejected in reversed(list(preferences)):
+        a, b = where.get(option_key(preferred)), where.get(option_key(rejected))
+        if a is None or b is None or a == b or reaches(b, a):
+            continue
+        above[b].add(a)
+    rank_of = {i: r for r, i in enumerate(order)}
+    placed: list[int] = []
+    left = set(order)
+    while left:
+        ready = [i for i in left if not (above[i] & left)]
+        best = min(ready, key=rank_of.__getitem__)
+        placed.append(best)
+        left.remove(best)
+    return placed
+
+
 def rank(
     scores: npt.ArrayLike,
     model: PersonalModel,
     *,
     texts: Sequence[str] | None = None,
     top: int = 3,
+    preferences: Sequence[tuple[str, str]] = (),
 ) -> list[RankedOption]:
     """Options best first. Equal utilities keep their input order, so the result is deterministic.
 
-    ``scores`` is (n, 20) or (n, 10); ``texts`` (optional) are carried along for display only.
+    ``scores`` is (n, 10) signed effects (or (n, 20) category scores of older tiers); ``texts``
+    (optional) are carried along for display and for ``preferences``, the owner's answers as
+    (preferred text, rejected text), oldest first. No harm check here: see ``rank_judged``.
     """
     f = features(scores)
     if texts is not None and len(texts) != len(f):
         raise UsageError(f"{len(texts)} texts for {len(f)} score rows")
     utility = model.utility(f)
-    order = np.argsort(-utility, kind="stable")
+    order = _kept_order(utility, texts, preferences)
     return [
         RankedOption(
             rank=r,
@@ -61,6 +123,31 @@ def rank(
         )
         for r, i in enumerate(order, 1)
     ]
+
+
+def rank_judged(
+    judgements: Sequence[Judgement],
+    model: PersonalModel,
+    *,
+    texts: Sequence[str] | None = None,
+    top: int = 3,
+    contested: frozenset[str] | set[str] = frozenset(),
+    preferences: Sequence[tuple[str, str]] = (),
+) -> Ranking:
+    """Refuse what would harm someone, rank the rest for the owner (module docstring)."""
+    keep, refused = refusals(judgements, texts, contested=contested)
+    if not keep:
+        return Ranking([], refused)
+    effects = np.array([judgements[i].effects for i in keep], dtype=np.float64)
+    sub = rank(
+        effects,
+        model,
+        texts=None if texts is None else [texts[i] for i in keep],
+        top=top,
+        preferences=preferences,
+    )
+    ranked = [RankedOption(r.rank, keep[r.index], r.text, r.utility, r.explanation) for r in sub]
+    return Ranking(ranked, refused)
 
 
 def order(scores: npt.ArrayLike, model: PersonalModel) -> list[int]:

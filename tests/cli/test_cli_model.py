@@ -82,6 +82,44 @@ def test_score_ranks_with_reasons_and_says_it_is_a_first_guess(ready: Cli) -> No
     assert any(w in text for w in ("for: ", "against: "))
 
 
+HARMFUL = "punch a stranger who insulted me"
+
+
+def test_score_refuses_harm_whatever_the_profile_and_says_why(ready: Cli) -> None:
+    # A power-loving owner who once preferred the harmful option: it is still refused.
+    assert ready("feedback", "--prefer", HARMFUL, "--over", CARING).code == 0
+    result = ready("score", CARING, HARMFUL, DOMINANT, "--json")
+    assert result.code == 0, result.err
+    out = json.loads(result.out)
+    assert HARMFUL not in [r["option"] for r in out["ranking"]]
+    assert [r["rank"] for r in out["ranking"]] == list(range(1, len(out["ranking"]) + 1))
+    (refused,) = out["refused"]
+    assert refused["option"] == HARMFUL and refused["index"] == 1
+    assert refused["reason"].startswith("harms another person") and refused["kind"] == "violence"
+    assert 0.5 <= refused["probability"] <= 1
+    text = ready("score", CARING, HARMFUL, DOMINANT).out
+    assert "Refused (would harm someone):" in text and refused["reason"] in text
+    assert "edge-dan contest" in text
+
+
+def test_a_contest_lifts_one_refusal_for_that_exact_text(ready: Cli) -> None:
+    one_line_error(ready("contest", CARING))  # nothing to contest: it is not refused
+    result = ready("contest", HARMFUL, "--note", "a boxing match", "--json")
+    assert result.code == 0, result.err
+    cid = json.loads(result.out)["id"]
+    out = json.loads(ready("score", CARING, HARMFUL.upper(), "--json").out)
+    assert HARMFUL.upper() in [r["option"] for r in out["ranking"]] and out["refused"] == []
+    assert out["contested"] == [HARMFUL.upper()]
+    other = json.loads(ready("score", CARING, "punch the stranger who insulted me", "--json").out)
+    assert [r["option"] for r in other["refused"]] == ["punch the stranger who insulted me"]
+    listed = json.loads(ready("contest", "--list", "--json").out)["contests"]
+    assert [(c["id"], c["option"], c["note"]) for c in listed] == [(cid, HARMFUL, "a boxing match")]
+    assert ready("contest", "--withdraw", str(cid)).code == 0
+    again = json.loads(ready("score", CARING, HARMFUL, "--json").out)
+    assert [r["option"] for r in again["refused"]] == [HARMFUL]
+    one_line_error(ready("contest", "--withdraw", str(cid)))
+
+
 def test_feedback_flips_a_held_out_pair_and_undo_restores_it(ready: Cli) -> None:
     before = ranking(ready, *HELD_OUT)
     assert before[0][0] == HELD_OUT[1]  # the power-loving profile's first guess
@@ -125,6 +163,10 @@ def test_feedback_list_shows_answers_and_weights(ready: Cli) -> None:
         ("feedback",),
         ("feedback", "--undo", "x"),
         ("model", "info", "--tier", "no-such-tier"),
+        ("contest",),
+        ("contest", "a", "--list"),
+        ("contest", "--withdraw", "x"),
+        ("contest", "  "),
     ],
 )
 def test_bad_input_is_one_line_with_exit_code_2(cli: Cli, args: tuple[str, ...]) -> None:

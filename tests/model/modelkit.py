@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED_VALUES = REPO.parent / "shared" / "data" / "values" / "touche23"
+SHARED_VALUES = REPO / "models" / "data" / "touche23"
 ARTIFACTS = REPO / "edge_dan" / "model" / "artifacts" / "minilm-int8"
 FP32_DIR = REPO / "models" / "build" / "minilm-fp32"
 

@@ -22,12 +22,15 @@ from edge_dan.model import TIERS
 REPO = Path(__file__).resolve().parents[2]
 CHECK = REPO / "tools" / "aarch64" / "check.py"
 TOLERANCE = 1e-3
-# The int8 tier quantizes activations at run time: one rounding step that lands the other way on
-# aarch64 (measured: 1 of 6,912 values in layer 4) spreads through the later layers. Both sides
-# stay as close to fp32 as each other, and no detect() decision changes, but scores move by up to
-# 0.034. Meeting 1e-3 needs static or weight-only quantization (a follow-up); until then this tier
-# is held to what it does achieve, and the numpy tier to the target.
-TIER_TOLERANCE = {"minilm-int8": 5e-2}
+# The int8 tier keeps int8 weights and computes int8 dot products on activations quantized per
+# row and block (models/quantize.py): batch-independent, but NEON and AVX-512 VNNI kernels round
+# differently, measured up to about 9e-3 on vectors and scores. Issue #12 sets 2e-2 for any CPU;
+# the numpy tier computes in float64/float32 only and meets 1e-3.
+TIER_TOLERANCE = {"minilm-int8": 2e-2}
+# Judgement probabilities (signed effects, harm) come out of sharper heads (a 3-way softmax per
+# value, a harm logit mixed with a similarity vote), which amplify the same rounding: measured up
+# to 0.052 on Cortex-A72 and emulated Nehalem (bench/RESULTS.md). Harm decisions must not change.
+JUDGEMENT_TOLERANCE = 8e-2
 SKIP = 77
 
 pytestmark = pytest.mark.slow
@@ -74,7 +77,13 @@ def test_same_scores_as_host(report: dict[str, Any], tier: str) -> None:
         if "skipped" in result:
             pytest.skip(f"tier {tier} does not load on the host: {result['skipped']}")
         assert "error" not in result, f"{cpu} {tier}: {result['error']}"
-        assert result["detect_flips"] == 0, f"{tier} on {cpu}: detect() decisions differ"
+        # Issue #12: category decisions may differ on at most 0.5 % (a category score can sit
+        # within the CPUs' rounding of its threshold); harm decisions never.
+        decisions = result["shape"][0] * result["shape"][1]
+        assert result["detect_flips"] <= 0.005 * decisions, f"{tier} on {cpu}: detect() flips"
+        assert result.get("harm_flips", 0) == 0, f"{tier} on {cpu}: harm decisions differ"
+        for key in ("max_abs_diff_effects", "max_abs_diff_harm"):
+            assert result.get(key, 0.0) <= JUDGEMENT_TOLERANCE, f"{tier} on {cpu}: {key}"
         assert result["max_abs_diff"] <= TIER_TOLERANCE.get(tier, TOLERANCE), (
             f"{tier} on aarch64 ({cpu}) differs from the host by up to "
             f"{result['max_abs_diff']:.2e} (mean {result['mean_abs_diff']:.2e}); "

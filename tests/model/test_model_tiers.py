@@ -55,6 +55,7 @@ def test_another_encoder_kind_plugs_in(tmp_path: Path, hash_kind: None) -> None:
     meta["tier"] = "hash-test"
     meta["encoder"] = {"kind": "hash", "dim": 384}
     meta["files"] = {"head.npz": meta["files"]["head.npz"]}
+    meta.pop("judge", None)  # the judgement head belongs to the MiniLM encoder
     (tmp_path / "meta.json").write_text(json.dumps(meta))
     model = ValueModel.load(tmp_path)
     assert model.tier == "hash-test"

@@ -20,7 +20,7 @@ from edge_dan.store.feedback import (
     undo_feedback,
 )
 from edge_dan.store.profiles import edit_profile, update_profile
-from edge_dan.values import CATEGORIES, ValueProfile
+from edge_dan.values import CATEGORIES, ORIGINAL_VALUES, ValueProfile
 from edge_dan.values.personal import PersonalModel
 from edge_dan.values.ranking import order, rank
 
@@ -48,13 +48,13 @@ def model() -> ValueModel:
 @pytest.fixture(scope="module")
 def scores(model: ValueModel) -> dict[str, np.ndarray]:
     texts = CARING + DOMINANT + HELD_OUT
-    return dict(zip(texts, model.scores(texts), strict=True))
+    return dict(zip(texts, model.effects(texts), strict=True))
 
 
 def row(k: int) -> np.ndarray:
-    """Synthetic category scores, different for every k."""
+    """Synthetic signed value effects, different for every k."""
     rng = np.random.default_rng(k)
-    return rng.uniform(0.0, 1.0, len(CATEGORIES))
+    return rng.uniform(-1.0, 1.0, len(ORIGINAL_VALUES))
 
 
 def teach(store: Store, scores: dict[str, np.ndarray], k: int) -> None:
@@ -158,7 +158,9 @@ def test_answers_are_checked(store: Store) -> None:
     with pytest.raises(UsageError, match="same"):
         add_feedback(store, "Go out", "go out ", row(1), row(2), tier="t")
     with pytest.raises(UsageError):
-        add_feedback(store, "a", "b", row(1)[:10], row(2), tier="t")
+        add_feedback(store, "a", "b", row(1)[:7], row(2), tier="t")
+    with pytest.raises(UsageError):
+        add_feedback(store, "a", "b", row(1) * 2 + 1.5, row(2), tier="t")
     with pytest.raises(UsageError):
         add_feedback(store, "a", "b", row(1) * np.nan, row(2), tier="t")
     assert list_feedback(store) == [] and feedback_history(store) == []
@@ -183,6 +185,13 @@ def test_answers_survive_reopening_and_stay_encrypted(tmp_path: Path, fast_kdf: 
     for path in home.iterdir():
         if path.is_file():
             assert b"inheritance" not in path.read_bytes(), path.name
+
+
+def test_answers_kept_before_signed_effects_still_count(store: Store) -> None:
+    # An older store holds 20 category probabilities per answer; they are folded to 10 values.
+    old = np.linspace(0.0, 1.0, len(CATEGORIES))
+    add_feedback(store, "a", "b", old, old[::-1], tier="minilm-int8")
+    assert personal_model(store).pairs == 1 and len(list_feedback(store)[0].preferred_scores) == 20
 
 
 def test_a_new_profile_moves_the_prior_under_the_same_answers(store: Store) -> None:

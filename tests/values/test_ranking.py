@@ -1,4 +1,5 @@
-"""Ranking options with explanations, and the checks on option texts."""
+"""Ranking options with explanations, refusing harm first, keeping the owner's answers, and the
+checks on option texts."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import numpy as np
 import pytest
 
 from edge_dan.errors import UsageError
-from edge_dan.values import CATEGORIES, ORIGINAL_VALUES, ValueProfile
+from edge_dan.values import ORIGINAL_VALUES, ValueProfile
+from edge_dan.values.judgement import Harm, Judgement, option_key
 from edge_dan.values.personal import PersonalModel
 from edge_dan.values.ranking import (
     MAX_OPTION_CHARS,
@@ -16,23 +18,36 @@ from edge_dan.values.ranking import (
     kendall_tau,
     order,
     rank,
+    rank_judged,
 )
 
 PROFILE = ValueProfile.neutral().edit({"benevolence": 0.9, "power": 0.1, "hedonism": 0.7})
 
 
-def category_row(**scores: float) -> np.ndarray:
-    row = np.full(len(CATEGORIES), 0.05)
-    for name, x in scores.items():
-        row[CATEGORIES.index(name.replace("_", " "))] = x
+def effects(**values: float) -> np.ndarray:
+    row = np.zeros(len(ORIGINAL_VALUES))
+    for name, x in values.items():
+        row[ORIGINAL_VALUES.index(name.replace("_", "-"))] = x
     return row
 
 
 OPTIONS = {
-    "Visit my grandmother": category_row(**{"Benevolence: caring": 0.8}),
-    "Take charge of the team": category_row(**{"Power: dominance": 0.7}),
-    "Eat a big dessert": category_row(Hedonism=0.6),
+    "Visit my grandmother": effects(benevolence=0.8),
+    "Take charge of the team": effects(power=0.7),
+    "Eat a big dessert": effects(hedonism=0.6),
 }
+
+
+def judged(row: np.ndarray, harm: Harm | None = None) -> Judgement:
+    return Judgement(
+        effects=tuple(float(x) for x in row),
+        salience=tuple(float(abs(x)) for x in row),
+        harm_probability=0.0 if harm is None else harm.probability,
+        harm=harm,
+    )
+
+
+PUNCH = Harm("violence", "other", 0.97)
 
 
 def test_rank_orders_by_utility_and_explains_in_value_names() -> None:
@@ -50,7 +65,7 @@ def test_rank_orders_by_utility_and_explains_in_value_names() -> None:
     best, worst = ranked[0].explanation, ranked[2].explanation
     assert best.speaks_for[0].value == "benevolence"
     assert worst.speaks_against[0].value == "power"
-    assert "power -" in worst.text and best.first_guess
+    assert "serves power (status, control and wealth) -" in worst.text and best.first_guess
     data = ranked[0].to_dict()
     assert data["option"] == "Visit my grandmother" and data["for"][0]["value"] == "benevolence"
     assert "option" not in ranked[0].to_dict(with_text=False)
@@ -58,7 +73,7 @@ def test_rank_orders_by_utility_and_explains_in_value_names() -> None:
 
 def test_ties_keep_the_input_order() -> None:
     model = PersonalModel.from_profile(ValueProfile.neutral())
-    scores = np.array(list(OPTIONS.values()))
+    scores = np.array([effects(benevolence=0.5), effects(power=0.5), effects(hedonism=0.5)])
     assert order(scores, model) == [0, 1, 2]
     assert order(scores[::-1], model) == [0, 1, 2]
 
@@ -78,6 +93,66 @@ def test_feedback_changes_the_ranking_and_undo_restores_it() -> None:
     assert [(r.index, r.utility, r.explanation) for r in again] == [
         (r.index, r.utility, r.explanation) for r in before
     ]
+
+
+def test_harm_is_refused_whatever_the_profile() -> None:
+    texts = ["call my mother", "punch a stranger who insulted me", "steal from my employer"]
+    rows = [effects(benevolence=0.9), effects(power=0.9, stimulation=0.8), effects(hedonism=0.9)]
+    js = [judged(rows[0]), judged(rows[1], PUNCH), judged(rows[2], Harm("theft", "other", 0.9))]
+    profiles = [
+        {"benevolence": 0.9, "universalism": 0.8, "power": 0.1},
+        {"power": 1.0, "stimulation": 1.0, "benevolence": 0.0},
+        {"hedonism": 1.0, "conformity": 0.0},
+        {},
+    ]
+    for weights in profiles:
+        model = PersonalModel.from_profile(ValueProfile.neutral().edit(weights))
+        # even an owner who taught Little Dan to prefer the harmful option
+        model = model.feedback(rows[1], rows[0])
+        result = rank_judged(js, model, texts=texts, preferences=[(texts[1], texts[0])])
+        assert [r.index for r in result.ranked] == [0]
+        assert [(f.index, f.harm.reason) for f in result.refused] == [
+            (1, "harms another person: violence"),
+            (2, "harms another person: theft"),
+        ]
+        out = result.to_dict()
+        assert [e["option"] for e in out["ranking"]] == ["call my mother"]
+        assert out["refused"][0]["reason"] == "harms another person: violence"
+
+
+def test_a_contest_applies_to_that_exact_text_only() -> None:
+    texts = ["kill the lights before bed", "kill the neighbour's cat", "read a book"]
+    rows = [effects(security=0.3), effects(power=0.4), effects(hedonism=0.5)]
+    js = [
+        judged(rows[0], Harm("violence", "other", 0.6)),
+        judged(rows[1], Harm("cruelty", "animal", 0.99)),
+        judged(rows[2]),
+    ]
+    model = PersonalModel.from_profile(ValueProfile.neutral())
+    contested = {option_key("Kill the lights  before bed")}
+    result = rank_judged(js, model, texts=texts, contested=contested)
+    assert sorted(r.index for r in result.ranked) == [0, 2]
+    assert [f.index for f in result.refused] == [1]
+    assert result.refused[0].harm.reason == "harms an animal: cruelty"
+
+
+def test_the_owners_answer_holds_even_where_the_model_sees_no_difference() -> None:
+    same = effects(hedonism=0.5)
+    texts = ["watch a film", "read a novel", "go for a walk"]
+    rows = np.array([same, same, effects(hedonism=0.6)])
+    model = PersonalModel.from_profile(ValueProfile.neutral())
+    assert order(rows, model) == [2, 0, 1]
+    kept = rank(rows, model, texts=texts, preferences=[("read a novel", "watch a film")])
+    assert [r.index for r in kept] == [2, 1, 0]
+    # the owner changes their mind: the newest answer wins, even through a cycle
+    answers = [
+        ("read a novel", "watch a film"),
+        ("watch a film", "go for a walk"),
+        ("go for a walk", "read a novel"),
+    ]
+    kept = rank(rows, model, texts=texts, preferences=answers)
+    position = {r.index: r.rank for r in kept}
+    assert position[2] < position[1] and position[0] < position[2]
 
 
 def test_rank_checks_its_inputs() -> None:

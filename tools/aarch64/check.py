@@ -369,7 +369,19 @@ def compare(host: dict[str, Any], guest: dict[str, Any], tolerance: float) -> di
         worst = np.unravel_index(int(np.argmax(diff)), diff.shape)
         thresholds = np.asarray(h["thresholds"], dtype=np.float64)
         flips = int(((a >= thresholds) != (b >= thresholds)).sum())
+        judged = {}
+        if h.get("effects") and g.get("effects"):
+            ea, eb = np.asarray(h["effects"]), np.asarray(g["effects"])
+            ha, hb = np.asarray(h["harm_probability"]), np.asarray(g["harm_probability"])
+            judged = {
+                "max_abs_diff_effects": float(np.abs(ea - eb).max()),
+                "max_abs_diff_harm": float(np.abs(ha - hb).max()),
+                "harm_flips": int(
+                    sum(x != y for x, y in zip(h["harmful"], g["harmful"], strict=True))
+                ),
+            }
         out[tier] = {
+            **judged,
             "ok": bool(np.isfinite(b).all() and diff.max() <= tolerance),
             "max_abs_diff": float(diff.max()),
             "mean_abs_diff": float(diff.mean()),

@@ -92,11 +92,16 @@ def score_tier(tier: str) -> dict[str, Any]:
         return {"skipped": f"{type(exc).__name__}: {exc}"}
     loaded = time.perf_counter()
     scores = model.scores(list(TEXTS))
+    judged = model.judge(list(TEXTS)) if model.judges else []
     done = time.perf_counter()
     return {
         "shape": list(scores.shape),
         "scores": scores.tolist(),
         "thresholds": model.thresholds.tolist(),
+        # signed value effects and harm: the same on every CPU, or the refusals would differ
+        "effects": [list(j.effects) for j in judged],
+        "harm_probability": [j.harm_probability for j in judged],
+        "harmful": [j.harm is not None for j in judged],
         "load_seconds": round(loaded - start, 4),
         "score_seconds": round(done - loaded, 4),
     }
