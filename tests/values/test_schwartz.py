@@ -21,8 +21,8 @@ from edge_dan.values import (
 )
 
 # The shared data folder sits beside the repository checkout.
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
-LABELS = SHARED / "data" / "values" / "touche23" / "labels-training.tsv"
+MODELS = Path(__file__).resolve().parents[2] / "models"
+LABELS = MODELS / "data" / "touche23" / "labels-training.tsv"
 
 scores = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)
 

@@ -12,9 +12,9 @@ import pytest
 from edge_dan.wire.errors import UnsupportedProtocol
 from edge_dan.wire.noise import Handshake, parse_protocol_name
 
-VECTORS = Path(__file__).resolve().parents[2].parent / "shared" / "vectors" / "noise"
+VECTORS = Path(__file__).resolve().parents[1] / "data" / "noise"
 
-# Counted once over the files in ../shared (2 vectors per protocol name, BLAKE2b and SHA256 each):
+# Counted once over the vendored files (2 vectors per protocol name, BLAKE2b and SHA256 each):
 # cacophony 59 patterns x 2, snow 51 patterns x 2. A drop means a pattern or file silently
 # stopped applying, which must fail rather than pass with fewer checks.
 EXPECTED_APPLIED = {"cacophony.txt": 118, "snow.txt": 102}
