@@ -16,18 +16,14 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from edge_dan.values.judgement import HARM_KINDS, HARM_TARGETS
+from edge_dan.values.schwartz import ORIGINAL_VALUES
+
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "models" / "data" / "everyday"
 
-VALUES = (
-    "self-direction", "stimulation", "hedonism", "achievement", "power",
-    "security", "conformity", "tradition", "benevolence", "universalism",
-)  # fmt: skip
-HARM_KINDS = (
-    "violence", "cruelty", "theft", "fraud", "deception", "humiliation", "privacy",
-    "endangering", "illegal", "discrimination", "self",
-)  # fmt: skip
-HARM_TARGETS = ("other", "animal", "self", "group")
+# One vocabulary with the run time: the model's heads are trained in these orders.
+VALUES = ORIGINAL_VALUES
 SPLITS = ("train", "dev", "test")
 
 

@@ -12,18 +12,12 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-VALUES = (
-    "self-direction",
-    "stimulation",
-    "hedonism",
-    "achievement",
-    "power",
-    "security",
-    "conformity",
-    "tradition",
-    "benevolence",
-    "universalism",
-)
+# The value and harm vocabularies are the run time's own (pure modules, no numpy needed).
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+from edge_dan.values.judgement import HARM_KINDS, HARM_TARGETS
+from edge_dan.values.schwartz import ORIGINAL_VALUES
+
+VALUES = ORIGINAL_VALUES
 DOMAINS = (
     "home",
     "family",
@@ -38,20 +32,6 @@ DOMAINS = (
     "status",
     "rules",
 )
-HARM_KINDS = (
-    "violence",
-    "cruelty",
-    "theft",
-    "fraud",
-    "deception",
-    "humiliation",
-    "privacy",
-    "endangering",
-    "illegal",
-    "discrimination",
-    "self",
-)
-HARM_TARGETS = ("other", "animal", "self", "group")
 TAGS = ("idiom", "good_motive", "subtle", "blatant")
 FIELDS = {"id", "text", "domain", "effects", "primary", "harm", "tags", "pair"}
 
