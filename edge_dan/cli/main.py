@@ -55,6 +55,15 @@ def _model_commands(
     p.add_argument("--over", metavar="B", help="... over this one")
     p.add_argument("--list", action="store_true", help="your answers and what was learned")
     p.add_argument(
+        "--ask",
+        nargs="+",
+        metavar="OPTION",
+        help="let Little Dan ask which of these you would rather do (the most telling pairs)",
+    )
+    p.add_argument(
+        "--rounds", type=int, metavar="N", help="with --ask: questions at most (default 3)"
+    )
+    p.add_argument(
         "--undo", nargs="?", const="last", metavar="N", help="forget answer N (or the last)"
     )
     tiered(p)

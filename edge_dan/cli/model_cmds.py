@@ -253,10 +253,16 @@ def _answer_id(text: str, *, flag: str = "--undo") -> int:
 
 def cmd_feedback(ctx: Context, args: argparse.Namespace) -> None:
     adding = args.prefer is not None or args.over is not None
-    chosen = sum([adding, bool(args.list), args.undo is not None])
+    chosen = sum([adding, bool(args.list), args.undo is not None, args.ask is not None])
     if chosen != 1:
-        raise UsageError("give one of: --prefer A --over B, --list, --undo [N]")
-    if adding:
+        raise UsageError("give one of: --prefer A --over B, --ask OPTION ..., --list, --undo [N]")
+    if args.rounds is not None and (args.ask is None or args.rounds < 1):
+        raise UsageError("--rounds goes with --ask and takes a number, 1 or more")
+    if args.ask is not None:
+        from edge_dan.cli.ask_cmds import feedback_ask
+
+        feedback_ask(ctx, args, _load(args.tier))
+    elif adding:
         if args.prefer is None or args.over is None:
             raise UsageError("--prefer and --over go together: --prefer A --over B")
         _feedback_add(ctx, args)

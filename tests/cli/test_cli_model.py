@@ -162,6 +162,9 @@ def test_feedback_list_shows_answers_and_weights(ready: Cli) -> None:
         ("feedback", "--list", "--undo"),
         ("feedback",),
         ("feedback", "--undo", "x"),
+        ("feedback", "--ask", "a", "b", "--rounds", "0"),
+        ("feedback", "--prefer", "a", "--over", "b", "--rounds", "2"),
+        ("feedback", "--ask", "a", "--list"),
         ("model", "info", "--tier", "no-such-tier"),
         ("contest",),
         ("contest", "a", "--list"),
@@ -221,3 +224,32 @@ def test_other_commands_do_not_pay_for_numpy() -> None:
     code = "import sys, edge_dan.cli.main; print('numpy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_little_dan_asks_telling_questions_and_keeps_the_answers(ready: Cli) -> None:
+    options = [CARING, DOMINANT, HARMFUL, *HELD_OUT]
+    # 1 picks the first option shown, 2 the second, s skips: three questions, two answers kept.
+    result = ready("feedback", "--ask", *options, "--rounds", "3", "--json", input="1\ns\n2\n")
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    questions = [json.loads(x) for x in lines if x.startswith('{"question"')]
+    summary = json.loads("\n".join(lines[len(questions) :]))
+    assert [q["question"] for q in questions] == [1, 2, 3]
+    shown = [tuple(q["options"]) for q in questions]
+    assert len(set(map(frozenset, shown))) == 3  # never the same pair twice
+    assert all(HARMFUL not in pair for pair in shown)  # a refused option is never a choice
+    assert summary["refused"] == 1 and summary["answers"] == 2
+    kept = [(k["preferred"], k["rejected"]) for k in summary["kept"]]
+    assert kept == [shown[0], shown[2][::-1]]
+    listed = json.loads(ready("feedback", "--list", "--json").out)["feedback"]
+    assert [(f["preferred"], f["rejected"]) for f in listed] == kept
+    # questions are for the owner's eyes: on stdout, never on stderr
+    assert not any(o in result.err for o in options)
+
+
+def test_asking_stops_at_q_or_the_end_of_input(ready: Cli) -> None:
+    stopped = ready("feedback", "--ask", CARING, DOMINANT, *HELD_OUT, input="q\n")
+    assert stopped.code == 0 and "Kept 0 answers (0 in all)" in stopped.out
+    ended = ready("feedback", "--ask", CARING, DOMINANT, *HELD_OUT, "--rounds", "5", input="1\n")
+    assert ended.code == 0 and "Kept 1 answer (1 in all)" in ended.out
+    assert ended.out.count("Which would you rather do?") == 2

@@ -24,16 +24,16 @@ SENTENCES = [
 # MiniLM before quantization, models/build/minilm-fp32), computed once when the artifacts were
 # built; order (0,1), (0,2), ... (3,4). Rebuilding with other weights means recomputing them.
 FP32_PAIR_COSINES = [
-    0.1466,
-    0.2488,
-    0.1729,
-    0.181,
-    0.0841,
-    0.5005,
-    0.387,
-    0.2255,
-    0.48,
-    0.5039,
+    0.2267,
+    0.2741,
+    0.1902,
+    0.2648,
+    0.241,
+    0.6132,
+    0.5569,
+    0.3337,
+    0.4928,
+    0.5793,
 ]
 
 TEXTS = [
@@ -133,8 +133,9 @@ def test_order_of_input_does_not_matter(model: ValueModel) -> None:
     order = list(range(len(TEXTS)))
     random.Random(7).shuffle(order)
     shuffled = small.scores([TEXTS[i] for i in order])
-    # Batches are formed from the sorted texts, so the same texts give the same batches.
-    np.testing.assert_array_equal(shuffled, base[order])
+    # Batches are formed from the sorted texts, so the same texts give the same batches; the
+    # head's product may still round in another order (rows move), so not bit for bit.
+    np.testing.assert_allclose(shuffled, base[order], rtol=0, atol=1e-9)
 
 
 def test_batched_close_to_one_by_one(model: ValueModel) -> None:
@@ -155,7 +156,9 @@ def test_batched_close_to_one_by_one(model: ValueModel) -> None:
 
 
 def test_one_text_alone_is_deterministic(model: ValueModel) -> None:
-    np.testing.assert_array_equal(model.scores(["hello"]), model.scores(["hello"]))
+    # Two runs of the same text: the same up to float rounding (thread scheduling inside
+    # onnxruntime may change summation order on some CPUs), never compared bit for bit.
+    np.testing.assert_allclose(model.scores(["hello"]), model.scores(["hello"]), rtol=0, atol=1e-9)
 
 
 def test_batches_are_padded_only_to_their_longest() -> None:

@@ -168,7 +168,7 @@ def test_an_answer_never_lowers_the_odds_of_what_was_chosen(
 def test_explanation_names_values_for_and_against_in_plain_words() -> None:
     profile = ValueProfile.neutral().edit({"benevolence": 0.9, "power": 0.1, "security": 0.7})
     model = PersonalModel.from_profile(profile)
-    row = option(benevolence=0.5, power=0.4, security=0.2, hedonism=-0.6)
+    row = option(benevolence=0.5, power=0.4, security=0.35, hedonism=-0.6)
     e = model.explain(row, top=2)
     assert [c.value for c in e.speaks_for] == ["benevolence", "security"]
     assert [c.value for c in e.speaks_against] == ["power", "hedonism"]
@@ -177,11 +177,22 @@ def test_explanation_names_values_for_and_against_in_plain_words() -> None:
     assert f"serves benevolence (caring for the people close to you) +{0.5 * w_ben:.2f}" in e.text
     assert "goes against hedonism (enjoying life) -0.30" in e.text
     assert "serves power (status, control and wealth) -0.44" in e.text
-    full = model.explain(row, top=10, floor=0.0)
+    full = model.explain(row, top=10, floor=0.0, effect_floor=0.0)
     total = sum(c.contribution for c in full.speaks_for + full.speaks_against)
     assert total == pytest.approx(e.utility) == pytest.approx(float(model.utility(row)[0]))
     data = e.to_dict()
     assert data["for"][0]["value"] == "benevolence" and data["first_guess"] is True
+
+
+def test_an_unsure_reading_counts_but_is_not_put_in_words() -> None:
+    # The model barely leans on self-direction (0.2, under EXPLAIN_EFFECT_FLOOR): it still moves
+    # the utility, but no explanation claims the option serves or goes against it.
+    model = PersonalModel.from_profile(ValueProfile.neutral().edit({"self-direction": 1.0}))
+    row = option(self_direction=0.2, benevolence=0.6)
+    e = model.explain(row, top=10)
+    assert [c.value for c in e.speaks_for] == ["benevolence"]
+    assert "self-direction" not in e.text
+    assert e.utility == pytest.approx(float(model.utility(row)[0]))
 
 
 def test_a_violated_value_is_never_named_as_served() -> None:
