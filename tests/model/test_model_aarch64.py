@@ -28,8 +28,10 @@ TOLERANCE = 1e-3
 # the numpy tier computes in float64/float32 only and meets 1e-3.
 TIER_TOLERANCE = {"minilm-int8": 2e-2}
 # Judgement probabilities (signed effects, harm) come out of sharper heads (a 3-way softmax per
-# value, a harm logit mixed with a similarity vote), which amplify the same rounding: measured up
-# to 0.052 on Cortex-A72 and emulated Nehalem (bench/RESULTS.md). Harm decisions must not change.
+# value, a harm logit mixed with a similarity vote), which amplify the same rounding. On this
+# check's fixed texts they stay within 8e-2; on 120 corpus test options harm moved by up to 0.10
+# on Cortex-A72 and emulated Nehalem (bench/RESULTS.md), above issue #12's 2e-2 (stated there as
+# a miss). Harm decisions must not change.
 JUDGEMENT_TOLERANCE = 8e-2
 SKIP = 77
 
