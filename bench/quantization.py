@@ -39,23 +39,11 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "models"))
 BUILD = REPO / "models" / "build" / "quantization"
-PREMISES = REPO.parent / "shared" / "data" / "values" / "touche23" / "arguments-validation.tsv"
+PREMISES = REPO / "models" / "data" / "touche23" / "arguments-validation.tsv"
 CURRENT = "dynamic-int8"
 
-OPTIONS = [
-    "Go hiking in the mountains this weekend.",
-    "Stay home and watch a film.",
-    "Donate part of my bonus to the food bank.",
-    "Buy the cheaper car and save the rest.",
-    "Ask my manager for a raise.",
-    "Visit grandma on Sunday.",
-    "Try the new Thai restaurant downtown.",
-    "Follow the building rules and skip the extension.",
-    "Volunteer at the animal shelter.",
-    "Learn to play the guitar.",
-    "Take the job offer abroad.",
-    "Install solar panels on the roof.",
-]
+# The same short options as bench/model.py times (one list for both benches).
+from model import OPTIONS  # noqa: E402  (bench/model.py, beside this file)
 
 
 def candidates() -> dict[str, Any]:
