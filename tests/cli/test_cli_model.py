@@ -253,3 +253,9 @@ def test_asking_stops_at_q_or_the_end_of_input(ready: Cli) -> None:
     ended = ready("feedback", "--ask", CARING, DOMINANT, *HELD_OUT, "--rounds", "5", input="1\n")
     assert ended.code == 0 and "Kept 1 answer (1 in all)" in ended.out
     assert ended.out.count("Which would you rather do?") == 2
+
+
+def test_asking_needs_two_options_it_does_not_refuse(ready: Cli) -> None:
+    err = one_line_error(ready("feedback", "--ask", HARMFUL, CARING, input="1\n"))
+    assert "at least two options" in err
+    assert json.loads(ready("feedback", "--list", "--json").out)["feedback"] == []
