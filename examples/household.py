@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from edge_dan.agent import Agent
+from edge_dan.agent.networks import LanNetwork
 from edge_dan.agent.values import text_evaluations
 from edge_dan.model import ValueModel
 from edge_dan.negotiation.analysis import Analysis
@@ -165,7 +166,10 @@ async def saturday(home: Path, interface: str, say: Any) -> dict[str, Any]:
     for member in HOUSEHOLD:
         assert member.store is not None
         member.agent = Agent(
-            member.store, on_agenda=judge(member), interfaces=[interface], value_model=model
+            member.store,
+            networks=[LanNetwork(interfaces=[interface])],
+            on_agenda=judge(member),
+            value_model=model,
         )
         await member.agent.start()
     try:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from netns import Lab, NetnsUnavailable
 
 from edge_dan.store import KdfParams, Store
 
@@ -22,6 +23,18 @@ FAST_KDF = KdfParams(1, 8 * 1024 * 1024, b"\0" * 16)
 @pytest.fixture
 def fast_kdf() -> KdfParams:
     return FAST_KDF.with_new_salt()
+
+
+@pytest.fixture
+def lab(request: pytest.FixtureRequest) -> Iterator[Lab]:
+    """Hosts in network namespaces on one bridge (``tests/discovery/netns.py``): two, or as many
+    as ``@pytest.mark.parametrize("lab", [3], indirect=True)`` asks; skipped where namespaces
+    cannot be made (not root, no iproute2)."""
+    try:
+        with Lab(getattr(request, "param", 2)) as built:
+            yield built
+    except NetnsUnavailable as why:
+        pytest.skip(str(why))
 
 
 @pytest.fixture

@@ -1,8 +1,9 @@
 """The Agent: one Little Dan on the network, composed from the layers below.
 
-It owns the open store, the identity in it, a TCP listener for sessions, an mDNS advertiser that
-publishes the rotating token, an mDNS browser feeding the peer directory, and the rules for who
-may do what once a session is up (``edge_dan.pairing.policy``)::
+It owns the open store, the identity in it, the networks it is found and reached on (the LAN by
+default: mDNS adverts and TCP sessions, ``edge_dan.agent.networks``), the peer directory fed by
+all of them, and the rules for who may do what once a session is up
+(``edge_dan.pairing.policy``)::
 
     async with Agent(store, on_session=serve_partner) as agent:
         entry = await agent.wait_for_partner(bob_identity, timeout=10)
@@ -12,14 +13,9 @@ may do what once a session is up (``edge_dan.pairing.policy``)::
 Sessions with partners (paired peers) start with both sides handing over their current
 advertising key (``AdvertisingKeyGrant``), before anything else. That is how a key rotated at an
 unpairing reaches every remaining partner, and how the first key arrives right after pairing.
-Sessions from strangers are refused (``CloseCode.REFUSED``): pairing needs an owner at both ends,
-which is the pairing layer's job, not an automatic one.
+Sessions from strangers are refused (``CloseCode.REFUSED``) unless the owner opened pairing.
 
-The listening port changes with every rotation of the advertisement (a fixed port would let a
-stranger link one period's advert to the next); the previous port keeps accepting until the
-following rotation, for partners who saw the older advert.
-
-Liveness comes from the sessions: when one dies (its keepalives give up), the partner's LAN link
+Liveness comes from the sessions: when one dies (its keepalives give up), the partner's link
 leaves the directory at once, instead of lingering for zeroconf's 19-minute PTR floor.
 """
 
@@ -27,12 +23,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
+import functools
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import Literal, Self
 
 from edge_dan.agent.negotiations import (
     AgendaHandler,
@@ -40,10 +37,18 @@ from edge_dan.agent.negotiations import (
     NegotiationResult,
     Negotiations,
 )
+from edge_dan.agent.networks import Network, NetworkHooks, default_networks
 from edge_dan.agent.pairing import AskOwner, pair_over
 from edge_dan.bridge.accords import AccordReceipt, DeviceBinding
-from edge_dan.discovery.directory import DirectoryEvent, PeerDirectory, PeerEntry, Transport
-from edge_dan.discovery.feed import apply_lan_event
+from edge_dan.discovery.directory import (
+    TRANSPORTS,
+    DirectoryEvent,
+    Link,
+    PeerDirectory,
+    PeerEntry,
+    Sighting,
+    Transport,
+)
 from edge_dan.discovery.tokens import DEFAULT_PERIOD, Recogniser, TokenRotator
 from edge_dan.errors import EdgeDanError, StoreError
 from edge_dan.identity import Identity, fingerprint
@@ -61,18 +66,17 @@ from edge_dan.store.discovery_keys import (
 from edge_dan.store.identities import ensure_identity
 from edge_dan.store.peers import Peer, get_peer, list_peers
 from edge_dan.store.store import Store
-from edge_dan.transports import tcp
+from edge_dan.transports.channel import SessionChannel
 from edge_dan.wire.errors import ProtocolError, SessionClosed
 from edge_dan.wire.messages import CloseCode
 from edge_dan.wire.messages.discovery import AdvertisingKeyGrant
 from edge_dan.wire.messages.negotiation import NegotiationProtocol
 from edge_dan.wire.session import Role, Session, SessionLimits
 
-if TYPE_CHECKING:  # importing them loads zeroconf; start() does that when it is needed
-    from edge_dan.discovery.mdns import MdnsAdvertiser, MdnsBrowser
-
 GRANT_TIMEOUT = 10.0  # seconds to wait for the partner's advertising key after the handshake
 CAPABILITIES = ("negotiate",)
+MAX_FAILURES = 100  # failures kept (newest last); older ones are dropped
+MAX_EVENTS = 1024  # directory events waiting for a consumer; the oldest are dropped beyond it
 
 
 class AgentError(EdgeDanError):
@@ -83,25 +87,49 @@ class AgentError(EdgeDanError):
 class PartnerSession:
     """An established session with a paired peer, its advertising keys already exchanged."""
 
-    channel: tcp.SessionChannel
+    channel: SessionChannel
     peer: Peer
     via: Transport
+
+
+@dataclass(frozen=True)
+class AgentFailure:
+    """Something the agent tried on its own and could not do; kept in ``Agent.failures``.
+
+    ``kind`` says what was tried: ``"pairing"`` (a pairing session failed or was declined) or
+    ``"device"`` (a bound device did not apply an accord). ``error`` is the exception itself.
+    """
+
+    kind: Literal["pairing", "device"]
+    error: BaseException
+    at: float  # wall-clock seconds
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {type(self.error).__name__}: {self.error}"
 
 
 SessionHandler = Callable[[PartnerSession], Awaitable[None]]
 
 
 class Agent:
+    """One Little Dan on the network: found by nearby agents, pairing, negotiating.
+
+    ``networks`` are the media it is found and reached on (default: the LAN, see
+    ``edge_dan.agent.networks``; pass ``[LoopbackNetwork(hub)]`` for agents in one process).
+    ``on_session`` runs each partner session (default: answer negotiations by ``on_agenda`` and
+    ``on_approval``); ``on_pairing`` asks the owner to confirm a pairing code (pairing is refused
+    without it); ``value_model`` judges free-text options, so harmful ones are red lines.
+    """
+
     def __init__(
         self,
         store: Store,
         *,
+        networks: Sequence[Network] | None = None,
         on_session: SessionHandler | None = None,
         on_agenda: AgendaHandler | None = None,
         on_approval: ApprovalHandler | None = None,
         on_pairing: AskOwner | None = None,
-        interfaces: Sequence[str] | None = None,
-        host: str = "0.0.0.0",  # noqa: S104  (an agent is meant to be reachable on the LAN)
         period: float = DEFAULT_PERIOD,
         limits: SessionLimits | None = None,
         clock: Callable[[], float] = time.time,
@@ -118,25 +146,27 @@ class Agent:
             if on_approval is None
             else Negotiations(self, on_agenda, on_approval)
         )
-        self._interfaces = interfaces
-        self._host = host
+        self.networks: tuple[Network, ...] = tuple(
+            default_networks() if networks is None else networks
+        )
+        if len({network.transport for network in self.networks}) != len(self.networks):
+            raise ValueError("one network per transport (the directory keeps one link for each)")
         self._period = period
         self._limits = limits
         self.clock = clock
         self.directory = PeerDirectory(Recogniser(period=period))
-        self._events: asyncio.Queue[DirectoryEvent] = asyncio.Queue()
+        self._events: deque[DirectoryEvent] = deque(maxlen=MAX_EVENTS)
         self._changed = asyncio.Event()
         self._refresh_partners()
-        self._listeners: list[tcp.Listener] = []  # newest last; see _listen_on
-        self._advertiser: MdnsAdvertiser | None = None
-        self._browser: MdnsBrowser | None = None
+        self._started: list[Network] = []
         self._tasks: set[asyncio.Task[None]] = set()
-        self._sessions: set[tcp.SessionChannel] = set()
+        self._sessions: set[SessionChannel] = set()
         self._devices: list[DeviceBinding] = []
         self._rotator: TokenRotator | None = None
         self._on_pairing = on_pairing
-        self.device_errors: list[str] = []  # why a bound device did not apply an accord
-        self.pairing_errors: list[str] = []  # why a pairing attempt failed, newest last
+        # What the agent could not do on its own, newest last (bounded: a hostile peer that
+        # fails pairing in a loop must not grow memory).
+        self.failures: deque[AgentFailure] = deque(maxlen=MAX_FAILURES)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -153,82 +183,75 @@ class Agent:
         await self.stop()
 
     async def start(self) -> None:
-        from edge_dan.discovery.mdns import MdnsAdvertiser, MdnsBrowser
-
+        """Start every network: advertise, browse, accept sessions."""
         rotator = TokenRotator(own_advertising_key(self.store), period=self._period)
         self._rotator = rotator
-        advertiser = MdnsAdvertiser(
-            rotator, port=self._new_port, interfaces=self._interfaces, clock=self.clock
-        )
-        await advertiser.start()
-        self._advertiser = advertiser
-        browser = MdnsBrowser(own=advertiser, interfaces=self._interfaces)
-        await browser.start()
-        self._browser = browser
-        self.spawn(self._follow_lan(browser))
+        try:
+            for network in self.networks:
+                hooks = NetworkHooks(
+                    rotator=rotator,
+                    responder=self._responder,
+                    accept=functools.partial(self._accept, via=network.transport),
+                    seen=self._seen,
+                    lost=self._lost,
+                    clock=self.clock,
+                )
+                await network.start(hooks)
+                self._started.append(network)
+        except BaseException:
+            await self.stop()
+            raise
 
     async def stop(self) -> None:
-        """Goodbye on mDNS, end every session, stop listening."""
+        """Goodbye on every network, end every session, stop listening."""
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        if self._browser is not None:
-            await self._browser.stop()
-            self._browser = None
-        if self._advertiser is not None:
-            await self._advertiser.stop()  # awaits the goodbye before closing zeroconf
-            self._advertiser = None
         await asyncio.gather(
             *(channel.close(CloseCode.SHUTTING_DOWN) for channel in list(self._sessions)),
             return_exceptions=True,
         )
-        listeners, self._listeners = self._listeners, []
-        await asyncio.gather(*(listener.close() for listener in listeners))
+        started, self._started = self._started, []
+        for network in reversed(started):
+            await network.stop()
 
     @property
     def port(self) -> int:
-        """The port advertised now."""
-        if not self._listeners:
-            raise AgentError("the agent is not started")
-        return self._listeners[-1].port
-
-    def _new_port(self, generation: int) -> int:
-        """A fresh listening port for a new advertisement (called by the advertiser).
-
-        Synchronous, so the port is bound before the advertisement naming it goes out; the
-        kernel queues connections until the listener task starts accepting.
-        """
-        sock = socket.create_server((self._host, 0))
-        self.spawn(self._listen_on(sock))
-        port: int = sock.getsockname()[1]
-        return port
-
-    async def _listen_on(self, sock: socket.socket) -> None:
-        listener = await tcp.serve(
-            self._host, 0, self._responder, self._accept, on_error=lambda error: None, sock=sock
-        )
-        self._listeners.append(listener)
-        # The previous port keeps accepting for one more period; older ones stop accepting (their
-        # sessions carry on) and are forgotten once their sessions are over.
-        for old in self._listeners[:-2]:
-            old.server.close()
-        self._listeners = [
-            kept for kept in self._listeners[:-2] if kept.channels
-        ] + self._listeners[-2:]
+        """The TCP port advertised now on the first network that has one."""
+        for network in self._started:
+            port = getattr(network, "port", None)
+            if port is not None:
+                return int(port)
+        raise AgentError("the agent is not started")
 
     async def open_to_pairing(self, duration: float) -> None:
         """Advertise as open to pairing for ``duration`` seconds (the owner's choice)."""
-        if self._advertiser is None:
+        if self._rotator is None or not self._started:
             raise AgentError("the agent is not started")
-        await self._advertiser.open_to_pairing(duration)
+        self._rotator.open_to_pairing(self.clock(), duration)
+        for network in self._started:
+            await network.refresh()
+
+    def _network(self, transport: Transport) -> Network:
+        for network in self._started:
+            if network.transport == transport:
+                return network
+        raise AgentError(f"no {transport} network is running")
+
+    def _fail(self, kind: Literal["pairing", "device"], error: BaseException) -> None:
+        self.failures.append(AgentFailure(kind, error, self.clock()))
 
     # -- discovery -----------------------------------------------------------------------------
 
     async def events(self) -> AsyncIterator[DirectoryEvent]:
-        """Directory changes as they happen (one consumer at a time)."""
+        """Directory changes as they happen (one consumer at a time; at most ``MAX_EVENTS``
+        wait for it, the oldest are dropped beyond that)."""
         while True:
-            yield await self._events.get()
+            while not self._events:
+                self._changed.clear()
+                await self._changed.wait()
+            yield self._events.popleft()
 
     async def wait_for_partner(self, identity_key: bytes, timeout: float) -> PeerEntry:
         """The partner's directory entry once it has been seen; ``AgentError`` after ``timeout``."""
@@ -242,19 +265,21 @@ class Agent:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _publish(self, changes: list[DirectoryEvent]) -> None:
-        for change in changes:
-            self._events.put_nowait(change)
+        self._events.extend(changes)
         if changes:
             self._changed.set()
+
+    def _seen(self, sighting: Sighting) -> None:
+        self._publish(self.directory.observe(sighting))
+
+    def _lost(self, transport: Transport, handle: str) -> None:
+        lost = self.directory.lost(transport, handle)
+        self._publish([] if lost is None else [lost])
 
     def _refresh_partners(self) -> None:
         keys = partner_advertising_keys(self.store)
         names = {peer.identity_key: peer.name for peer in list_peers(self.store)}
         self._publish(self.directory.set_partners(Recogniser(keys, period=self._period), names))
-
-    async def _follow_lan(self, browser: MdnsBrowser) -> None:
-        async for event in browser:
-            self._publish(apply_lan_event(self.directory, event, self.clock()))
 
     # -- sessions ------------------------------------------------------------------------------
 
@@ -285,7 +310,7 @@ class Agent:
             try:
                 receipt = await asyncio.to_thread(binding.apply, accord)
             except (EdgeDanError, OSError) as exc:
-                self.device_errors.append(f"{type(exc).__name__}: {exc}")
+                self._fail("device", exc)
                 continue
             if receipt is not None:
                 receipts.append(receipt)
@@ -322,9 +347,9 @@ class Agent:
         if peer is None:
             raise AgentError(f"{fingerprint(identity_key)} is not paired with this agent")
         entry = self.directory.partner(identity_key)
-        if entry is None or "lan" not in entry.links:
-            raise AgentError(f"{peer.name} is not nearby on the LAN")
-        host, _, port = entry.links["lan"].address.rpartition(":")
+        link = self._reachable(entry)
+        if entry is None or link is None:
+            raise AgentError(f"{peer.name} is not nearby")
 
         def initiator(now: float) -> Session:
             return Session(
@@ -338,16 +363,26 @@ class Agent:
                 limits=self._limits,
             )
 
-        channel = await tcp.connect(host, int(port), initiator)
+        channel = await self._network(link.transport).connect(link.address, initiator)
         try:
             await self._exchange_grants(channel, peer)
         except BaseException:
             await channel.close(CloseCode.PROTOCOL_ERROR)
             raise
-        self._watch(channel, peer)
-        return PartnerSession(channel, peer, "lan")
+        self._watch(channel, peer, link.transport)
+        return PartnerSession(channel, peer, link.transport)
 
-    async def _accept(self, channel: tcp.SessionChannel) -> None:
+    def _reachable(self, entry: PeerEntry | None) -> Link | None:
+        """The entry's most preferred link over a network this agent runs."""
+        if entry is None:
+            return None
+        running = {network.transport for network in self._started}
+        for transport in TRANSPORTS:
+            if transport in entry.links and transport in running:
+                return entry.links[transport]
+        return None
+
+    async def _accept(self, channel: SessionChannel, *, via: Transport) -> None:
         decision = decide(self.store, channel.peer_identity_key, channel.peer_static_key)
         if decision.peer is None:
             open_now = self._rotator is not None and self._rotator.is_open(self.clock())
@@ -361,8 +396,8 @@ class Agent:
         except (AgentError, TimeoutError):
             await channel.close(CloseCode.PROTOCOL_ERROR, "expected the advertising key first")
             return
-        self._watch(channel, decision.peer)
-        session = PartnerSession(channel, decision.peer, "lan")
+        self._watch(channel, decision.peer, via)
+        session = PartnerSession(channel, decision.peer, via)
         if self._on_session is not None:
             await self._on_session(session)
         else:
@@ -374,11 +409,11 @@ class Agent:
         """Pair with a stranger seen nearby that is open to pairing (``entry_key`` from the
         directory): numeric comparison, both owners answer, then advertising keys are swapped."""
         entry = self.directory.get(entry_key)
-        if entry is None or entry.partner or "lan" not in entry.links:
-            raise AgentError("that peer is not a stranger nearby on the LAN")
+        link = self._reachable(entry)
+        if entry is None or entry.partner or link is None:
+            raise AgentError("that peer is not a stranger nearby")
         if not entry.open_to_pairing:
             raise AgentError("that peer is not open to pairing; its owner has to open it first")
-        host, _, port = entry.links["lan"].address.rpartition(":")
 
         def initiator(now: float) -> Session:
             return Session(
@@ -390,14 +425,14 @@ class Agent:
                 limits=self._limits,
             )
 
-        channel = await tcp.connect(host, int(port), initiator)
+        channel = await self._network(link.transport).connect(link.address, initiator)
         peer = await self._pair_on(channel, initiator=True, ask_owner=ask_owner)
         if peer is None:
             raise AgentError("the pairing did not complete")
         return peer
 
     async def _pair_on(
-        self, channel: tcp.SessionChannel, *, initiator: bool, ask_owner: AskOwner
+        self, channel: SessionChannel, *, initiator: bool, ask_owner: AskOwner
     ) -> Peer | None:
         try:
             peer = await pair_over(
@@ -405,13 +440,13 @@ class Agent:
             )
             await self._exchange_grants(channel, peer)
         except (ProtocolError, AgentError, StoreError, TimeoutError) as error:
-            self.pairing_errors.append(f"{type(error).__name__}: {error}")
+            self._fail("pairing", error)
             await channel.close(CloseCode.REFUSED, "pairing failed")
             return None
         await channel.close()
         return peer
 
-    async def _exchange_grants(self, channel: tcp.SessionChannel, peer: Peer) -> None:
+    async def _exchange_grants(self, channel: SessionChannel, peer: Peer) -> None:
         """Both sides send their advertising key first; keep the partner's."""
         await channel.send(AdvertisingKeyGrant(key=own_advertising_key(self.store)))
         async with asyncio.timeout(GRANT_TIMEOUT):
@@ -422,9 +457,9 @@ class Agent:
             set_partner_advertising_key(self.store, peer.identity_key, first.key)
         self._refresh_partners()
 
-    def _watch(self, channel: tcp.SessionChannel, peer: Peer) -> None:
+    def _watch(self, channel: SessionChannel, peer: Peer, via: Transport) -> None:
         """When the session dies (keepalives gave up, the connection broke) rather than closing in
-        order, the partner's LAN link is gone."""
+        order, the partner's link over that network is gone."""
         self._sessions.add(channel)
 
         async def watch() -> None:
@@ -433,7 +468,7 @@ class Agent:
             error = channel.error
             orderly = isinstance(error, SessionClosed) and error.code != CloseCode.TIMEOUT
             if error is not None and not orderly:
-                failed = self.directory.session_failed(peer.identity_key, "lan")
+                failed = self.directory.session_failed(peer.identity_key, via)
                 self._publish([] if failed is None else [failed])
 
         self.spawn(watch())
@@ -445,4 +480,4 @@ class Agent:
         task.add_done_callback(self._tasks.discard)
 
 
-__all__ = ["Agent", "AgentError", "PartnerSession", "ProtocolError"]
+__all__ = ["Agent", "AgentError", "AgentFailure", "PartnerSession", "ProtocolError"]

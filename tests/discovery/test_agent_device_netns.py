@@ -7,12 +7,11 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from firmware_helpers import make, require
-from netns import Lab, NetnsUnavailable
+from netns import Lab
 from test_agent_netns import Device, pair
 
 from edge_dan.agent.negotiations import AgendaHandler, NegotiationResult
@@ -45,15 +44,6 @@ def firmware(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = make(build, "firmware")
     assert result.returncode == 0, result.stdout + result.stderr
     return build / "thermostat_mps2_an386.elf"
-
-
-@pytest.fixture
-def lab() -> Iterator[Lab]:
-    try:
-        with Lab(2) as built:
-            yield built
-    except NetnsUnavailable as why:
-        pytest.skip(str(why))
 
 
 def open_device() -> SerialDevice:
@@ -116,7 +106,7 @@ def test_an_agreed_setpoint_is_applied_to_the_emulated_thermostat(
             return result, state, values
 
         result, state, values = ana.loop.run(bind_and_negotiate(), timeout=90)
-        assert result.accord is not None, (result.failure, ana_agent.device_errors)
+        assert result.accord is not None, (result.failure, list(ana_agent.failures))
         agreed = dict(result.accord.outcome)["setpoint_c_x10"]
         assert 180 < int(agreed) < 240  # a compromise between a warm and a cool owner
         (receipt,) = result.receipts

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from netns import Lab, NetnsUnavailable
+from netns import Lab
 from test_agent_netns import Device, pair
 
 from edge_dan.agent.negotiations import AgendaHandler, NegotiationResult
@@ -27,7 +26,7 @@ from edge_dan.store.peers import Peer
 from edge_dan.wire.messages import decode
 from edge_dan.wire.messages.negotiation import Bids, NegotiationProtocol, Withdraw, WithdrawCode
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.parametrize("lab", [3], indirect=True)]
 SPACE = OutcomeSpace(
     [
         DiscreteIssue("dinner", ("pizza", "curry", "salad", "sushi")),
@@ -51,15 +50,6 @@ def profile_of(who: str, space: OutcomeSpace) -> Profile:
     if who == "caro":  # Caro never agrees to eat after 20:00
         red_lines = (RedLine.when(lambda o: int(o[1]) > 20, "not after 20:00"),)
     return Profile(space, utility, reservation_value=0.3, red_lines=red_lines)
-
-
-@pytest.fixture
-def lab() -> Iterator[Lab]:
-    try:
-        with Lab(3) as built:
-            yield built
-    except NetnsUnavailable as why:
-        pytest.skip(str(why))
 
 
 def test_three_agents_reach_one_signed_accord_that_harms_nobody(lab: Lab, tmp_path: Path) -> None:

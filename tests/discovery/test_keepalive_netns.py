@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 
 import pytest
-from netns import Lab, NetnsUnavailable, Recorder
+from netns import Lab, Recorder
 
 from edge_dan.discovery.mdns import MdnsAdvertiser, MdnsBrowser, PeerAdded, PeerEvent
 from edge_dan.discovery.tokens import TokenRotator, new_advertising_key
@@ -27,15 +26,6 @@ from edge_dan.wire.session import Role, Session, SessionLimits
 pytestmark = pytest.mark.slow
 LIMITS = SessionLimits(handshake_timeout=5.0, keepalive_interval=0.5, dead_peer_intervals=3)
 ALICE, BOB = Identity.generate(), Identity.generate()
-
-
-@pytest.fixture
-def lab() -> Iterator[Lab]:
-    try:
-        with Lab(2) as built:
-            yield built
-    except NetnsUnavailable as why:
-        pytest.skip(str(why))
 
 
 def hello(text: str) -> Error:

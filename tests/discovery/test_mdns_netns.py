@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
@@ -37,24 +37,6 @@ from edge_dan.discovery.tokens import Advert, Recogniser, TokenRotator, new_adve
 pytestmark = pytest.mark.slow
 DISCOVERY_WAIT = 10.0  # generous: probing alone takes ~1 s, and CI machines are slow
 GOODBYE_WAIT = 2.0  # the issue's bound, counted once the goodbye is on the wire
-
-
-@pytest.fixture
-def lab3() -> Iterator[Lab]:
-    try:
-        with Lab(3) as lab:
-            yield lab
-    except NetnsUnavailable as why:
-        pytest.skip(str(why))
-
-
-@pytest.fixture
-def lab2() -> Iterator[Lab]:
-    try:
-        with Lab(2) as lab:
-            yield lab
-    except NetnsUnavailable as why:
-        pytest.skip(str(why))
 
 
 @dataclass
@@ -115,9 +97,10 @@ def removed(instance: str) -> Callable[[PeerEvent], bool]:
     return lambda e: isinstance(e, PeerRemoved) and e.peer.instance == instance
 
 
-def test_three_agents_discover_each_other_and_goodbye_removes_within_2s(lab3: Lab) -> None:
+@pytest.mark.parametrize("lab", [3], indirect=True)
+def test_three_agents_discover_each_other_and_goodbye_removes_within_2s(lab: Lab) -> None:
     ports = [41000, 42000, 43000]
-    agents = [start_agent(lab3, node, port) for node, port in zip(lab3.nodes, ports, strict=True)]
+    agents = [start_agent(lab, node, port) for node, port in zip(lab.nodes, ports, strict=True)]
     partners = Recogniser({bytes([i]): agent.key for i, agent in enumerate(agents)})
     for i, me in enumerate(agents):
         for j, other in enumerate(agents):
@@ -147,14 +130,14 @@ def test_three_agents_discover_each_other_and_goodbye_removes_within_2s(lab3: La
         agent.stop()
 
 
-def test_a_silent_death_is_not_noticed_through_mdns(lab2: Lab) -> None:
+def test_a_silent_death_is_not_noticed_through_mdns(lab: Lab) -> None:
     """The goodbye is what removes a peer: one whose goodbye is lost stays listed (liveness
     must come from session keepalives), which also shows the removal above was the goodbye."""
-    watcher, victim = (start_agent(lab2, node, 44000 + node.index) for node in lab2.nodes)
+    watcher, victim = (start_agent(lab, node, 44000 + node.index) for node in lab.nodes)
     watcher.events.wait_for(added_from(victim.node.address), DISCOVERY_WAIT)
-    lab2.cut(victim.node)  # the goodbye below goes nowhere
+    lab.cut(victim.node)  # the goodbye below goes nowhere
     victim.stop_advertising()
-    lab2.restore(victim.node)
+    lab.restore(victim.node)
     time.sleep(3.0)
     assert not any(isinstance(e, PeerRemoved) for e in watcher.events.items())
     assert len(watcher.browser.peers) == 1
@@ -162,11 +145,11 @@ def test_a_silent_death_is_not_noticed_through_mdns(lab2: Lab) -> None:
     victim.stop()
 
 
-def test_rotation_changes_every_name_and_partner_still_recognises(lab2: Lab) -> None:
+def test_rotation_changes_every_name_and_partner_still_recognises(lab: Lab) -> None:
     period = 3.0
     ports = iter(range(45000, 45100))
-    rotating = start_agent(lab2, lab2.nodes[0], lambda generation: next(ports), period=period)
-    observer = start_agent(lab2, lab2.nodes[1], 46000)
+    rotating = start_agent(lab, lab.nodes[0], lambda generation: next(ports), period=period)
+    observer = start_agent(lab, lab.nodes[1], 46000)
     partner = Recogniser({b"rotating": rotating.key}, period=period)
     address = rotating.node.address
 
@@ -201,9 +184,9 @@ def test_rotation_changes_every_name_and_partner_still_recognises(lab2: Lab) -> 
     rotating.stop()
 
 
-def test_open_to_pairing_is_a_rotation_with_the_flag_set(lab2: Lab) -> None:
-    owner = start_agent(lab2, lab2.nodes[0], 47000, interfaces=["eth0"])
-    observer = start_agent(lab2, lab2.nodes[1], 47001, interfaces=[lab2.nodes[1].address])
+def test_open_to_pairing_is_a_rotation_with_the_flag_set(lab: Lab) -> None:
+    owner = start_agent(lab, lab.nodes[0], 47000, interfaces=["eth0"])
+    observer = start_agent(lab, lab.nodes[1], 47001, interfaces=[lab.nodes[1].address])
     _, first = observer.events.wait_for(added_from(owner.node.address), DISCOVERY_WAIT)
     assert not first.peer.advert.open_to_pairing
     owner.loop.run(owner.advertiser.open_to_pairing(60.0))
@@ -262,15 +245,15 @@ class _Lines(logging.Handler):
         self.lines.append(record.getMessage())
 
 
-def test_hostile_txt_records_are_ignored_and_the_browser_carries_on(lab2: Lab) -> None:
+def test_hostile_txt_records_are_ignored_and_the_browser_carries_on(lab: Lab) -> None:
     mdns_log = logging.getLogger("edge_dan.discovery.mdns")
     lines, level = _Lines(), mdns_log.level
     mdns_log.addHandler(lines)
     mdns_log.setLevel(logging.DEBUG)
     try:
-        observer = start_agent(lab2, lab2.nodes[1], 48001)
-        hostile_node = lab2.nodes[0]
-        publisher = lab2.loop(hostile_node)
+        observer = start_agent(lab, lab.nodes[1], 48001)
+        hostile_node = lab.nodes[0]
+        publisher = lab.loop(hostile_node)
         aiozc = publisher.run(_zeroconf_on(hostile_node.address))
         infos = [_hostile_info(label, p, hostile_node.address) for label, p in HOSTILE.items()]
         publisher.run(_register_all(aiozc, infos))

@@ -18,10 +18,10 @@ import asyncio
 import socket
 import struct
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 import pytest
-from netns import Lab, NetnsUnavailable
+from netns import Lab
 from zeroconf import DNSAddress, DNSIncoming, DNSPointer, DNSService, DNSText
 
 from edge_dan.discovery.ble import BleSighting
@@ -41,15 +41,6 @@ SHARED = {
     f"c={CAP_NEGOTIATE | CAP_PAIR:x}",
     "p=0",
 }
-
-
-@pytest.fixture
-def lab() -> Iterator[Lab]:
-    try:
-        with Lab(2) as built:
-            yield built
-    except NetnsUnavailable as why:
-        pytest.skip(str(why))
 
 
 class Packets(asyncio.DatagramProtocol):

@@ -222,7 +222,8 @@ def test_an_agent_applies_accords_to_a_ble_device_and_reports_a_lost_one(
     assert device.state().accord_id == accord_id(accord)
     radio.thermostat.drop_link_on_next_write = True
     assert asyncio.run(agent.apply_to_devices(signed_accord(210))) == ()
-    assert agent.device_errors[-1].startswith("BleLinkLost: ")
+    failure = agent.failures[-1]
+    assert failure.kind == "device" and type(failure.error).__name__ == "BleLinkLost"
 
 
 def test_a_frame_longer_than_one_att_payload_arrives_whole(radio: Radio) -> None:
