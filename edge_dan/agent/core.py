@@ -26,7 +26,7 @@ import contextlib
 import functools
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Literal, Self
@@ -39,6 +39,7 @@ from edge_dan.agent.negotiations import (
 )
 from edge_dan.agent.networks import Network, NetworkHooks, default_networks
 from edge_dan.agent.pairing import AskOwner, pair_over
+from edge_dan.agent.sessions import PartnerSession, SessionHandler
 from edge_dan.bridge.accords import AccordReceipt, DeviceBinding
 from edge_dan.discovery.directory import (
     TRANSPORTS,
@@ -84,15 +85,6 @@ class AgentError(EdgeDanError):
 
 
 @dataclass(frozen=True)
-class PartnerSession:
-    """An established session with a paired peer, its advertising keys already exchanged."""
-
-    channel: SessionChannel
-    peer: Peer
-    via: Transport
-
-
-@dataclass(frozen=True)
 class AgentFailure:
     """Something the agent tried on its own and could not do; kept in ``Agent.failures``.
 
@@ -106,9 +98,6 @@ class AgentFailure:
 
     def __str__(self) -> str:
         return f"{self.kind}: {type(self.error).__name__}: {self.error}"
-
-
-SessionHandler = Callable[[PartnerSession], Awaitable[None]]
 
 
 class Agent:

@@ -21,8 +21,8 @@ import contextlib
 import os
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from edge_dan.agent.sessions import AgentServices, PartnerSession
 from edge_dan.agent.values import owner_harm_red_lines
 from edge_dan.bridge.accords import AccordReceipt
 from edge_dan.negotiation.accord import Accord
@@ -49,9 +49,6 @@ from edge_dan.wire.errors import ProtocolError
 from edge_dan.wire.messages import Message, decode, encode
 from edge_dan.wire.messages.agenda import Agenda
 from edge_dan.wire.messages.negotiation import Invite, NegotiationProtocol, Withdraw, WithdrawCode
-
-if TYPE_CHECKING:
-    from edge_dan.agent.core import Agent, PartnerSession
 
 AgendaHandler = Callable[[Peer, str, OutcomeSpace], LittleDan | None]
 ApprovalHandler = Callable[[bytes, ApprovalNeeded], Awaitable[bool]]
@@ -82,7 +79,7 @@ class Negotiations:
 
     def __init__(
         self,
-        agent: Agent,
+        agent: AgentServices,
         on_agenda: AgendaHandler | None = None,
         on_approval: ApprovalHandler = _refuse_without_owner,
     ) -> None:

@@ -8,7 +8,7 @@ encoder (for example a numpy-only static embedding table) plugs in by adding an 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -162,16 +162,3 @@ class OnnxEncoder:
             (vectors,) = self._session.run([self._output], feeds)
             out[batch] = np.asarray(vectors, dtype=np.float32)
         return out
-
-
-EncoderFactory = Callable[..., Encoder]
-
-
-def _open_static(directory: Path, meta: dict[str, Any], **options: Any) -> Encoder:
-    """The numpy-only static encoder of the tiny tier (imported only when it is loaded)."""
-    from edge_dan.model.static import StaticEncoder
-
-    return StaticEncoder.open(directory, meta, **options)
-
-
-ENCODER_KINDS: dict[str, EncoderFactory] = {"onnx": OnnxEncoder.open, "static": _open_static}

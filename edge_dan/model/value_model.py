@@ -11,11 +11,12 @@ import numpy as np
 import numpy.typing as npt
 
 from edge_dan.errors import UsageError
-from edge_dan.model.encoder import ENCODER_KINDS, Encoder
+from edge_dan.model.encoder import Encoder
 from edge_dan.model.errors import ModelError
 from edge_dan.model.head import ValueHead
 from edge_dan.model.integrity import read_checked, read_meta
 from edge_dan.model.judge import JudgeHead
+from edge_dan.model.kinds import ENCODER_KINDS
 from edge_dan.values.judgement import Judgement
 from edge_dan.values.schwartz import CATEGORY_TO_VALUE, ORIGINAL_VALUES
 

@@ -15,7 +15,7 @@ import pytest
 from modelkit import ARTIFACTS, need_runtime
 
 from edge_dan.model import DEFAULT_TIER, TIERS, ValueModel, tier_directory
-from edge_dan.model.encoder import ENCODER_KINDS
+from edge_dan.model.kinds import ENCODER_KINDS
 
 
 def test_default_tier_is_shipped() -> None:
