@@ -125,12 +125,39 @@ class RotatingTcpListener:
         await asyncio.gather(*(listener.close() for listener in listeners))
 
 
-async def _connect_tcp(address: str, initiator: SessionFactory) -> SessionChannel:
-    host, _, port = address.rpartition(":")
-    return await tcp.connect(host, int(port), initiator)
+class _TcpNetwork:
+    """What both TCP networks share: the rotating listener, a background task following the
+    medium, and sessions to "host:port" addresses."""
+
+    transport: Transport = "lan"
+
+    def __init__(self) -> None:
+        self._listener: RotatingTcpListener | None = None
+        self._follow: asyncio.Task[None] | None = None
+
+    @property
+    def port(self) -> int | None:
+        """The port advertised now (None before ``start``)."""
+        return self._listener.port if self._listener is not None else None
+
+    async def connect(self, address: str, initiator: SessionFactory) -> SessionChannel:
+        host, _, port = address.rpartition(":")
+        return await tcp.connect(host, int(port), initiator)
+
+    async def _stop_following(self) -> None:
+        if self._follow is not None:
+            self._follow.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._follow
+            self._follow = None
+
+    async def _close_listener(self) -> None:
+        if self._listener is not None:
+            await self._listener.close()
+            self._listener = None
 
 
-class LanNetwork:
+class LanNetwork(_TcpNetwork):
     """The local network: mDNS/DNS-SD adverts (zeroconf) and TCP sessions.
 
     ``interfaces`` limits mDNS to those interfaces (names or IPv4 addresses; default: all);
@@ -138,25 +165,17 @@ class LanNetwork:
     reachable on the LAN).
     """
 
-    transport: Transport = "lan"
-
     def __init__(
         self,
         *,
         interfaces: Sequence[str] | None = None,
         host: str = "0.0.0.0",  # noqa: S104  (reachable on the LAN by design)
     ) -> None:
+        super().__init__()
         self._interfaces = interfaces
         self._host = host
-        self._listener: RotatingTcpListener | None = None
         self._advertiser: MdnsAdvertiser | None = None
         self._browser: MdnsBrowser | None = None
-        self._follow: asyncio.Task[None] | None = None
-
-    @property
-    def port(self) -> int | None:
-        """The port advertised now (None before ``start``)."""
-        return self._listener.port if self._listener is not None else None
 
     async def start(self, hooks: NetworkHooks) -> None:
         from edge_dan.discovery.mdns import MdnsAdvertiser, MdnsBrowser
@@ -186,23 +205,14 @@ class LanNetwork:
             hooks.seen(lan_sighting(event.peer, hooks.clock()))
 
     async def stop(self) -> None:
-        if self._follow is not None:
-            self._follow.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._follow
-            self._follow = None
+        await self._stop_following()
         if self._browser is not None:
             await self._browser.stop()
             self._browser = None
         if self._advertiser is not None:
             await self._advertiser.stop()  # awaits the goodbye before closing zeroconf
             self._advertiser = None
-        if self._listener is not None:
-            await self._listener.close()
-            self._listener = None
-
-    async def connect(self, address: str, initiator: SessionFactory) -> SessionChannel:
-        return await _connect_tcp(address, initiator)
+        await self._close_listener()
 
     async def refresh(self) -> None:
         if self._advertiser is not None:
@@ -246,27 +256,21 @@ class LoopbackHub:
                 other.gone(old.handle)
 
 
-class LoopbackNetwork:
+class LoopbackNetwork(_TcpNetwork):
     """Agents in one process: TCP on 127.0.0.1, adverts through a shared ``LoopbackHub``.
 
     It behaves as the LAN does (its links are ``"lan"`` links): the advert rotates with the token,
     each rotation under a fresh handle and a fresh port, a withdrawal is a goodbye.
     """
 
-    transport: Transport = "lan"
     _handles = itertools.count(1)
 
     def __init__(self, hub: LoopbackHub) -> None:
+        super().__init__()
         self._hub = hub
         self._hooks: NetworkHooks | None = None
-        self._listener: RotatingTcpListener | None = None
         self._generation: int | None = None
-        self._follow: asyncio.Task[None] | None = None
         self._wakeup = asyncio.Event()
-
-    @property
-    def port(self) -> int | None:
-        return self._listener.port if self._listener is not None else None
 
     async def start(self, hooks: NetworkHooks) -> None:
         self._hooks = hooks
@@ -309,19 +313,10 @@ class LoopbackNetwork:
             self._publish()
 
     async def stop(self) -> None:
-        if self._follow is not None:
-            self._follow.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._follow
-            self._follow = None
+        await self._stop_following()
         self._hub.leave(self)
         self._hooks = None
-        if self._listener is not None:
-            await self._listener.close()
-            self._listener = None
-
-    async def connect(self, address: str, initiator: SessionFactory) -> SessionChannel:
-        return await _connect_tcp(address, initiator)
+        await self._close_listener()
 
     async def refresh(self) -> None:
         if self._hooks is not None:

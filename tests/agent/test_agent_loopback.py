@@ -109,6 +109,14 @@ async def pair_them(alice: Home, bob: Home) -> Peer:
     return await alice.agent.pair(entry.key, owner_says("Bob", alice.codes))
 
 
+async def partners(alice: Home, bob: Home) -> bytes:
+    """Pair them, and wait until Alice sees Bob as her partner nearby; Bob's identity key."""
+    await pair_them(alice, bob)
+    bob_id = bob.agent.identity.public_key
+    await alice.agent.wait_for_partner(bob_id, timeout=10)
+    return bob_id
+
+
 def run(work: Awaitable[None]) -> None:
     asyncio.run(asyncio.wait_for(work, timeout=60))
 
@@ -196,9 +204,7 @@ def test_partners_negotiate_and_keep_the_same_signed_accord(tmp_path: Path) -> N
 
     async def scenario() -> None:
         async with running([alice, bob]):
-            await pair_them(alice, bob)
-            bob_id = bob.agent.identity.public_key
-            await alice.agent.wait_for_partner(bob_id, timeout=10)
+            bob_id = await partners(alice, bob)
             result = await alice.agent.negotiate(
                 [bob_id], "Friday dinner", SPACE, strategy("alice", SPACE), timeout=20
             )
@@ -219,9 +225,7 @@ def test_a_partner_that_stops_leaves_the_directory_at_once(tmp_path: Path) -> No
 
     async def scenario() -> None:
         async with running([alice, bob]):
-            await pair_them(alice, bob)
-            bob_id = bob.agent.identity.public_key
-            await alice.agent.wait_for_partner(bob_id, timeout=10)
+            bob_id = await partners(alice, bob)
             events = alice.agent.events()
             await bob.agent.stop()  # the goodbye withdraws its advert
             async with asyncio.timeout(10):
@@ -243,9 +247,7 @@ def test_the_listening_port_rotates_with_the_advert(tmp_path: Path) -> None:
         async with running([alice, bob], period=1.0):
             ports = {bob.agent.port}
             await until(lambda: bob.agent.port not in ports, timeout=5)
-            await pair_them(alice, bob)  # still reachable after rotations
-            bob_id = bob.agent.identity.public_key
-            await alice.agent.wait_for_partner(bob_id, timeout=10)
+            bob_id = await partners(alice, bob)  # still reachable after rotations
             session = await alice.agent.connect(bob_id)
             await session.channel.close()
 
