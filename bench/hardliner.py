@@ -22,13 +22,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from edge_dan.identity import Identity
-from edge_dan.negotiation.accord import Accord
-from edge_dan.negotiation.genius import GeniusScenario
+from edge_dan.negotiation.accords.accord import Accord
+from edge_dan.negotiation.domain.utility import Profile
+from edge_dan.negotiation.formats.genius import GeniusScenario
 from edge_dan.negotiation.protocol import Mediator, Participant
 from edge_dan.negotiation.protocol_ao import AoInitiator, AoResponder
 from edge_dan.negotiation.runner import run
 from edge_dan.negotiation.strategy import LittleDan
-from edge_dan.negotiation.utility import Profile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from negotiation import scenarios

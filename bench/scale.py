@@ -28,7 +28,7 @@ from collections import deque
 from pathlib import Path
 
 from edge_dan.identity import Identity
-from edge_dan.negotiation.genius import load_scenario
+from edge_dan.negotiation.formats.genius import load_scenario
 from edge_dan.negotiation.protocol import Agreed, Mediator, Participant, Party
 from edge_dan.negotiation.strategy import LittleDan
 from edge_dan.transports.memory import MemoryLink

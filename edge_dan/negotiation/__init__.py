@@ -1,12 +1,9 @@
 """Negotiation: the social interface (DESIGN, "Negotiation").
 
-This package is sans-IO. Its first building block is the domain model:
-
-- :mod:`.outcomes` — issues and bounded outcome spaces;
-- :mod:`.utility` — utility functions, reservation values, red lines and the owner's private
-  :class:`~.utility.Profile`;
-- :mod:`.genius` — a strict loader of GENIUS XML domains and utility profiles;
-- :mod:`.analysis` — Pareto frontier, Nash bargaining point and the outcome metrics.
+This package is sans-IO. Its first building block is the domain model (:mod:`.domain`):
+outcome spaces, utilities, reservation values, red lines and profiles, and the analysis (Pareto
+frontier, Nash bargaining point, metrics). :mod:`.formats` loads GENIUS XML and GeniusWeb JSON
+domains and profiles strictly.
 
 On top of it, the social interface itself:
 
@@ -14,25 +11,24 @@ On top of it, the social interface itself:
   :mod:`.pace`; :mod:`.protocol_ao` — alternating offers, the common baseline, under the same
   message set (the ``Invite`` names the protocol);
 - :mod:`.strategy` — the Little Dan strategy and the owner's policy (``auto`` / ``ask``);
-- :mod:`.accord` — signed accords, verifiable offline; :mod:`.norms` — a group's shared norms;
+- :mod:`.accords` — signed accords, verifiable offline, and a group's shared norms;
 - :mod:`.runner` — runs N parties of either protocol in one process (tests, simulation,
-  benchmarks);
-- :mod:`.geniusweb` — a strict loader of GeniusWeb JSON domains and profiles.
+  benchmarks).
 
-Nothing here imports numpy at package import time: the modules above that need it (all but
-:mod:`.outcomes`, :mod:`.accord` and :mod:`.errors`) are imported explicitly by callers.
+Nothing here imports numpy at package import time: the modules that need it (all but
+``domain.outcomes``, ``domain.errors``, ``formats.errors`` and ``accords.accord``) are imported
+explicitly by callers.
 """
 
 from __future__ import annotations
 
-from edge_dan.negotiation.accord import Accord, AccordError
-from edge_dan.negotiation.errors import (
-    GeniusFormatError,
+from edge_dan.negotiation.accords.accord import Accord, AccordError
+from edge_dan.negotiation.domain.errors import (
     InvalidOutcome,
     NegotiationError,
     OutcomeSpaceTooLarge,
 )
-from edge_dan.negotiation.outcomes import (
+from edge_dan.negotiation.domain.outcomes import (
     DiscreteIssue,
     IntegerIssue,
     Issue,
@@ -41,6 +37,7 @@ from edge_dan.negotiation.outcomes import (
     TextIssue,
     Value,
 )
+from edge_dan.negotiation.formats.errors import GeniusFormatError
 
 __all__ = [
     "Accord",

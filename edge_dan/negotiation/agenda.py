@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from edge_dan.negotiation.errors import NegotiationError
-from edge_dan.negotiation.outcomes import (
+from edge_dan.negotiation.domain.errors import NegotiationError
+from edge_dan.negotiation.domain.outcomes import (
     DiscreteIssue,
     IntegerIssue,
     Issue,

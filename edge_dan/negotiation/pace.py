@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from edge_dan.negotiation.errors import NegotiationError
+from edge_dan.negotiation.domain.errors import NegotiationError
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,8 @@ collect them and complete any of them alone, long after). Whoever holds everyone
 signatures can always keep them (the fair-exchange problem no protocol solves without a trusted
 third party): here that is the offerer, before its closing accept; an honest offerer never signs
 outside the protocol. The closing ``Accept`` gives every party all ``n`` signatures, so each
-builds and verifies the same :class:`~.accord.Accord` (time: the offerer's ``time_ms``).
+builds and verifies the same :class:`~edge_dan.negotiation.accords.accord.Accord` (time: the
+offerer's ``time_ms``).
 
 Deadlines: ``max_rounds`` (a round is ``n`` turns, one per party; at least 2, since an agreement
 takes ``n + 1`` turns) and an absolute ``deadline_ms``; time is passed in, never read. The
@@ -74,8 +75,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from edge_dan.identity import Identity
-from edge_dan.negotiation.accord import Accord, AccordError
-from edge_dan.negotiation.errors import NegotiationError
+from edge_dan.negotiation.accords.accord import Accord, AccordError
+from edge_dan.negotiation.domain.errors import NegotiationError
 from edge_dan.negotiation.protocol_core import (
     NO_NORMS,
     Agreed,

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from enum import Enum
 
 from edge_dan.identity import Identity
-from edge_dan.negotiation.accord import Accord, space_digest
-from edge_dan.negotiation.errors import NegotiationError
-from edge_dan.negotiation.outcomes import Outcome
+from edge_dan.negotiation.accords.accord import Accord, space_digest
+from edge_dan.negotiation.domain.errors import NegotiationError
+from edge_dan.negotiation.domain.outcomes import Outcome
 from edge_dan.negotiation.strategy import LittleDan
 from edge_dan.wire.errors import MessageError
 from edge_dan.wire.messages.negotiation import (

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from edge_dan.identity import Identity
-from edge_dan.negotiation.accord import Accord, AccordError
-from edge_dan.negotiation.errors import NegotiationError
+from edge_dan.negotiation.accords.accord import Accord, AccordError
+from edge_dan.negotiation.domain.errors import NegotiationError
 from edge_dan.negotiation.protocol_core import (
     NO_NORMS,
     Agreed,

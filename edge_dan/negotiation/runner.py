@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from edge_dan.negotiation.accord import Accord
+from edge_dan.negotiation.accords.accord import Accord
 from edge_dan.negotiation.protocol import (
     Agreed,
     ApprovalNeeded,

@@ -26,9 +26,9 @@ from enum import Enum
 import numpy as np
 import numpy.typing as npt
 
-from edge_dan.negotiation.errors import NegotiationError
-from edge_dan.negotiation.outcomes import Outcome, OutcomeSpace
-from edge_dan.negotiation.utility import FloatArray, Profile, RedLine
+from edge_dan.negotiation.domain.errors import NegotiationError
+from edge_dan.negotiation.domain.outcomes import Outcome, OutcomeSpace
+from edge_dan.negotiation.domain.utility import FloatArray, Profile, RedLine
 
 IntArray = npt.NDArray[np.int64]
 

@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from edge_dan.identity import Identity
-from edge_dan.negotiation.outcomes import DiscreteIssue, OutcomeSpace
+from edge_dan.negotiation.domain.outcomes import DiscreteIssue, OutcomeSpace
+from edge_dan.negotiation.domain.utility import Evaluator, LinearAdditiveUtility, Profile, RedLine
 from edge_dan.negotiation.protocol import (
     ApprovalNeeded,
     Event,
@@ -28,7 +29,6 @@ from edge_dan.negotiation.protocol import (
 )
 from edge_dan.negotiation.runner import Endpoint, Owner, RunResult, run
 from edge_dan.negotiation.strategy import LittleDan, Mode, Policy
-from edge_dan.negotiation.utility import Evaluator, LinearAdditiveUtility, Profile, RedLine
 from edge_dan.wire.messages import decode, encode
 from edge_dan.wire.messages.negotiation import Bids, Withdraw
 

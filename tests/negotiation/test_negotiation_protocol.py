@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 
 from edge_dan.identity import Identity
-from edge_dan.negotiation.accord import Accord
-from edge_dan.negotiation.analysis import Analysis
-from edge_dan.negotiation.errors import NegotiationError
-from edge_dan.negotiation.genius import load_scenario
-from edge_dan.negotiation.outcomes import DiscreteIssue, IntegerIssue, OutcomeSpace, Value
+from edge_dan.negotiation.accords.accord import Accord
+from edge_dan.negotiation.domain.analysis import Analysis
+from edge_dan.negotiation.domain.errors import NegotiationError
+from edge_dan.negotiation.domain.outcomes import DiscreteIssue, IntegerIssue, OutcomeSpace, Value
+from edge_dan.negotiation.domain.utility import LinearAdditiveUtility, Profile, RedLine
+from edge_dan.negotiation.formats.genius import load_scenario
 from edge_dan.negotiation.pace import PaceSchedule
 from edge_dan.negotiation.protocol import (
     Agreed,
@@ -26,7 +27,6 @@ from edge_dan.negotiation.protocol import (
 )
 from edge_dan.negotiation.runner import run
 from edge_dan.negotiation.strategy import LittleDan, Mode, Policy
-from edge_dan.negotiation.utility import LinearAdditiveUtility, Profile, RedLine
 from edge_dan.wire.messages import decode, encode, registered
 from edge_dan.wire.messages.negotiation import (
     MAX_LISTED_PER_MESSAGE,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from test_negotiation_protocol import DOMAINS, setup, two_profiles
 
-from edge_dan.negotiation.errors import NegotiationError
-from edge_dan.negotiation.genius import load_scenario
+from edge_dan.negotiation.domain.errors import NegotiationError
+from edge_dan.negotiation.formats.genius import load_scenario
 from edge_dan.negotiation.pace import PaceSchedule
 from edge_dan.negotiation.runner import run
 from edge_dan.wire.messages import decode

@@ -15,13 +15,13 @@ from test_negotiation_protocol import DOMAINS, NID
 from test_negotiation_protocol import two_profiles as opposed  # home late vs cafe early
 
 from edge_dan.identity import Identity
-from edge_dan.negotiation.errors import NegotiationError
-from edge_dan.negotiation.genius import load_scenario
+from edge_dan.negotiation.domain.errors import NegotiationError
+from edge_dan.negotiation.domain.utility import Profile, RedLine
+from edge_dan.negotiation.formats.genius import load_scenario
 from edge_dan.negotiation.protocol_ao import AoInitiator, AoParty, AoResponder
 from edge_dan.negotiation.protocol_core import ApprovalNeeded, Failed, Ignored, Outgoing, State
 from edge_dan.negotiation.runner import run
 from edge_dan.negotiation.strategy import AlternatingOffers, LittleDan, Mode, Policy
-from edge_dan.negotiation.utility import Profile, RedLine
 from edge_dan.wire.errors import MessageError
 from edge_dan.wire.messages import Message, decode, encode
 from edge_dan.wire.messages.negotiation import (

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from test_negotiation_properties import Scenario, fast, scenarios
 
 from edge_dan.identity import Identity
-from edge_dan.negotiation.accord import Accord
+from edge_dan.negotiation.accords.accord import Accord
 from edge_dan.negotiation.protocol_ao import AoInitiator, AoParty, AoResponder
 from edge_dan.negotiation.protocol_core import ApprovalNeeded, Event, Outgoing, State
 from edge_dan.negotiation.runner import Endpoint, Owner, RunResult, run

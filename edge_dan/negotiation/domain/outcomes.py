@@ -7,11 +7,11 @@ one value per issue, in the order of the space's issues. Three kinds of issue ex
 - :class:`IntegerIssue`: the integers of an inclusive range ``low..high``;
 - :class:`TextIssue`: a finite list of free-text options (for example proposals a person typed),
   which a utility function may score through the value model (see
-  :data:`edge_dan.negotiation.utility.TextScorer`).
+  :data:`edge_dan.negotiation.domain.utility.TextScorer`).
 
 Enumeration is bounded: a space refuses to list itself when it holds more than
 ``max_cardinality`` outcomes (default :data:`DEFAULT_MAX_CARDINALITY`), with
-:class:`~edge_dan.negotiation.errors.OutcomeSpaceTooLarge`. Outcomes are enumerated in
+:class:`~edge_dan.negotiation.domain.errors.OutcomeSpaceTooLarge`. Outcomes are enumerated in
 mixed-radix order (the last issue varies fastest), and :meth:`OutcomeSpace.index` /
 :meth:`OutcomeSpace.outcome_at` convert between an outcome and its position in that order
 without enumerating.
@@ -24,7 +24,11 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from edge_dan.negotiation.errors import InvalidOutcome, NegotiationError, OutcomeSpaceTooLarge
+from edge_dan.negotiation.domain.errors import (
+    InvalidOutcome,
+    NegotiationError,
+    OutcomeSpaceTooLarge,
+)
 
 Value = str | int
 """One issue's value: a name or text option (``str``) or an integer."""

@@ -24,8 +24,8 @@ from typing import Protocol, cast, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
-from edge_dan.negotiation.errors import NegotiationError
-from edge_dan.negotiation.outcomes import Outcome, OutcomeSpace, Value
+from edge_dan.negotiation.domain.errors import NegotiationError
+from edge_dan.negotiation.domain.outcomes import Outcome, OutcomeSpace, Value
 
 FloatArray = npt.NDArray[np.float64]
 

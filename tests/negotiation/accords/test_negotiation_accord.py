@@ -8,8 +8,8 @@ import cbor2
 import pytest
 
 from edge_dan.identity import Identity
-from edge_dan.negotiation.accord import ACCORD_CONTEXT, Accord, AccordError, space_digest
-from edge_dan.negotiation.outcomes import DiscreteIssue, IntegerIssue, OutcomeSpace
+from edge_dan.negotiation.accords.accord import ACCORD_CONTEXT, Accord, AccordError, space_digest
+from edge_dan.negotiation.domain.outcomes import DiscreteIssue, IntegerIssue, OutcomeSpace
 
 SPACE = OutcomeSpace([DiscreteIssue("place", ("home", "park")), IntegerIssue("hour", 17, 22)])
 NID = bytes(range(16))

@@ -8,8 +8,8 @@ accord signature, nor the reverse). Like an accord it binds nobody until every m
 The constraint is deliberately simple and serialisable: on the issue called ``issue``, the values
 in ``forbidden`` are out of bounds. A norm applies to any outcome space with an issue of that
 name; in other spaces it has nothing to say. :class:`GroupNorms` holds a group's verified norms,
-turns them into :class:`~edge_dan.negotiation.utility.RedLine` objects for a space, and gives the
-digest the protocol's ``Invite`` carries, so every party negotiates under the same norms.
+turns them into :class:`~edge_dan.negotiation.domain.utility.RedLine` objects for a space, and
+gives the digest the protocol's ``Invite`` carries, so every party negotiates under the same norms.
 """
 
 from __future__ import annotations
@@ -19,9 +19,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from edge_dan.identity import Identity, IdentityError, verify
-from edge_dan.negotiation.accord import AccordError, canonical_body, signing_message, strict_loads
-from edge_dan.negotiation.outcomes import Outcome, OutcomeSpace, Value
-from edge_dan.negotiation.utility import RedLine
+from edge_dan.negotiation.accords.accord import (
+    AccordError,
+    canonical_body,
+    signing_message,
+    strict_loads,
+)
+from edge_dan.negotiation.domain.outcomes import Outcome, OutcomeSpace, Value
+from edge_dan.negotiation.domain.utility import RedLine
 
 NORM_CONTEXT = b"edge-dan/v1/norm\x00"
 NORM_FORMAT = 1

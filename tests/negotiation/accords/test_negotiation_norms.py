@@ -7,12 +7,12 @@ from dataclasses import replace
 import pytest
 
 from edge_dan.identity import Identity
-from edge_dan.negotiation.norms import GroupNorms, Norm, NormError, norms_digest
-from edge_dan.negotiation.outcomes import DiscreteIssue, IntegerIssue, OutcomeSpace, Value
+from edge_dan.negotiation.accords.norms import GroupNorms, Norm, NormError, norms_digest
+from edge_dan.negotiation.domain.outcomes import DiscreteIssue, IntegerIssue, OutcomeSpace, Value
+from edge_dan.negotiation.domain.utility import LinearAdditiveUtility, Profile
 from edge_dan.negotiation.protocol import Mediator, Participant, State
 from edge_dan.negotiation.runner import run
 from edge_dan.negotiation.strategy import LittleDan
-from edge_dan.negotiation.utility import LinearAdditiveUtility, Profile
 
 GROUP = b"family-group-id!"
 QUIET = (22, 23, 0, 1, 2, 3, 4, 5, 6)

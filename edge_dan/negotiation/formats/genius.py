@@ -19,7 +19,8 @@ weights are scaled to sum to 1, and the reservation value is already on the norm
 Safety: files are read as bytes, limited in size, and refused if they contain a document type
 declaration or entity declaration (``<!DOCTYPE``, ``<!ENTITY``) or a UTF-16/32 byte order mark
 (which would hide such declarations from the byte check); only then does ElementTree parse them.
-Every problem raises :class:`~edge_dan.negotiation.errors.GeniusFormatError` naming the file.
+Every problem raises :class:`~edge_dan.negotiation.formats.errors.GeniusFormatError` naming the
+file.
 
 Limits: real-valued issues are refused; integer issues load in domains, but evaluation functions
 of integer issues in profiles are refused (none of the shared domains uses either).
@@ -32,8 +33,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edge_dan.negotiation.errors import GeniusFormatError
-from edge_dan.negotiation.outcomes import (
+from edge_dan.negotiation.domain.outcomes import (
     DEFAULT_MAX_CARDINALITY,
     DiscreteIssue,
     IntegerIssue,
@@ -41,7 +41,8 @@ from edge_dan.negotiation.outcomes import (
     OutcomeSpace,
     Value,
 )
-from edge_dan.negotiation.utility import LinearAdditiveUtility, Profile
+from edge_dan.negotiation.domain.utility import LinearAdditiveUtility, Profile
+from edge_dan.negotiation.formats.errors import GeniusFormatError
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 """Largest XML file the loader reads."""

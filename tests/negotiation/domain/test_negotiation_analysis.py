@@ -12,14 +12,14 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from edge_dan.negotiation import DiscreteIssue, NegotiationError, OutcomeSpace
-from edge_dan.negotiation.analysis import (
+from edge_dan.negotiation.domain.analysis import (
     Analysis,
     nash_point,
     nash_products,
     pareto_frontier,
     utility_matrix,
 )
-from edge_dan.negotiation.utility import LinearAdditiveUtility
+from edge_dan.negotiation.domain.utility import LinearAdditiveUtility
 
 # Tiny hand-made domain: one issue "split" with four values.
 #              A     B     C     D

@@ -24,8 +24,8 @@ from typing import Any
 import cbor2
 
 from edge_dan.identity import Identity, IdentityError, verify
-from edge_dan.negotiation.errors import NegotiationError
-from edge_dan.negotiation.outcomes import IntegerIssue, OutcomeSpace, Value
+from edge_dan.negotiation.domain.errors import NegotiationError
+from edge_dan.negotiation.domain.outcomes import IntegerIssue, OutcomeSpace, Value
 from edge_dan.wire.errors import MessageError
 from edge_dan.wire.messages.strict_cbor import check_strict
 

@@ -6,13 +6,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SHARED
 
 from edge_dan.negotiation import DiscreteIssue, GeniusFormatError, IntegerIssue, NegotiationError
-from edge_dan.negotiation.analysis import Analysis
-from edge_dan.negotiation.genius import load_domain, load_profile, load_scenario
-from edge_dan.negotiation.utility import LinearAdditiveUtility
+from edge_dan.negotiation.domain.analysis import Analysis
+from edge_dan.negotiation.domain.utility import LinearAdditiveUtility
+from edge_dan.negotiation.formats.genius import load_domain, load_profile, load_scenario
 
-DOMAINS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "negotiation" / "domains"
+DOMAINS = SHARED / "data" / "negotiation" / "domains"
 SCENARIOS = sorted(p.name for p in DOMAINS.iterdir() if p.is_dir()) if DOMAINS.is_dir() else []
 
 # (issues, outcomes, profiles) as found in the shared folder.

@@ -31,9 +31,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from edge_dan.negotiation.errors import NegotiationError
-from edge_dan.negotiation.outcomes import OutcomeSpace
-from edge_dan.negotiation.utility import FloatArray, UtilityFunction, utilities_of
+from edge_dan.negotiation.domain.errors import NegotiationError
+from edge_dan.negotiation.domain.outcomes import OutcomeSpace
+from edge_dan.negotiation.domain.utility import FloatArray, UtilityFunction, utilities_of
 
 IntArray = npt.NDArray[np.intp]
 

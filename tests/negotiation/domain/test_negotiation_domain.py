@@ -19,7 +19,7 @@ from edge_dan.negotiation import (
     OutcomeSpaceTooLarge,
     TextIssue,
 )
-from edge_dan.negotiation.utility import (
+from edge_dan.negotiation.domain.utility import (
     CallableUtility,
     LinearAdditiveUtility,
     Profile,

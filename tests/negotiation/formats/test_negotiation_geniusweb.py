@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from edge_dan.negotiation.errors import GeniusFormatError
-from edge_dan.negotiation.geniusweb import load_domain, load_profile
-from edge_dan.negotiation.outcomes import DiscreteIssue, IntegerIssue, OutcomeSpace
+from edge_dan.negotiation.domain.outcomes import DiscreteIssue, IntegerIssue, OutcomeSpace
+from edge_dan.negotiation.formats.errors import GeniusFormatError
+from edge_dan.negotiation.formats.geniusweb import load_domain, load_profile
 
 DOMAIN: dict[str, Any] = {
     "name": "holiday",

@@ -17,7 +17,7 @@ the reservation bid (0 without one).
 Strictness: files are limited in size and must be UTF-8 JSON; duplicate keys, ``NaN`` or
 ``Infinity``, unknown or missing keys, values outside the domain, and a profile whose embedded
 domain differs from the one given are refused with
-:class:`~edge_dan.negotiation.errors.GeniusFormatError` naming the file and the place.
+:class:`~edge_dan.negotiation.formats.errors.GeniusFormatError` naming the file and the place.
 Integer-range issues load in domains; utilities over them (``NumberValueSetUtilities``) are
 refused.
 """
@@ -32,8 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from edge_dan.negotiation.errors import GeniusFormatError, NegotiationError
-from edge_dan.negotiation.outcomes import (
+from edge_dan.negotiation.domain.errors import NegotiationError
+from edge_dan.negotiation.domain.outcomes import (
     DEFAULT_MAX_CARDINALITY,
     DiscreteIssue,
     IntegerIssue,
@@ -41,7 +41,8 @@ from edge_dan.negotiation.outcomes import (
     Outcome,
     OutcomeSpace,
 )
-from edge_dan.negotiation.utility import FloatArray, LinearAdditiveUtility, Profile
+from edge_dan.negotiation.domain.utility import FloatArray, LinearAdditiveUtility, Profile
+from edge_dan.negotiation.formats.errors import GeniusFormatError
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 WEIGHT_TOLERANCE = 1e-6
