@@ -25,8 +25,8 @@ from edge_dan.identity import Identity
 from edge_dan.negotiation.accords.accord import Accord
 from edge_dan.negotiation.domain.utility import Profile
 from edge_dan.negotiation.formats.genius import GeniusScenario
-from edge_dan.negotiation.protocol import Mediator, Participant
-from edge_dan.negotiation.protocol_ao import AoInitiator, AoResponder
+from edge_dan.negotiation.protocols.ao import AoInitiator, AoResponder
+from edge_dan.negotiation.protocols.mediated import Mediator, Participant
 from edge_dan.negotiation.runner import run
 from edge_dan.negotiation.strategy import LittleDan
 

@@ -28,7 +28,7 @@ and step), since negmas passes Python objects and has no byte count. Privacy, pe
 those listings; guessing scores 0.5), averaged over participants.
 
 ``--protocol ao`` (or ``both``) runs our self-play over edge_dan's own alternating-offers
-protocol (:mod:`edge_dan.negotiation.protocol_ao`, records ``little-dan-ao``) instead of (or
+protocol (:mod:`edge_dan.negotiation.protocols.ao`, records ``little-dan-ao``) instead of (or
 beside) the mediated one; there "revealed" and "rank acc" are measured on each responder's
 distinct offers, in the order made, which every other party sees.
 
@@ -65,8 +65,8 @@ from edge_dan.negotiation.domain.analysis import Analysis
 from edge_dan.negotiation.domain.errors import NegotiationError
 from edge_dan.negotiation.domain.utility import LinearAdditiveUtility, Profile
 from edge_dan.negotiation.formats.genius import GeniusScenario, load_scenario
-from edge_dan.negotiation.protocol import Mediator, Participant
-from edge_dan.negotiation.protocol_ao import AoInitiator, AoResponder
+from edge_dan.negotiation.protocols.ao import AoInitiator, AoResponder
+from edge_dan.negotiation.protocols.mediated import Mediator, Participant
 from edge_dan.negotiation.runner import run
 from edge_dan.negotiation.strategy import AlternatingOffers, LittleDan
 from edge_dan.wire.messages import decode

@@ -1,23 +1,29 @@
-"""Negotiation: the social interface (DESIGN, "Negotiation").
+"""Negotiation: the social interface (DESIGN, "Negotiation"). Sans-IO throughout.
 
-This package is sans-IO. Its first building block is the domain model (:mod:`.domain`):
-outcome spaces, utilities, reservation values, red lines and profiles, and the analysis (Pareto
-frontier, Nash bargaining point, metrics). :mod:`.formats` loads GENIUS XML and GeniusWeb JSON
-domains and profiles strictly.
+One layer per sub-package, each importing only the layers below it:
 
-On top of it, the social interface itself:
-
-- :mod:`.protocol` — the mediated concession protocol (sans-IO) for 2 to 16 parties, paced by
-  :mod:`.pace`; :mod:`.protocol_ao` — alternating offers, the common baseline, under the same
-  message set (the ``Invite`` names the protocol);
-- :mod:`.strategy` — the Little Dan strategy and the owner's policy (``auto`` / ``ask``);
+- :mod:`.domain` — outcome spaces, utilities, reservation values, red lines and the owner's
+  private profile, and the analysis (Pareto frontier, Nash bargaining point, metrics);
+- :mod:`.formats` — strict loaders of GENIUS XML and GeniusWeb JSON domains and profiles;
 - :mod:`.accords` — signed accords, verifiable offline, and a group's shared norms;
+- :mod:`.strategy` — the Little Dan strategy and the owner's policy (``auto`` / ``ask``);
+- :mod:`.protocols` — the mediated concession protocol (2 to 16 parties) and alternating
+  offers, the common baseline, under one message set (the ``Invite`` names the protocol);
 - :mod:`.runner` — runs N parties of either protocol in one process (tests, simulation,
   benchmarks).
 
+The order, bottom up (an arrow points at what a layer may import)::
+
+    domain  <-  formats, accords, strategy  <-  protocols  <-  runner
+
+``formats``, ``accords`` and ``strategy`` import only ``domain``, never each other; ``protocols``
+imports ``domain``, ``accords`` and ``strategy``; only ``runner`` imports ``protocols``. No
+cycles.
+
 Nothing here imports numpy at package import time: the modules that need it (all but
 ``domain.outcomes``, ``domain.errors``, ``formats.errors`` and ``accords.accord``) are imported
-explicitly by callers.
+explicitly by callers, and the sub-packages' own ``__init__`` modules import nothing but
+``protocols.mediated``, which gathers its two sides.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Run N sans-IO negotiation parties in one process (simulation, tests and benchmarks).
 
-Either protocol: the initiator is a :class:`~.protocol.Mediator` or an
-:class:`~.protocol_ao.AoInitiator`. Messages are delivered first in, first out; the clock
+Either protocol: the initiator is a :class:`~.protocols.mediated.Mediator` or an
+:class:`~.protocols.ao.AoInitiator`. Messages are delivered first in, first out; the clock
 advances ``step_ms`` per delivery and is passed to the parties (they never read time). When no
 message is left and some party is still waiting, the clock jumps to ``deadline_ms`` and every
 party gets a ``tick``, so a stalled negotiation ends by its deadline like it would on a real
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from edge_dan.negotiation.accords.accord import Accord
-from edge_dan.negotiation.protocol import (
+from edge_dan.negotiation.protocols.core import (
     Agreed,
     ApprovalNeeded,
     Event,

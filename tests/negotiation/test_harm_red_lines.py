@@ -15,7 +15,7 @@ from edge_dan.identity import Identity
 from edge_dan.model import ValueModel
 from edge_dan.negotiation.domain.outcomes import IntegerIssue, OutcomeSpace, TextIssue
 from edge_dan.negotiation.domain.utility import LinearAdditiveUtility, Profile
-from edge_dan.negotiation.protocol import Mediator, Participant
+from edge_dan.negotiation.protocols.mediated import Mediator, Participant
 from edge_dan.negotiation.runner import run
 from edge_dan.negotiation.strategy import LittleDan
 from edge_dan.values.judgement import option_key

@@ -10,7 +10,8 @@ from edge_dan.identity import Identity
 from edge_dan.negotiation.accords.norms import GroupNorms, Norm, NormError, norms_digest
 from edge_dan.negotiation.domain.outcomes import DiscreteIssue, IntegerIssue, OutcomeSpace, Value
 from edge_dan.negotiation.domain.utility import LinearAdditiveUtility, Profile
-from edge_dan.negotiation.protocol import Mediator, Participant, State
+from edge_dan.negotiation.protocols.core import State
+from edge_dan.negotiation.protocols.mediated import Mediator, Participant
 from edge_dan.negotiation.runner import run
 from edge_dan.negotiation.strategy import LittleDan
 

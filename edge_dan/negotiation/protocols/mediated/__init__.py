@@ -1,7 +1,7 @@
 """Mediated concession: a sans-IO protocol for 2 to 16 parties with signed accords.
 
 One of two protocols under one message set (the ``Invite`` names it); the other is
-alternating offers (:mod:`edge_dan.negotiation.protocol_ao`), the common baseline.
+alternating offers (:mod:`edge_dan.negotiation.protocols.ao`), the common baseline.
 
 One party, the *mediator* (whoever starts the negotiation), runs the rounds; it is also a party
 with its own profile. No message carries a utility, a weight or a profile (see
@@ -26,14 +26,14 @@ Flow::
     after a no, the outcome is struck and the rounds go on. The mediator signs last: a proposal
     carries no signature, so a party that said no holds nothing it could complete alone.
 
-Every party reveals the same number of levels each round, so all concede at the same pace. How
-many (:class:`edge_dan.negotiation.pace.PaceSchedule`): a larger opening, a steady pace that
-spreads the levels over ``min(max_rounds, pace_rounds)`` rounds, and one look-ahead round. The
-invitation states the most any round may ask (``levels_per_round``); a participant refuses a
-round that asks for more. Messages for ``n`` parties and ``R`` rounds: ``(n - 1) * (2R + 3)``.
-Deadlines: ``max_rounds`` and an absolute ``deadline_ms``; time is passed in (``now_ms``), never
-read. Any party can walk away at any time (:meth:`Party.withdraw`): a participant's ``Withdraw``
-makes the mediator end the negotiation for everyone.
+Every party reveals the same number of levels each round, so all concede at the same pace. How many
+(:class:`~.pace.PaceSchedule`): a larger opening, a steady pace that spreads the levels over
+``min(max_rounds, pace_rounds)`` rounds, and one look-ahead round. The invitation states the most
+any round may ask (``levels_per_round``); a participant refuses a round that asks for more.
+Messages for ``n`` parties and ``R`` rounds: ``(n - 1) * (2R + 3)``. Deadlines: ``max_rounds`` and
+an absolute ``deadline_ms``; time is passed in (``now_ms``), never read. Any party can walk away at
+any time (:meth:`~.core.Party.withdraw`): a participant's ``Withdraw`` makes the mediator end the
+negotiation for everyone.
 
 Errors: a message that does not decode, names another negotiation, comes out of turn, repeats,
 lists an outcome outside the space or listed before, skips or exceeds levels, carries a bad
@@ -61,36 +61,12 @@ What each message reveals:
 
 The mediator learns the most (every participant's levels down to agreement); participants learn
 only the proposal. Choose as mediator the party you trust with that.
+
+The two sides: :mod:`.mediator` and :mod:`.participant`, on the states, events and party base of
+:mod:`edge_dan.negotiation.protocols.core`; the rounds' pace: :mod:`.pace`.
 """
 
-from edge_dan.negotiation.protocol_core import (
-    NO_NORMS,
-    Agreed,
-    ApprovalNeeded,
-    Event,
-    Failed,
-    Ignored,
-    Outgoing,
-    Party,
-    ProtocolViolation,
-    State,
-    new_negotiation_id,
-)
-from edge_dan.negotiation.protocol_mediator import Mediator
-from edge_dan.negotiation.protocol_participant import Participant
+from edge_dan.negotiation.protocols.mediated.mediator import Mediator
+from edge_dan.negotiation.protocols.mediated.participant import Participant
 
-__all__ = [
-    "NO_NORMS",
-    "Agreed",
-    "ApprovalNeeded",
-    "Event",
-    "Failed",
-    "Ignored",
-    "Mediator",
-    "Outgoing",
-    "Participant",
-    "Party",
-    "ProtocolViolation",
-    "State",
-    "new_negotiation_id",
-]
+__all__ = ["Mediator", "Participant"]

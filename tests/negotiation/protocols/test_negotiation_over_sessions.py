@@ -12,7 +12,8 @@ from collections import deque
 from edge_dan.identity import Identity
 from edge_dan.negotiation.domain.outcomes import DiscreteIssue, IntegerIssue, OutcomeSpace, Value
 from edge_dan.negotiation.domain.utility import LinearAdditiveUtility, Profile
-from edge_dan.negotiation.protocol import Failed, Mediator, Participant, Party, State
+from edge_dan.negotiation.protocols.core import Failed, Party, State
+from edge_dan.negotiation.protocols.mediated import Mediator, Participant
 from edge_dan.negotiation.strategy import LittleDan
 from edge_dan.transports.memory import A_TO_B, Fault, FaultInjector, MemoryLink
 from edge_dan.wire.messages import decode, encode

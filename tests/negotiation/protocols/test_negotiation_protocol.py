@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import cbor2
 import numpy as np
 import pytest
+from conftest import SHARED
 
 from edge_dan.identity import Identity
 from edge_dan.negotiation.accords.accord import Accord
@@ -15,16 +14,9 @@ from edge_dan.negotiation.domain.errors import NegotiationError
 from edge_dan.negotiation.domain.outcomes import DiscreteIssue, IntegerIssue, OutcomeSpace, Value
 from edge_dan.negotiation.domain.utility import LinearAdditiveUtility, Profile, RedLine
 from edge_dan.negotiation.formats.genius import load_scenario
-from edge_dan.negotiation.pace import PaceSchedule
-from edge_dan.negotiation.protocol import (
-    Agreed,
-    ApprovalNeeded,
-    Failed,
-    Ignored,
-    Mediator,
-    Participant,
-    State,
-)
+from edge_dan.negotiation.protocols.core import Agreed, ApprovalNeeded, Failed, Ignored, State
+from edge_dan.negotiation.protocols.mediated import Mediator, Participant
+from edge_dan.negotiation.protocols.mediated.pace import PaceSchedule
 from edge_dan.negotiation.runner import run
 from edge_dan.negotiation.strategy import LittleDan, Mode, Policy
 from edge_dan.wire.messages import decode, encode, registered
@@ -41,7 +33,7 @@ from edge_dan.wire.messages.negotiation import (
     WithdrawCode,
 )
 
-DOMAINS = Path(__file__).resolve().parents[3] / "shared" / "data" / "negotiation" / "domains"
+DOMAINS = SHARED / "data" / "negotiation" / "domains"
 NID = bytes(range(16))
 
 

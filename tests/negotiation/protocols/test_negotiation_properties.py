@@ -18,15 +18,8 @@ from hypothesis import strategies as st
 from edge_dan.identity import Identity
 from edge_dan.negotiation.domain.outcomes import DiscreteIssue, OutcomeSpace
 from edge_dan.negotiation.domain.utility import Evaluator, LinearAdditiveUtility, Profile, RedLine
-from edge_dan.negotiation.protocol import (
-    ApprovalNeeded,
-    Event,
-    Mediator,
-    Outgoing,
-    Participant,
-    Party,
-    State,
-)
+from edge_dan.negotiation.protocols.core import ApprovalNeeded, Event, Outgoing, Party, State
+from edge_dan.negotiation.protocols.mediated import Mediator, Participant
 from edge_dan.negotiation.runner import Endpoint, Owner, RunResult, run
 from edge_dan.negotiation.strategy import LittleDan, Mode, Policy
 from edge_dan.wire.messages import decode, encode

@@ -1,4 +1,4 @@
-"""The mediator side of the mediated concession protocol (see :mod:`.protocol`).
+"""The mediator side of the mediated concession protocol (see :mod:`.mediated`).
 
 The mediator invites, opens the rounds, records every party's listing (and its own), keeps the
 outcomes everyone listed, and proposes the one with the largest product of estimated gains; it
@@ -14,8 +14,7 @@ import numpy as np
 from edge_dan.identity import Identity
 from edge_dan.negotiation.accords.accord import Accord, AccordError
 from edge_dan.negotiation.domain.errors import NegotiationError
-from edge_dan.negotiation.pace import PaceSchedule
-from edge_dan.negotiation.protocol_core import (
+from edge_dan.negotiation.protocols.core import (
     NO_NORMS,
     Agreed,
     ApprovalNeeded,
@@ -24,6 +23,7 @@ from edge_dan.negotiation.protocol_core import (
     State,
     new_negotiation_id,
 )
+from edge_dan.negotiation.protocols.mediated.pace import PaceSchedule
 from edge_dan.negotiation.strategy import IntArray, LittleDan, Mode
 from edge_dan.wire.messages.negotiation import (
     MAX_LEVELS,

@@ -1,8 +1,9 @@
-"""The shared core of the mediated concession protocol: states, events and the party base.
+"""The core both protocols share: states, events and the party base.
 
-See :mod:`edge_dan.negotiation.protocol` for the protocol itself and what each message reveals.
-:class:`Party` holds what mediator and participant share: the outbox and event list, the
-deadline, walking away, and the commit point (the non-harm check right before signing).
+See :mod:`.mediated` and :mod:`.ao` for the protocols themselves and what each message reveals.
+:class:`Party` holds what every party of either shares: the outbox and event list, the
+invitation check, the deadline, walking away, and the commit point (the non-harm check right
+before signing).
 """
 
 from __future__ import annotations

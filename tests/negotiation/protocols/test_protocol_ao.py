@@ -11,6 +11,7 @@ from pathlib import Path
 
 import cbor2
 import pytest
+from conftest import REPO
 from test_negotiation_protocol import DOMAINS, NID
 from test_negotiation_protocol import two_profiles as opposed  # home late vs cafe early
 
@@ -18,8 +19,8 @@ from edge_dan.identity import Identity
 from edge_dan.negotiation.domain.errors import NegotiationError
 from edge_dan.negotiation.domain.utility import Profile, RedLine
 from edge_dan.negotiation.formats.genius import load_scenario
-from edge_dan.negotiation.protocol_ao import AoInitiator, AoParty, AoResponder
-from edge_dan.negotiation.protocol_core import ApprovalNeeded, Failed, Ignored, Outgoing, State
+from edge_dan.negotiation.protocols.ao import AoInitiator, AoParty, AoResponder
+from edge_dan.negotiation.protocols.core import ApprovalNeeded, Failed, Ignored, Outgoing, State
 from edge_dan.negotiation.runner import run
 from edge_dan.negotiation.strategy import AlternatingOffers, LittleDan, Mode, Policy
 from edge_dan.wire.errors import MessageError
@@ -546,7 +547,7 @@ def test_bench_runs_self_play_over_alternating_offers(tmp_path: Path) -> None:
     folder = tmp_path / "domains"
     shutil.copytree(DOMAINS / "anac_y2011_Laptop", folder / "laptop")
     out = tmp_path / "records.jsonl"
-    bench = Path(__file__).resolve().parents[2] / "bench" / "negotiation.py"
+    bench = REPO / "bench" / "negotiation.py"
     command = [sys.executable, str(bench), "--domains", str(folder), "--protocol", "ao"]
     done = subprocess.run(
         [*command, "--json", str(out)], capture_output=True, text=True, timeout=120, check=False

@@ -1,6 +1,6 @@
 """How many concession levels the mediator asks of every party, round by round.
 
-The mediated protocol (:mod:`.protocol`) trades three things against each other: rounds (and so
+The mediated protocol (:mod:`.mediated`) trades three things against each other: rounds (and so
 messages), how close the outcome gets to the Nash point, and how much of each participant's
 ranking the mediator sees. The schedule has three steps, each a number of levels:
 

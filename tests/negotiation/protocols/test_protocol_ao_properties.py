@@ -23,8 +23,8 @@ from test_negotiation_properties import Scenario, fast, scenarios
 
 from edge_dan.identity import Identity
 from edge_dan.negotiation.accords.accord import Accord
-from edge_dan.negotiation.protocol_ao import AoInitiator, AoParty, AoResponder
-from edge_dan.negotiation.protocol_core import ApprovalNeeded, Event, Outgoing, State
+from edge_dan.negotiation.protocols.ao import AoInitiator, AoParty, AoResponder
+from edge_dan.negotiation.protocols.core import ApprovalNeeded, Event, Outgoing, State
 from edge_dan.negotiation.runner import Endpoint, Owner, RunResult, run
 from edge_dan.negotiation.strategy import LittleDan, Mode, Policy
 from edge_dan.wire.messages import decode, encode

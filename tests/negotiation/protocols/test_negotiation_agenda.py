@@ -6,13 +6,13 @@ from dataclasses import replace
 
 import pytest
 
-from edge_dan.negotiation.agenda import BadAgenda, agenda_for, space_of
 from edge_dan.negotiation.domain.outcomes import (
     DiscreteIssue,
     IntegerIssue,
     OutcomeSpace,
     TextIssue,
 )
+from edge_dan.negotiation.protocols.agenda import BadAgenda, agenda_for, space_of
 from edge_dan.wire.messages import decode, encode
 from edge_dan.wire.messages.agenda import Agenda
 

@@ -1,4 +1,4 @@
-"""The participant side of the mediated concession protocol (see :mod:`.protocol`).
+"""The participant side of the mediated concession protocol (see :mod:`.mediated`).
 
 A participant answers one mediator: it joins if the invitation matches its outcome space and
 norms, reveals its concession levels at the agreed pace, checks that any proposal is an outcome
@@ -14,7 +14,7 @@ import numpy as np
 from edge_dan.identity import Identity
 from edge_dan.negotiation.accords.accord import Accord, AccordError
 from edge_dan.negotiation.domain.errors import NegotiationError
-from edge_dan.negotiation.protocol_core import (
+from edge_dan.negotiation.protocols.core import (
     NO_NORMS,
     Agreed,
     ApprovalNeeded,

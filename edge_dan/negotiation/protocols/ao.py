@@ -1,7 +1,7 @@
 """Stacked alternating offers: a sans-IO protocol for 2 to 10 parties with signed accords.
 
 The common baseline of automated negotiation (the stacked alternating offers protocol, SAOP),
-on the message set of the mediated protocol (:mod:`.protocol`): the same ``Invite``, ``Join`` and
+on the message set of the mediated protocol (:mod:`.mediated`): the same ``Invite``, ``Join`` and
 ``Withdraw``, plus ``Offer`` and ``Accept`` (:mod:`edge_dan.wire.messages.negotiation_ao`). There
 is no mediator: every move goes to every other party, and every party checks every move.
 
@@ -28,7 +28,7 @@ Deadlines: ``max_rounds`` (a round is ``n`` turns, one per party; at least 2, si
 takes ``n + 1`` turns) and an absolute ``deadline_ms``; time is passed in, never read. The
 first party whose turn comes when no offer can be agreed within the turns left sends
 ``Withdraw(DEADLINE)``, and every party ends with ``DEADLINE``. Any party can walk away at any time
-(:meth:`~.protocol_core.Party.withdraw`); its ``Withdraw`` ends the negotiation for all (an
+(:meth:`~.core.Party.withdraw`); its ``Withdraw`` ends the negotiation for all (an
 accord needs every party).
 
 Strategy: Little Dan's alternating-offers core (:class:`~.strategy.AlternatingOffers`, a Boulware
@@ -77,7 +77,7 @@ from dataclasses import dataclass
 from edge_dan.identity import Identity
 from edge_dan.negotiation.accords.accord import Accord, AccordError
 from edge_dan.negotiation.domain.errors import NegotiationError
-from edge_dan.negotiation.protocol_core import (
+from edge_dan.negotiation.protocols.core import (
     NO_NORMS,
     Agreed,
     ApprovalNeeded,
