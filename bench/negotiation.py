@@ -67,11 +67,13 @@ from edge_dan.negotiation.domain.utility import LinearAdditiveUtility, Profile
 from edge_dan.negotiation.formats.genius import GeniusScenario, load_scenario
 from edge_dan.negotiation.protocols.ao import AoInitiator, AoResponder
 from edge_dan.negotiation.protocols.mediated import Mediator, Participant
-from edge_dan.negotiation.runner import run
 from edge_dan.negotiation.strategy import AlternatingOffers, LittleDan
 from edge_dan.wire.messages import decode
 from edge_dan.wire.messages.negotiation import Bids
 from edge_dan.wire.messages.negotiation_ao import Offer
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "negotiation"))
+from negotiation_runner import run  # the tests' in-process runner
 
 NEGMAS_AGENTS = ("Boulware", "Aspiration", "Linear", "Conceder", "NaiveTitForTat", "MiCRO")
 NEGMAS_MECHANISMS = (*NEGMAS_AGENTS, "VetoST")  # VetoST: mediated single text (all seats)

@@ -8,17 +8,18 @@ One layer per sub-package, each importing only the layers below it:
 - :mod:`.accords` — signed accords, verifiable offline, and a group's shared norms;
 - :mod:`.strategy` — the Little Dan strategy and the owner's policy (``auto`` / ``ask``);
 - :mod:`.protocols` — the mediated concession protocol (2 to 16 parties) and alternating
-  offers, the common baseline, under one message set (the ``Invite`` names the protocol);
-- :mod:`.runner` — runs N parties of either protocol in one process (tests, simulation,
-  benchmarks).
+  offers, the common baseline, under one message set (the ``Invite`` names the protocol).
 
 The order, bottom up (an arrow points at what a layer may import)::
 
-    domain  <-  formats, accords, strategy  <-  protocols  <-  runner
+    domain  <-  formats, accords, strategy  <-  protocols
 
 ``formats``, ``accords`` and ``strategy`` import only ``domain``, never each other; ``protocols``
-imports ``domain``, ``accords`` and ``strategy``; only ``runner`` imports ``protocols``. No
-cycles.
+imports ``domain``, ``accords`` and ``strategy``; nothing in the package imports ``protocols``.
+No cycles.
+
+The in-process runner that plays N parties of either protocol against each other is test and
+bench code, not SDK code: ``tests/negotiation/negotiation_runner.py``.
 
 Nothing here imports numpy at package import time: the modules that need it (all but
 ``domain.outcomes``, ``domain.errors``, ``formats.errors`` and ``accords.accord``) are imported

@@ -65,8 +65,8 @@ What each message reveals (to every other party; there is no mediator to hide an
 
 Message count: ``2 (n - 1)`` to set up (``n - 1`` invitations and joins), then ``n - 1`` per turn.
 An agreement on the opening offer takes ``n + 1`` turns: ``(n + 3)(n - 1)`` messages in all
-(5 for two parties, 21 for four). A walk-away costs ``n - 1`` more. ``run`` (in
-:mod:`.runner`) counts them exactly.
+(5 for two parties, 21 for four). A walk-away costs ``n - 1`` more. The tests' in-process runner
+(``tests/negotiation/negotiation_runner.py``) counts them exactly.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from negotiation_runner import run
 
 from edge_dan.identity import Identity
 from edge_dan.negotiation.accords.norms import GroupNorms, Norm, NormError, norms_digest
@@ -12,7 +13,6 @@ from edge_dan.negotiation.domain.outcomes import DiscreteIssue, IntegerIssue, Ou
 from edge_dan.negotiation.domain.utility import LinearAdditiveUtility, Profile
 from edge_dan.negotiation.protocols.core import State
 from edge_dan.negotiation.protocols.mediated import Mediator, Participant
-from edge_dan.negotiation.runner import run
 from edge_dan.negotiation.strategy import LittleDan
 
 GROUP = b"family-group-id!"

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from negotiation_runner import Endpoint, Owner, RunResult, run
 
 from edge_dan.identity import Identity
 from edge_dan.negotiation.domain.outcomes import DiscreteIssue, OutcomeSpace
 from edge_dan.negotiation.domain.utility import Evaluator, LinearAdditiveUtility, Profile, RedLine
 from edge_dan.negotiation.protocols.core import ApprovalNeeded, Event, Outgoing, Party, State
 from edge_dan.negotiation.protocols.mediated import Mediator, Participant
-from edge_dan.negotiation.runner import Endpoint, Owner, RunResult, run
 from edge_dan.negotiation.strategy import LittleDan, Mode, Policy
 from edge_dan.wire.messages import decode, encode
 from edge_dan.wire.messages.negotiation import Bids, Withdraw

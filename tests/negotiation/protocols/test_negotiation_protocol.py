@@ -6,6 +6,7 @@ import cbor2
 import numpy as np
 import pytest
 from conftest import SHARED
+from negotiation_runner import run
 
 from edge_dan.identity import Identity
 from edge_dan.negotiation.accords.accord import Accord
@@ -17,7 +18,6 @@ from edge_dan.negotiation.formats.genius import load_scenario
 from edge_dan.negotiation.protocols.core import Agreed, ApprovalNeeded, Failed, Ignored, State
 from edge_dan.negotiation.protocols.mediated import Mediator, Participant
 from edge_dan.negotiation.protocols.mediated.pace import PaceSchedule
-from edge_dan.negotiation.runner import run
 from edge_dan.negotiation.strategy import LittleDan, Mode, Policy
 from edge_dan.wire.messages import decode, encode, registered
 from edge_dan.wire.messages.negotiation import (

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from negotiation_runner import run
 from test_negotiation_protocol import DOMAINS, setup, two_profiles
 
 from edge_dan.negotiation.domain.errors import NegotiationError
 from edge_dan.negotiation.formats.genius import load_scenario
 from edge_dan.negotiation.protocols.mediated.pace import PaceSchedule
-from edge_dan.negotiation.runner import run
 from edge_dan.wire.messages import decode
 from edge_dan.wire.messages.negotiation import (
     Answer,

@@ -12,6 +12,7 @@ from pathlib import Path
 import cbor2
 import pytest
 from conftest import REPO
+from negotiation_runner import run
 from test_negotiation_protocol import DOMAINS, NID
 from test_negotiation_protocol import two_profiles as opposed  # home late vs cafe early
 
@@ -21,7 +22,6 @@ from edge_dan.negotiation.domain.utility import Profile, RedLine
 from edge_dan.negotiation.formats.genius import load_scenario
 from edge_dan.negotiation.protocols.ao import AoInitiator, AoParty, AoResponder
 from edge_dan.negotiation.protocols.core import ApprovalNeeded, Failed, Ignored, Outgoing, State
-from edge_dan.negotiation.runner import run
 from edge_dan.negotiation.strategy import AlternatingOffers, LittleDan, Mode, Policy
 from edge_dan.wire.errors import MessageError
 from edge_dan.wire.messages import Message, decode, encode

@@ -19,13 +19,13 @@ from collections.abc import Sequence
 
 from hypothesis import given
 from hypothesis import strategies as st
+from negotiation_runner import Endpoint, Owner, RunResult, run
 from test_negotiation_properties import Scenario, fast, scenarios
 
 from edge_dan.identity import Identity
 from edge_dan.negotiation.accords.accord import Accord
 from edge_dan.negotiation.protocols.ao import AoInitiator, AoParty, AoResponder
 from edge_dan.negotiation.protocols.core import ApprovalNeeded, Event, Outgoing, State
-from edge_dan.negotiation.runner import Endpoint, Owner, RunResult, run
 from edge_dan.negotiation.strategy import LittleDan, Mode, Policy
 from edge_dan.wire.messages import decode, encode
 from edge_dan.wire.messages.negotiation import Withdraw

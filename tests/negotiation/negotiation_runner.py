@@ -1,12 +1,16 @@
-"""Run N sans-IO negotiation parties in one process (simulation, tests and benchmarks).
+"""Run N sans-IO negotiation parties in one process: the negotiation tests' and benches' network.
 
-Either protocol: the initiator is a :class:`~.protocols.mediated.Mediator` or an
-:class:`~.protocols.ao.AoInitiator`. Messages are delivered first in, first out; the clock
-advances ``step_ms`` per delivery and is passed to the parties (they never read time). When no
-message is left and some party is still waiting, the clock jumps to ``deadline_ms`` and every
-party gets a ``tick``, so a stalled negotiation ends by its deadline like it would on a real
-link. Owners in mode ``ask`` answer through ``owner``, a callback given the party's key and the
-:class:`ApprovalNeeded` event.
+Not SDK code: only tests (pytest's ``pythonpath`` holds this folder) and ``bench/`` scripts (they
+put this folder on ``sys.path``) use it; an agent negotiates over its sessions
+(:mod:`edge_dan.agent.negotiations`).
+
+Either protocol: the initiator is a :class:`~edge_dan.negotiation.protocols.mediated.Mediator` or
+an :class:`~edge_dan.negotiation.protocols.ao.AoInitiator`. Messages are delivered first in, first
+out; the clock advances ``step_ms`` per delivery and is passed to the parties (they never read
+time). When no message is left and some party is still waiting, the clock jumps to ``deadline_ms``
+and every party gets a ``tick``, so a stalled negotiation ends by its deadline like it would on a
+real link. Owners in mode ``ask`` answer through ``owner``, a callback given the party's key and
+the :class:`ApprovalNeeded` event.
 """
 
 from __future__ import annotations
