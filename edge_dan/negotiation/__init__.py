@@ -16,15 +16,15 @@ The order, bottom up (an arrow points at what a layer may import)::
 
 ``formats``, ``accords`` and ``strategy`` import only ``domain``, never each other; ``protocols``
 imports ``domain``, ``accords`` and ``strategy``; nothing in the package imports ``protocols``.
-No cycles.
+No cycles (``tests/negotiation/test_negotiation_layers.py`` holds the package to this order).
 
 The in-process runner that plays N parties of either protocol against each other is test and
 bench code, not SDK code: ``tests/negotiation/negotiation_runner.py``.
 
 Nothing here imports numpy at package import time: the modules that need it (all but
-``domain.outcomes``, ``domain.errors``, ``formats.errors`` and ``accords.accord``) are imported
-explicitly by callers, and the sub-packages' own ``__init__`` modules import nothing but
-``protocols.mediated``, which gathers its two sides.
+``domain.outcomes``, ``domain.errors``, ``formats.errors``, ``accords.accord`` and
+``protocols.agenda``) are imported explicitly by callers, and the sub-packages' ``__init__``
+modules import nothing, but for ``protocols.mediated``, which gathers its two sides.
 """
 
 from __future__ import annotations
