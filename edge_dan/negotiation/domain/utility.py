@@ -17,7 +17,7 @@ every issue has utility 1.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, cast, runtime_checkable
 
@@ -57,7 +57,42 @@ def _finite(number: object, what: str) -> float:
     return result
 
 
-class LinearAdditiveUtility:
+class WeightedTables:
+    """``u(o) = sum_i weights[i] * tables[i][position of o_i]``, the numbers used as given.
+
+    The shape of every linear additive utility; :class:`LinearAdditiveUtility` normalises its
+    weights and evaluations first (GENIUS), a GeniusWeb profile does not.
+    """
+
+    def __init__(
+        self, space: OutcomeSpace, weights: FloatArray, tables: Sequence[FloatArray]
+    ) -> None:
+        self.space = space
+        self.weights: FloatArray = weights
+        self.tables: tuple[FloatArray, ...] = tuple(tables)
+        """Per issue, the score of each value in the issue's value order."""
+
+    def __call__(self, outcome: Outcome) -> float:
+        self.space.validate(outcome)
+        return float(
+            sum(
+                w * table[issue.position(value)]
+                for w, table, issue, value in zip(
+                    self.weights, self.tables, self.space.issues, outcome, strict=True
+                )
+            )
+        )
+
+    def utilities(self) -> FloatArray:
+        """Utility of every outcome of the space, in enumeration order (vectorised)."""
+        self.space.iter_outcomes()  # enforce the space's bound before allocating
+        total: FloatArray = np.zeros(1, dtype=np.float64)
+        for w, table in zip(self.weights, self.tables, strict=True):
+            total = (total[:, None] + w * table[None, :]).reshape(-1)
+        return total
+
+
+class LinearAdditiveUtility(WeightedTables):
     """Weighted sum of per-issue evaluations, each issue normalised by its maximum."""
 
     def __init__(
@@ -83,8 +118,6 @@ class LinearAdditiveUtility:
         total = float(raw_weights.sum())
         if total <= 0:
             raise NegotiationError("weights sum to 0: at least one issue must matter")
-        self.space = space
-        self.weights: FloatArray = raw_weights / total
         tables: list[FloatArray] = []
         for issue in space.issues:
             evaluator = evaluations[issue.name]
@@ -111,8 +144,7 @@ class LinearAdditiveUtility:
                 raise NegotiationError(f"evaluations of issue {issue.name!r} must not be negative")
             top = float(table.max())
             tables.append(table / top if top > 0 else table)
-        self.tables: tuple[FloatArray, ...] = tuple(tables)
-        """Per issue, the normalised evaluation of each value in the issue's value order."""
+        super().__init__(space, raw_weights / total, tables)
 
     def __repr__(self) -> str:
         weights = dict(zip(self.space.issue_names, self.weights.round(4).tolist(), strict=True))
@@ -126,25 +158,6 @@ class LinearAdditiveUtility:
         """Normalised evaluation (0..1) of ``value`` on ``issue``."""
         position = self.space.issue_position(issue)
         return float(self.tables[position][self.space.issues[position].position(value)])
-
-    def __call__(self, outcome: Outcome) -> float:
-        self.space.validate(outcome)
-        return float(
-            sum(
-                w * table[issue.position(value)]
-                for w, table, issue, value in zip(
-                    self.weights, self.tables, self.space.issues, outcome, strict=True
-                )
-            )
-        )
-
-    def utilities(self) -> FloatArray:
-        """Utility of every outcome of the space, in enumeration order (vectorised)."""
-        self.space.iter_outcomes()  # enforce the space's bound before allocating
-        total: FloatArray = np.zeros(1, dtype=np.float64)
-        for w, table in zip(self.weights, self.tables, strict=True):
-            total = (total[:, None] + w * table[None, :]).reshape(-1)
-        return total
 
     def best_outcome(self) -> Outcome:
         """An outcome of utility 1 (a best value on every issue; first such value)."""

@@ -38,10 +38,14 @@ from edge_dan.negotiation.domain.outcomes import (
     DiscreteIssue,
     IntegerIssue,
     Issue,
-    Outcome,
     OutcomeSpace,
 )
-from edge_dan.negotiation.domain.utility import FloatArray, LinearAdditiveUtility, Profile
+from edge_dan.negotiation.domain.utility import (
+    FloatArray,
+    LinearAdditiveUtility,
+    Profile,
+    WeightedTables,
+)
 from edge_dan.negotiation.formats.errors import GeniusFormatError
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
@@ -142,33 +146,6 @@ def load_domain(
     return _space(path, _read_json(path), max_cardinality)
 
 
-class _ExactLinearAdditive:
-    """``sum_i w_i * u_i(v_i)`` without rescaling (GeniusWeb semantics), vectorised."""
-
-    def __init__(self, space: OutcomeSpace, weights: FloatArray, tables: list[FloatArray]):
-        self.space = space
-        self.weights = weights
-        self.tables = tables
-
-    def __call__(self, outcome: Outcome) -> float:
-        self.space.validate(outcome)
-        return float(
-            sum(
-                w * table[issue.position(value)]
-                for w, table, issue, value in zip(
-                    self.weights, self.tables, self.space.issues, outcome, strict=True
-                )
-            )
-        )
-
-    def utilities(self) -> FloatArray:
-        self.space.iter_outcomes()  # enforce the space's bound first
-        total: FloatArray = np.zeros(1, dtype=np.float64)
-        for w, table in zip(self.weights, self.tables, strict=True):
-            total = (total[:, None] + w * table[None, :]).reshape(-1)
-        return total
-
-
 def load_profile(
     path: str | Path,
     space: OutcomeSpace | None = None,
@@ -211,7 +188,7 @@ def load_profile(
                 dtype=np.float64,
             )
         )
-    utility: LinearAdditiveUtility | _ExactLinearAdditive
+    utility: WeightedTables
     if all(float(t.max()) == 1.0 for t in tables):
         # Same numbers as the exact form (each issue already peaks at 1), with the fast path.
         utility = LinearAdditiveUtility(
@@ -223,7 +200,7 @@ def load_profile(
             },
         )
     else:
-        utility = _ExactLinearAdditive(space, weights, tables)
+        utility = WeightedTables(space, weights, tables)
     reservation = 0.0
     bid = body.get("reservationBid")
     if bid is not None:
