@@ -22,16 +22,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from edge_dan.identity import Identity
-from edge_dan.negotiation.accord import Accord
-from edge_dan.negotiation.genius import GeniusScenario
-from edge_dan.negotiation.protocol import Mediator, Participant
-from edge_dan.negotiation.protocol_ao import AoInitiator, AoResponder
-from edge_dan.negotiation.runner import run
+from edge_dan.negotiation.accords.accord import Accord
+from edge_dan.negotiation.domain.utility import Profile
+from edge_dan.negotiation.formats.genius import GeniusScenario
+from edge_dan.negotiation.protocols.ao import AoInitiator, AoResponder
+from edge_dan.negotiation.protocols.mediated import Mediator, Participant
 from edge_dan.negotiation.strategy import LittleDan
-from edge_dan.negotiation.utility import Profile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from negotiation import scenarios
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "negotiation"))
+from negotiation import scenarios  # bench/negotiation.py
+from negotiation_runner import run  # the tests' in-process runner
 
 Play = Callable[[Profile, Profile, int], Accord | None]
 

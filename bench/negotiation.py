@@ -15,20 +15,20 @@ parties every pair of profiles negotiates (the first, by file name, mediates), u
 groups of profiles (drawn with repetition when a domain has fewer profiles than seats) on the
 domains with at least 3 profiles.
 
-Metrics are ``edge_dan.negotiation.analysis`` (its docstring has the definitions). Checked against
-negmas 0.16's own code: the Pareto distance (Euclidean, to the nearest point of the discrete
-frontier) and welfare (sum over the largest sum) are the same; negmas's Nash point measures
-gains from max(reserved value, minimum utility) where DESIGN (and ``np_ratio``) uses the
-reserved value, so each record also has ``np_ratio_negmas_baseline``. ``rounds`` counts our
-bidding rounds (negmas: steps); ``messages`` counts every message as received by one party (ours
-exactly as sent on the wire, with ``bytes``; negmas's SAO: offers times the other parties;
-VetoST: 2 per party and step), since negmas passes Python objects and has no byte count.
-Privacy, per record: ``revealed_fraction`` (share of the outcome space each participant listed
-to the mediator) and ``ranking_accuracy`` (share of random outcome pairs whose order the
-mediator infers right from those listings; guessing scores 0.5), averaged over participants.
+Metrics are ``edge_dan.negotiation.domain.analysis`` (its docstring has the definitions). Checked
+against negmas 0.16's own code: the Pareto distance (Euclidean, to the nearest point of the
+discrete frontier) and welfare (sum over the largest sum) are the same; negmas's Nash point
+measures gains from max(reserved value, minimum utility) where DESIGN (and ``np_ratio``) uses the
+reserved value, so each record also has ``np_ratio_negmas_baseline``. ``rounds`` counts our bidding
+rounds (negmas: steps); ``messages`` counts every message as received by one party (ours exactly as
+sent on the wire, with ``bytes``; negmas's SAO: offers times the other parties; VetoST: 2 per party
+and step), since negmas passes Python objects and has no byte count. Privacy, per record:
+``revealed_fraction`` (share of the outcome space each participant listed to the mediator) and
+``ranking_accuracy`` (share of random outcome pairs whose order the mediator infers right from
+those listings; guessing scores 0.5), averaged over participants.
 
 ``--protocol ao`` (or ``both``) runs our self-play over edge_dan's own alternating-offers
-protocol (:mod:`edge_dan.negotiation.protocol_ao`, records ``little-dan-ao``) instead of (or
+protocol (:mod:`edge_dan.negotiation.protocols.ao`, records ``little-dan-ao``) instead of (or
 beside) the mediated one; there "revealed" and "rank acc" are measured on each responder's
 distinct offers, in the order made, which every other party sees.
 
@@ -61,17 +61,19 @@ from typing import Any
 import numpy as np
 
 from edge_dan.identity import Identity
-from edge_dan.negotiation.analysis import Analysis
-from edge_dan.negotiation.errors import NegotiationError
-from edge_dan.negotiation.genius import GeniusScenario, load_scenario
-from edge_dan.negotiation.protocol import Mediator, Participant
-from edge_dan.negotiation.protocol_ao import AoInitiator, AoResponder
-from edge_dan.negotiation.runner import run
+from edge_dan.negotiation.domain.analysis import Analysis
+from edge_dan.negotiation.domain.errors import NegotiationError
+from edge_dan.negotiation.domain.utility import LinearAdditiveUtility, Profile
+from edge_dan.negotiation.formats.genius import GeniusScenario, load_scenario
+from edge_dan.negotiation.protocols.ao import AoInitiator, AoResponder
+from edge_dan.negotiation.protocols.mediated import Mediator, Participant
 from edge_dan.negotiation.strategy import AlternatingOffers, LittleDan
-from edge_dan.negotiation.utility import LinearAdditiveUtility, Profile
 from edge_dan.wire.messages import decode
 from edge_dan.wire.messages.negotiation import Bids
 from edge_dan.wire.messages.negotiation_ao import Offer
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "negotiation"))
+from negotiation_runner import run  # the tests' in-process runner
 
 NEGMAS_AGENTS = ("Boulware", "Aspiration", "Linear", "Conceder", "NaiveTitForTat", "MiCRO")
 NEGMAS_MECHANISMS = (*NEGMAS_AGENTS, "VetoST")  # VetoST: mediated single text (all seats)

@@ -28,8 +28,9 @@ from collections import deque
 from pathlib import Path
 
 from edge_dan.identity import Identity
-from edge_dan.negotiation.genius import load_scenario
-from edge_dan.negotiation.protocol import Agreed, Mediator, Participant, Party
+from edge_dan.negotiation.formats.genius import load_scenario
+from edge_dan.negotiation.protocols.core import Agreed, Party
+from edge_dan.negotiation.protocols.mediated import Mediator, Participant
 from edge_dan.negotiation.strategy import LittleDan
 from edge_dan.transports.memory import MemoryLink
 from edge_dan.wire.messages import decode, encode

@@ -36,10 +36,10 @@ from edge_dan.agent import Agent
 from edge_dan.agent.networks import LanNetwork
 from edge_dan.agent.values import text_evaluations
 from edge_dan.model import ValueModel
-from edge_dan.negotiation.analysis import Analysis
-from edge_dan.negotiation.outcomes import DiscreteIssue, OutcomeSpace, TextIssue, Value
+from edge_dan.negotiation.domain.analysis import Analysis
+from edge_dan.negotiation.domain.outcomes import DiscreteIssue, OutcomeSpace, TextIssue, Value
+from edge_dan.negotiation.domain.utility import LinearAdditiveUtility, Profile, RedLine
 from edge_dan.negotiation.strategy import LittleDan
-from edge_dan.negotiation.utility import LinearAdditiveUtility, Profile, RedLine
 from edge_dan.pairing.result import PairingResult
 from edge_dan.store import KdfParams, Store
 from edge_dan.store.agreements import list_accords

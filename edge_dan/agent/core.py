@@ -54,8 +54,8 @@ from edge_dan.discovery.tokens import DEFAULT_PERIOD, Recogniser, TokenRotator
 from edge_dan.errors import EdgeDanError, StoreError
 from edge_dan.identity import Identity, fingerprint
 from edge_dan.model import ValueModel
-from edge_dan.negotiation.accord import Accord
-from edge_dan.negotiation.outcomes import OutcomeSpace
+from edge_dan.negotiation.accords.accord import Accord
+from edge_dan.negotiation.domain.outcomes import OutcomeSpace
 from edge_dan.negotiation.strategy import LittleDan
 from edge_dan.pairing.policy import decide
 from edge_dan.store.discovery_keys import (

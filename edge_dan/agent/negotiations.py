@@ -25,23 +25,22 @@ from dataclasses import dataclass
 from edge_dan.agent.sessions import AgentServices, PartnerSession
 from edge_dan.agent.values import owner_harm_red_lines
 from edge_dan.bridge.accords import AccordReceipt
-from edge_dan.negotiation.accord import Accord
-from edge_dan.negotiation.agenda import BadAgenda, agenda_for, space_of
-from edge_dan.negotiation.errors import NegotiationError
-from edge_dan.negotiation.outcomes import OutcomeSpace
-from edge_dan.negotiation.protocol import (
+from edge_dan.negotiation.accords.accord import Accord
+from edge_dan.negotiation.domain.errors import NegotiationError
+from edge_dan.negotiation.domain.outcomes import OutcomeSpace
+from edge_dan.negotiation.domain.utility import RedLine
+from edge_dan.negotiation.protocols.agenda import BadAgenda, agenda_for, space_of
+from edge_dan.negotiation.protocols.ao import AoInitiator, AoResponder
+from edge_dan.negotiation.protocols.core import (
     NO_NORMS,
     Agreed,
     ApprovalNeeded,
     Failed,
-    Mediator,
-    Participant,
     Party,
     new_negotiation_id,
 )
-from edge_dan.negotiation.protocol_ao import AoInitiator, AoResponder
+from edge_dan.negotiation.protocols.mediated import Mediator, Participant
 from edge_dan.negotiation.strategy import LittleDan
-from edge_dan.negotiation.utility import RedLine
 from edge_dan.store.agreements import accord_id, group_norms, save_accord
 from edge_dan.store.peers import Peer
 from edge_dan.transports.channel import SessionChannel

@@ -19,7 +19,7 @@ from edge_dan.transports.channel import SessionChannel
 if TYPE_CHECKING:
     from edge_dan.bridge.accords import AccordReceipt
     from edge_dan.model import ValueModel
-    from edge_dan.negotiation.accord import Accord
+    from edge_dan.negotiation.accords.accord import Accord
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from edge_dan.model import ValueModel
-from edge_dan.negotiation.outcomes import OutcomeSpace, TextIssue
-from edge_dan.negotiation.utility import RedLine
+from edge_dan.negotiation.domain.outcomes import OutcomeSpace, TextIssue
+from edge_dan.negotiation.domain.utility import RedLine
 from edge_dan.store.contests import contested_keys
 from edge_dan.store.feedback import personal_model
 from edge_dan.store.store import Store

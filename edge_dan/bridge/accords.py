@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from edge_dan.bridge.link import BridgeError, SerialDevice
-from edge_dan.negotiation.accord import Accord
+from edge_dan.negotiation.accords.accord import Accord
 
 
 def accord_id(accord: Accord) -> bytes:

@@ -1,38 +1,41 @@
-"""Negotiation: the social interface (DESIGN, "Negotiation").
+"""Negotiation: the social interface (DESIGN, "Negotiation"). Sans-IO throughout.
 
-This package is sans-IO. Its first building block is the domain model:
+One layer per sub-package, each importing only the layers below it:
 
-- :mod:`.outcomes` — issues and bounded outcome spaces;
-- :mod:`.utility` — utility functions, reservation values, red lines and the owner's private
-  :class:`~.utility.Profile`;
-- :mod:`.genius` — a strict loader of GENIUS XML domains and utility profiles;
-- :mod:`.analysis` — Pareto frontier, Nash bargaining point and the outcome metrics.
-
-On top of it, the social interface itself:
-
-- :mod:`.protocol` — the mediated concession protocol (sans-IO) for 2 to 16 parties, paced by
-  :mod:`.pace`; :mod:`.protocol_ao` — alternating offers, the common baseline, under the same
-  message set (the ``Invite`` names the protocol);
+- :mod:`.domain` — outcome spaces, utilities, reservation values, red lines and the owner's
+  private profile, and the analysis (Pareto frontier, Nash bargaining point, metrics);
+- :mod:`.formats` — strict loaders of GENIUS XML and GeniusWeb JSON domains and profiles;
+- :mod:`.accords` — signed accords, verifiable offline, and a group's shared norms;
 - :mod:`.strategy` — the Little Dan strategy and the owner's policy (``auto`` / ``ask``);
-- :mod:`.accord` — signed accords, verifiable offline; :mod:`.norms` — a group's shared norms;
-- :mod:`.runner` — runs N parties of either protocol in one process (tests, simulation,
-  benchmarks);
-- :mod:`.geniusweb` — a strict loader of GeniusWeb JSON domains and profiles.
+- :mod:`.protocols` — the mediated concession protocol (2 to 16 parties) and alternating
+  offers, the common baseline, under one message set (the ``Invite`` names the protocol).
 
-Nothing here imports numpy at package import time: the modules above that need it (all but
-:mod:`.outcomes`, :mod:`.accord` and :mod:`.errors`) are imported explicitly by callers.
+The order, bottom up (an arrow points at what a layer may import)::
+
+    domain  <-  formats, accords, strategy  <-  protocols
+
+``formats``, ``accords`` and ``strategy`` import only ``domain``, never each other; ``protocols``
+imports ``domain``, ``accords`` and ``strategy``; nothing in the package imports ``protocols``.
+No cycles (``tests/negotiation/test_negotiation_layers.py`` holds the package to this order).
+
+The in-process runner that plays N parties of either protocol against each other is test and
+bench code, not SDK code: ``tests/negotiation/negotiation_runner.py``.
+
+Nothing here imports numpy at package import time: the modules that need it (all but
+``domain.outcomes``, ``domain.errors``, ``formats.errors``, ``accords.accord`` and
+``protocols.agenda``) are imported explicitly by callers, and the sub-packages' ``__init__``
+modules import nothing, but for ``protocols.mediated``, which gathers its two sides.
 """
 
 from __future__ import annotations
 
-from edge_dan.negotiation.accord import Accord, AccordError
-from edge_dan.negotiation.errors import (
-    GeniusFormatError,
+from edge_dan.negotiation.accords.accord import Accord, AccordError
+from edge_dan.negotiation.domain.errors import (
     InvalidOutcome,
     NegotiationError,
     OutcomeSpaceTooLarge,
 )
-from edge_dan.negotiation.outcomes import (
+from edge_dan.negotiation.domain.outcomes import (
     DiscreteIssue,
     IntegerIssue,
     Issue,
@@ -41,6 +44,7 @@ from edge_dan.negotiation.outcomes import (
     TextIssue,
     Value,
 )
+from edge_dan.negotiation.formats.errors import GeniusFormatError
 
 __all__ = [
     "Accord",

@@ -26,9 +26,9 @@ from enum import Enum
 import numpy as np
 import numpy.typing as npt
 
-from edge_dan.negotiation.errors import NegotiationError
-from edge_dan.negotiation.outcomes import Outcome, OutcomeSpace
-from edge_dan.negotiation.utility import FloatArray, Profile, RedLine
+from edge_dan.negotiation.domain.errors import NegotiationError
+from edge_dan.negotiation.domain.outcomes import Outcome, OutcomeSpace
+from edge_dan.negotiation.domain.utility import FloatArray, Profile, RedLine
 
 IntArray = npt.NDArray[np.int64]
 
@@ -131,7 +131,7 @@ class LittleDan:
 class AlternatingOffers:
     """Little Dan's decisions in an alternating-offers exchange (sans-IO, no protocol state).
 
-    Used by edge_dan's own alternating-offers protocol (:mod:`.protocol_ao`) and to talk to
+    Used by edge_dan's own alternating-offers protocol (:mod:`.protocols.ao`) and to talk to
     agents that only speak alternating offers (e.g. in cross-play benchmarks). The aspiration
     falls from the best acceptable utility to the floor on a Boulware curve,
     ``top - (top - floor) * t ** exponent`` for relative time ``t`` in ``[0, 1]``: little is

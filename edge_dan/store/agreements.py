@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from edge_dan.errors import StoreCorrupt, StoreError
-from edge_dan.negotiation.accord import Accord, AccordError
-from edge_dan.negotiation.norms import GroupNorms, Norm
+from edge_dan.negotiation.accords.accord import Accord, AccordError
+from edge_dan.negotiation.accords.norms import GroupNorms, Norm
 from edge_dan.store.sqlcipher import translated
 from edge_dan.store.store import Store, now_iso
 

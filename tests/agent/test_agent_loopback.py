@@ -21,9 +21,9 @@ from edge_dan.agent.core import MAX_FAILURES
 from edge_dan.agent.networks import LoopbackHub, LoopbackNetwork
 from edge_dan.agent.pairing import AskOwner
 from edge_dan.discovery.directory import Removed
-from edge_dan.negotiation.outcomes import DiscreteIssue, OutcomeSpace, Value
+from edge_dan.negotiation.domain.outcomes import DiscreteIssue, OutcomeSpace, Value
+from edge_dan.negotiation.domain.utility import LinearAdditiveUtility, Profile
 from edge_dan.negotiation.strategy import LittleDan
-from edge_dan.negotiation.utility import LinearAdditiveUtility, Profile
 from edge_dan.store import Store
 from edge_dan.store.agreements import list_accords
 from edge_dan.store.discovery_keys import own_advertising_key, partner_advertising_keys

@@ -18,9 +18,9 @@ from edge_dan.agent.negotiations import AgendaHandler, NegotiationResult
 from edge_dan.bridge.accords import DeviceBinding
 from edge_dan.bridge.codec import State
 from edge_dan.bridge.link import SerialDevice
-from edge_dan.negotiation.outcomes import IntegerIssue, OutcomeSpace, Value
+from edge_dan.negotiation.domain.outcomes import IntegerIssue, OutcomeSpace, Value
+from edge_dan.negotiation.domain.utility import LinearAdditiveUtility, Profile
 from edge_dan.negotiation.strategy import LittleDan
-from edge_dan.negotiation.utility import LinearAdditiveUtility, Profile
 from edge_dan.store.peers import Peer
 
 pytestmark = pytest.mark.slow

@@ -13,13 +13,13 @@ from netns import Lab
 from test_agent_netns import Device, pair
 
 from edge_dan.agent.negotiations import AgendaHandler, NegotiationResult
-from edge_dan.negotiation.agenda import agenda_for
-from edge_dan.negotiation.errors import NegotiationError
-from edge_dan.negotiation.norms import Norm
-from edge_dan.negotiation.outcomes import DiscreteIssue, IntegerIssue, OutcomeSpace, Value
-from edge_dan.negotiation.protocol import Mediator
+from edge_dan.negotiation.accords.norms import Norm
+from edge_dan.negotiation.domain.errors import NegotiationError
+from edge_dan.negotiation.domain.outcomes import DiscreteIssue, IntegerIssue, OutcomeSpace, Value
+from edge_dan.negotiation.domain.utility import LinearAdditiveUtility, Profile, RedLine
+from edge_dan.negotiation.protocols.agenda import agenda_for
+from edge_dan.negotiation.protocols.mediated import Mediator
 from edge_dan.negotiation.strategy import LittleDan
-from edge_dan.negotiation.utility import LinearAdditiveUtility, Profile, RedLine
 from edge_dan.store.agreements import list_accords, save_norm
 from edge_dan.store.identities import ensure_identity
 from edge_dan.store.peers import Peer

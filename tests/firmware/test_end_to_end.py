@@ -22,8 +22,8 @@ from edge_dan.bridge.accords import DeviceBinding, accord_id
 from edge_dan.bridge.codec import MAX_PAYLOAD, Error, ErrorCode, Set, State, encode
 from edge_dan.bridge.link import DeviceRefused, DeviceTimeout, SerialDevice
 from edge_dan.identity import Identity
-from edge_dan.negotiation.accord import Accord, AccordError
-from edge_dan.negotiation.outcomes import DiscreteIssue, IntegerIssue, OutcomeSpace
+from edge_dan.negotiation.accords.accord import Accord, AccordError
+from edge_dan.negotiation.domain.outcomes import DiscreteIssue, IntegerIssue, OutcomeSpace
 from edge_dan.wire.framing.serial import cobs_encode, encode_serial_frame
 
 pytestmark = pytest.mark.slow

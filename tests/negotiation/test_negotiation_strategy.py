@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge_dan.negotiation.errors import NegotiationError
-from edge_dan.negotiation.outcomes import DiscreteIssue, OutcomeSpace
+from edge_dan.negotiation.domain.errors import NegotiationError
+from edge_dan.negotiation.domain.outcomes import DiscreteIssue, OutcomeSpace
+from edge_dan.negotiation.domain.utility import Evaluator, LinearAdditiveUtility, Profile, RedLine
 from edge_dan.negotiation.strategy import AlternatingOffers, LittleDan, Policy
-from edge_dan.negotiation.utility import Evaluator, LinearAdditiveUtility, Profile, RedLine
 
 
 @st.composite

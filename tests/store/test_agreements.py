@@ -9,9 +9,9 @@ import pytest
 
 from edge_dan.errors import StoreCorrupt
 from edge_dan.identity import Identity
-from edge_dan.negotiation.accord import Accord
-from edge_dan.negotiation.norms import Norm
-from edge_dan.negotiation.outcomes import DiscreteIssue, IntegerIssue, OutcomeSpace
+from edge_dan.negotiation.accords.accord import Accord
+from edge_dan.negotiation.accords.norms import Norm
+from edge_dan.negotiation.domain.outcomes import DiscreteIssue, IntegerIssue, OutcomeSpace
 from edge_dan.store import KdfParams, Store
 from edge_dan.store.agreements import (
     AgreementRejected,

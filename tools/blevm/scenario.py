@@ -57,8 +57,8 @@ from edge_dan.bridge.ble_bleak import open_ble_device
 from edge_dan.discovery.ble import BleSighting
 from edge_dan.discovery.tokens import TokenRotator, new_advertising_key
 from edge_dan.identity import Identity
-from edge_dan.negotiation.accord import Accord
-from edge_dan.negotiation.outcomes import IntegerIssue, OutcomeSpace
+from edge_dan.negotiation.accords.accord import Accord
+from edge_dan.negotiation.domain.outcomes import IntegerIssue, OutcomeSpace
 from edge_dan.transports.ble import open_ble_channel
 from edge_dan.transports.ble_bleak import BleakCentral
 from edge_dan.transports.ble_bumble import BumblePeripheral

@@ -1,4 +1,4 @@
-"""Messages of edge_dan's negotiation protocols (``edge_dan.negotiation.protocol``).
+"""Messages of edge_dan's negotiation protocols (``edge_dan.negotiation.protocols``).
 
 Type ids 512..1023 belong to negotiation: 512..519 here (``Invite`` names the protocol, see
 :class:`NegotiationProtocol`), 520..527 the alternating-offers protocol's own messages.
@@ -41,8 +41,8 @@ _SIGNATURE = Bytes(64, min_len=64)
 class NegotiationProtocol(IntEnum):
     """Which protocol an ``Invite`` opens (one message set, several protocols)."""
 
-    MEDIATED = 0  # mediated concession (edge_dan.negotiation.protocol)
-    ALTERNATING_OFFERS = 1  # stacked alternating offers (edge_dan.negotiation.protocol_ao)
+    MEDIATED = 0  # mediated concession (edge_dan.negotiation.protocols.mediated)
+    ALTERNATING_OFFERS = 1  # stacked alternating offers (edge_dan.negotiation.protocols.ao)
 
 
 class WithdrawCode(IntEnum):

@@ -1,4 +1,4 @@
-"""Messages of the stacked alternating-offers protocol (``edge_dan.negotiation.protocol_ao``).
+"""Messages of the stacked alternating-offers protocol (``edge_dan.negotiation.protocols.ao``).
 
 Type ids 520..527 (the negotiation range 512..1023, next to the shared ``Invite``, ``Join`` and
 ``Withdraw`` in :mod:`edge_dan.wire.messages.negotiation`). A party moves once per *turn*; turn

@@ -1,0 +1,250 @@
+"""The core both protocols share: states, events and the party base.
+
+See :mod:`.mediated` and :mod:`.ao` for the protocols themselves and what each message reveals.
+:class:`Party` holds what every party of either shares: the outbox and event list, the
+invitation check, the deadline, walking away, and the commit point (the non-harm check right
+before signing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+from edge_dan.identity import Identity
+from edge_dan.negotiation.accords.accord import Accord, space_digest
+from edge_dan.negotiation.domain.errors import NegotiationError
+from edge_dan.negotiation.domain.outcomes import Outcome
+from edge_dan.negotiation.strategy import LittleDan
+from edge_dan.wire.errors import MessageError
+from edge_dan.wire.messages.negotiation import (
+    NEGOTIATION_ID_LEN,
+    Invite,
+    Withdraw,
+    WithdrawCode,
+)
+from edge_dan.wire.messages.schema import Message, decode, encode
+
+NO_NORMS = bytes(32)
+"""Norms digest of a negotiation under no group norms."""
+
+
+class ProtocolViolation(NegotiationError):
+    """A peer broke the protocol; raised inside the core, reported as a :class:`Failed` event."""
+
+
+class State(Enum):
+    """Where a party stands."""
+
+    IDLE = "idle"  # participant: no invitation yet; mediator: not started
+    BIDDING = "bidding"  # rounds are running
+    PROPOSING = "proposing"  # mediator: waiting for answers (and its owner)
+    DECIDING = "deciding"  # participant: waiting for its owner's yes or no
+    ANSWERED = "answered"  # participant: answered a proposal
+    AGREED = "agreed"  # the accord is complete and verified
+    FAILED = "failed"  # ended without agreement
+
+    @property
+    def terminal(self) -> bool:
+        """Whether nothing more can happen."""
+        return self in (State.AGREED, State.FAILED)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """Bytes to send to one party."""
+
+    recipient: bytes
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Agreed:
+    """Every party signed: ``accord`` verifies offline."""
+
+    accord: Accord
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The negotiation ended without agreement, for ``code`` (and a person-readable detail)."""
+
+    code: WithdrawCode
+    detail: str
+
+
+@dataclass(frozen=True)
+class ApprovalNeeded:
+    """Mode ``ask``: the owner must say yes or no (:meth:`Party.decide`) to ``outcome``."""
+
+    outcome: Outcome
+    utility: float
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """A message was dropped without effect (stranger, or after the end)."""
+
+    sender: bytes
+    detail: str
+
+
+Event = Agreed | Failed | ApprovalNeeded | Ignored
+
+
+def new_negotiation_id(entropy: bytes) -> bytes:
+    """A negotiation id from 16 random bytes the caller supplies (sans-IO: no randomness here)."""
+    if len(entropy) != NEGOTIATION_ID_LEN:
+        raise NegotiationError(f"a negotiation id is {NEGOTIATION_ID_LEN} bytes")
+    return bytes(entropy)
+
+
+class Party:
+    """Shared machinery of :class:`Mediator` and :class:`Participant`."""
+
+    def __init__(self, identity: Identity, strategy: LittleDan, norms_digest: bytes) -> None:
+        self.identity = identity
+        self._public_key = identity.public_key  # derived from the seed: compute once
+        self.strategy = strategy
+        self.space = strategy.space
+        self.space_digest = space_digest(self.space)
+        self.norms_digest = norms_digest
+        self.state = State.IDLE
+        self.negotiation_id = b""
+        self.parties: tuple[bytes, ...] = ()
+        self.deadline_ms = 0
+        self.max_rounds = 0
+        self.levels = 0
+        self.levels_per_round = 0
+        self.round = 0
+        self.accord: Accord | None = None
+        self._outbox: list[Outgoing] = []
+        self._events: list[Event] = []
+
+    @property
+    def public_key(self) -> bytes:
+        """This party's identity key."""
+        return self._public_key
+
+    def take_outgoing(self) -> list[Outgoing]:
+        """Messages to send, oldest first (the list is emptied)."""
+        out, self._outbox = self._outbox, []
+        return out
+
+    def take_events(self) -> list[Event]:
+        """Events for the owner or the application, oldest first (the list is emptied)."""
+        out, self._events = self._events, []
+        return out
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _send(self, recipient: bytes, message: Message) -> None:
+        self._outbox.append(Outgoing(recipient, encode(message)))
+
+    def _fail(self, code: WithdrawCode, detail: str, notify: Sequence[bytes]) -> None:
+        for peer in notify:
+            self._send(peer, Withdraw(self.negotiation_id, int(code)))
+        self.state = State.FAILED
+        self._events.append(Failed(code, detail))
+
+    def _others(self) -> tuple[bytes, ...]:
+        return tuple(p for p in self.parties if p != self.public_key)
+
+    def _notify_on_end(self) -> Sequence[bytes]:
+        raise NotImplementedError
+
+    def _past_deadline(self, now_ms: int) -> bool:
+        return self.deadline_ms != 0 and now_ms >= self.deadline_ms
+
+    def _proposal_accord(self, outcome_index: int, time_ms: int) -> Accord:
+        outcome = self.space.outcome_at(outcome_index)
+        return Accord.of(self.negotiation_id, self.parties, self.space, outcome, time_ms)
+
+    # -- public inputs -----------------------------------------------------------------------
+
+    def receive(self, sender: bytes, data: bytes, now_ms: int) -> None:
+        """Handle bytes ``sender`` sent; outputs go to the outbox and the event list."""
+        if self.state.terminal:
+            self._events.append(Ignored(sender, "negotiation already ended"))
+            return
+        if self.parties and sender not in self._others():
+            self._events.append(Ignored(sender, "sender is not a party of this negotiation"))
+            return
+        if self._past_deadline(now_ms):
+            self._fail(WithdrawCode.DEADLINE, "the deadline passed", self._notify_on_end())
+            return
+        try:
+            try:
+                message = decode(data)
+            except MessageError as error:
+                raise ProtocolViolation(f"undecodable message: {error}") from None
+            self._dispatch(sender, message, now_ms)
+        except ProtocolViolation as violation:
+            self._fail(WithdrawCode.PROTOCOL_ERROR, str(violation), self._notify_on_end())
+
+    def tick(self, now_ms: int) -> None:
+        """Let time pass: ends the negotiation once the deadline is reached."""
+        running = not self.state.terminal and self.state is not State.IDLE
+        if running and self._past_deadline(now_ms):
+            self._fail(WithdrawCode.DEADLINE, "the deadline passed", self._notify_on_end())
+
+    def withdraw(self, now_ms: int) -> None:
+        """Walk away now (the owner's right at any time)."""
+        del now_ms
+        if not self.state.terminal:
+            self._fail(WithdrawCode.WALK_AWAY, "this party walked away", self._notify_on_end())
+
+    def decide(self, approve: bool, now_ms: int) -> None:
+        """The owner's answer to the pending :class:`ApprovalNeeded`."""
+        raise NotImplementedError
+
+    def _dispatch(self, sender: bytes, message: Message, now_ms: int) -> None:
+        raise NotImplementedError
+
+    def _open_invitation(self, sender: bytes, data: bytes, now_ms: int) -> Invite | None:
+        """The first message, if it is an invitation this party can take; else None, with the
+        reason already reported (ignored if it is no invitation, declined if it does not fit)."""
+        try:
+            invite = decode(data)
+        except MessageError as error:
+            self._events.append(Ignored(sender, f"not an invitation: {error}"))
+            return None
+        if not isinstance(invite, Invite):
+            self._events.append(Ignored(sender, "expected an invitation"))
+            return None
+        self.negotiation_id = invite.negotiation_id
+        parties = invite.parties
+        problems = (
+            (
+                len(parties) < 2 or len(set(parties)) != len(parties),
+                "the party list is too short or repeats a party",
+            ),
+            (parties[0] != sender, "the inviter must be the first party"),
+            (self.public_key not in parties[1:], "this agent is not among the invited parties"),
+            (invite.space_digest != self.space_digest, "the invitation is for another space"),
+            (invite.norms_digest != self.norms_digest, "the invitation assumes other norms"),
+            (0 < invite.deadline_ms <= now_ms, "the deadline has already passed"),
+        )
+        problem = self._invite_problem(invite) or next(
+            (problem for broken, problem in problems if broken), ""
+        )
+        if problem:
+            self._fail(WithdrawCode.DECLINED, problem, (sender,))
+            return None
+        return invite
+
+    def _invite_problem(self, invite: Invite) -> str:
+        """What the protocol itself cannot accept in ``invite`` ("" if nothing)."""
+        raise NotImplementedError
+
+    def _check_id(self, message: Message) -> None:
+        if getattr(message, "negotiation_id", None) != self.negotiation_id:
+            raise ProtocolViolation(f"{type(message).__name__} names another negotiation")
+
+    def _sign_or_refuse(self, outcome_index: int, time_ms: int) -> bytes | None:
+        """Commit point: the non-harm check runs again right before signing."""
+        outcome = self.space.outcome_at(outcome_index)
+        if not self.strategy.acceptable(outcome):
+            return None
+        return self._proposal_accord(outcome_index, time_ms).sign(self.identity)
