@@ -8,8 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-DOMAINS = REPO.parent / "shared" / "data" / "negotiation" / "domains"
+from conftest import DOMAINS, REPO
 
 
 def test_bench_self_play_writes_one_record_per_negotiation(tmp_path: Path) -> None:

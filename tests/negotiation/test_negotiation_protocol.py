@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import cbor2
 import numpy as np
 import pytest
+from conftest import DOMAINS
 
 from edge_dan.identity import Identity
 from edge_dan.negotiation.accord import Accord
@@ -41,7 +40,6 @@ from edge_dan.wire.messages.negotiation import (
     WithdrawCode,
 )
 
-DOMAINS = Path(__file__).resolve().parents[3] / "shared" / "data" / "negotiation" / "domains"
 NID = bytes(range(16))
 
 

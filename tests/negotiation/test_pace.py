@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from test_negotiation_protocol import DOMAINS, setup, two_profiles
+from conftest import DOMAINS
+from test_negotiation_protocol import setup, two_profiles
 
 from edge_dan.negotiation.errors import NegotiationError
 from edge_dan.negotiation.genius import load_scenario

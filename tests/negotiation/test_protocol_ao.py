@@ -11,7 +11,8 @@ from pathlib import Path
 
 import cbor2
 import pytest
-from test_negotiation_protocol import DOMAINS, NID
+from conftest import DOMAINS
+from test_negotiation_protocol import NID
 from test_negotiation_protocol import two_profiles as opposed  # home late vs cafe early
 
 from edge_dan.identity import Identity
