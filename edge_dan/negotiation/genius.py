@@ -22,7 +22,7 @@ declaration or entity declaration (``<!DOCTYPE``, ``<!ENTITY``) or a UTF-16/32 b
 Every problem raises :class:`~edge_dan.negotiation.errors.GeniusFormatError` naming the file.
 
 Limits: real-valued issues are refused; integer issues load in domains, but evaluation functions
-of integer issues in profiles are refused (none of the shared domains uses either).
+of integer issues in profiles are refused (none of the vendored GENIUS test domains uses either).
 """
 
 from __future__ import annotations
