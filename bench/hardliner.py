@@ -1,4 +1,4 @@
-"""A hard-liner against Little Dan, in both of edge_dan's protocols, on the shared domains.
+"""A hard-liner against Little Dan, in both of edge_dan's protocols, on the GENIUS domains.
 
 The hard-liner is a party that declares its floor at its own best outcome: it lists (mediated) or
 offers and accepts (alternating offers) nothing but its favourite. Neither protocol can tell it
@@ -7,7 +7,9 @@ question is what it gains and what the honest Little Dan keeps: for each bilater
 profiles, in both seats, the honest party's and the hard-liner's own utility, next to what each
 gets when both are honest, and the honest party's utility over its reservation value.
 
-    python bench/hardliner.py --domains ../shared/data/negotiation/domains [--rounds 20]
+    python bench/hardliner.py [--domains DIR] [--rounds 20]
+
+``--domains`` defaults to the domains vendored in ``tests/data/negotiation/domains``.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from edge_dan.negotiation.strategy import LittleDan
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "negotiation"))
-from negotiation import scenarios  # bench/negotiation.py
+from negotiation import DOMAINS, scenarios  # bench/negotiation.py
 from negotiation_runner import run  # the tests' in-process runner
 
 Play = Callable[[Profile, Profile, int], Accord | None]
@@ -72,7 +74,7 @@ def utility(profile: Profile, scenario: GeniusScenario, accord: Accord | None) -
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--domains", type=Path, required=True)
+    parser.add_argument("--domains", type=Path, default=DOMAINS, help="folder of domain folders")
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--max-pairs", type=int, default=10, help="profile pairs per domain")
     parser.add_argument("--seed", type=int, default=6)

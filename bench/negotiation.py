@@ -5,11 +5,12 @@ Issue #6: "It must also run our self-play alone on any folder of domains:
 negotiation with domain, parties (profile file names), agreement, outcome (issue name to value
 name, as in the domain file), np_ratio, pareto_distance, welfare, rounds, messages, bytes."
 
-    python bench/negotiation.py --domains DIR [--rounds N] [--json OUT] [--parties 2,4,8]
+    python bench/negotiation.py [--domains DIR] [--rounds N] [--json OUT] [--parties 2,4,8]
         [--max-groups K] [--levels L] [--seed S] [--protocol mediated|ao|both]
         [--negmas] [--negmas-agents A,B] [--cross-agents A,B] [--cross-candidates C,D]
 
-Every sub-folder of DIR that holds one GENIUS domain and its profiles is a scenario. With 2
+Every sub-folder of DIR that holds one GENIUS domain and its profiles is a scenario; DIR defaults
+to the 16 domains vendored in ``tests/data/negotiation/domains`` (their ``PROVENANCE.md``). With 2
 parties every pair of profiles negotiates (the first, by file name, mediates), up to
 ``--max-groups`` pairs per domain (a seeded sample beyond that); with more parties, seeded
 groups of profiles (drawn with repetition when a domain has fewer profiles than seats) on the
@@ -75,6 +76,8 @@ from edge_dan.wire.messages.negotiation_ao import Offer
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "negotiation"))
 from negotiation_runner import run  # the tests' in-process runner
 
+# The GENIUS domains vendored for the tests and benchmarks (tests/data/negotiation/PROVENANCE.md).
+DOMAINS = Path(__file__).resolve().parents[1] / "tests" / "data" / "negotiation" / "domains"
 NEGMAS_AGENTS = ("Boulware", "Aspiration", "Linear", "Conceder", "NaiveTitForTat", "MiCRO")
 NEGMAS_MECHANISMS = (*NEGMAS_AGENTS, "VetoST")  # VetoST: mediated single text (all seats)
 
@@ -584,7 +587,12 @@ def summarise(records: list[dict[str, Any]]) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--domains", type=Path, required=True, help="folder of domain folders")
+    parser.add_argument(
+        "--domains",
+        type=Path,
+        default=DOMAINS,
+        help="folder of domain folders (default: the vendored tests/data/negotiation/domains)",
+    )
     parser.add_argument("--rounds", type=int, default=20, help="round (or step) limit")
     parser.add_argument("--json", type=Path, help="write one JSON record per line here")
     parser.add_argument("--parties", default="2", help="comma-separated party counts")

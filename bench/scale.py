@@ -9,7 +9,8 @@ is its own):
   on the in-memory link, and every negotiation message travels encrypted through it.
 
 All negotiations are in flight at once: one global queue interleaves their messages. Profiles are
-drawn from the party domain (33 real people's profiles) in ``../shared/data/negotiation/domains``.
+drawn from the party domain (33 real people's profiles) vendored in
+``tests/data/negotiation/domains``.
 
     python bench/scale.py                  # 1,000 negotiations of 5 agents
     python bench/scale.py --negotiations 200 --parties 8
@@ -36,7 +37,10 @@ from edge_dan.transports.memory import MemoryLink
 from edge_dan.wire.messages import decode, encode
 from edge_dan.wire.session import MessageReceived, Role, Session
 
-DOMAIN = Path(__file__).resolve().parents[2] / "shared/data/negotiation/domains/genius_partydomain"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from negotiation import DOMAINS
+
+DOMAIN = DOMAINS / "genius_partydomain"
 
 
 def peak_rss_mb() -> float:

@@ -15,7 +15,11 @@ from netns import Lab, NetnsUnavailable
 from edge_dan.store import KdfParams, Store
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+# Vendored data, each folder with its PROVENANCE.md: the tests read nothing outside the checkout.
+DATA = REPO / "tests" / "data"
+DOMAINS = DATA / "negotiation" / "domains"  # GENIUS XML domains (tests/data/negotiation/)
+NOISE_VECTORS = DATA / "noise"  # cacophony and snow Noise test vectors
+TOUCHE = REPO / "models" / "data" / "touche23"  # Touché23-ValueEval training and validation
 # Cheap Argon2id for tests that are not about the cost itself (calibrated cost is tested apart).
 FAST_KDF = KdfParams(1, 8 * 1024 * 1024, b"\0" * 16)
 

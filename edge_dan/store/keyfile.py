@@ -4,8 +4,8 @@ The database key is 32 random bytes that SQLCipher uses as a raw key (skipping i
 stretching). It is stored only wrapped: encrypted with XChaCha20-Poly1305 under a key derived from
 the owner's passphrase with Argon2id. The whole header (format, store id, KDF parameters and salt)
 is the AEAD's associated data, so altering any of it makes unwrapping fail instead of, say,
-silently weakening the parameters for the next write. DESIGN names SecretBox for the wrap; the AEAD
-construction is the same cipher family and adds that header binding.
+silently weakening the parameters for the next write. (An early design named SecretBox for the
+wrap; this AEAD is the same cipher family and adds that header binding. docs/SECURITY.md.)
 
 A wrong passphrase is detected here, by the AEAD tag, before SQLCipher is touched: that keeps a
 wrong passphrase apart from a damaged database, which SQLCipher reports the same way.

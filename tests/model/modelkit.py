@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import TOUCHE
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED_VALUES = REPO / "models" / "data" / "touche23"
 ARTIFACTS = REPO / "edge_dan" / "model" / "artifacts" / "minilm-int8"
 FP32_DIR = REPO / "models" / "build" / "minilm-fp32"
 
@@ -20,8 +20,9 @@ def need_runtime() -> None:
         pytest.skip(f"model artifacts missing in {ARTIFACTS}; run python models/build.py")
 
 
-def need_shared(name: str) -> Path:
-    path = SHARED_VALUES / name
+def touche_file(name: str) -> Path:
+    """A file of the vendored Touché23 data; its absence is a broken checkout, so it fails."""
+    path = TOUCHE / name
     if not path.is_file():
-        pytest.skip(f"shared data {path} is missing")
+        pytest.fail(f"vendored data {path} is missing (models/data/README.md lists what belongs)")
     return path

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from modelkit import REPO, need_shared
+from modelkit import REPO, touche_file
 
 from edge_dan.model import TIERS, ModelError, ValueModel, tier_directory
 
@@ -130,8 +130,8 @@ def test_bad_input_gives_scores(model: ValueModel) -> None:
 
 
 def test_f1_on_validation_sample(model: ValueModel) -> None:
-    args_path = need_shared("arguments-validation.tsv")
-    labels_path = need_shared("labels-validation.tsv")
+    args_path = touche_file("arguments-validation.tsv")
+    labels_path = touche_file("labels-validation.tsv")
     with args_path.open(encoding="utf-8", newline="") as fh:
         args = list(csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE))[:200]
     with labels_path.open(encoding="utf-8", newline="") as fh:

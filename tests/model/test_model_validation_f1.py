@@ -6,7 +6,7 @@ import csv
 
 import numpy as np
 import pytest
-from modelkit import need_runtime, need_shared
+from modelkit import need_runtime, touche_file
 
 from edge_dan.model import ValueModel
 
@@ -27,8 +27,8 @@ def official_f1(truth: np.ndarray, pred: np.ndarray) -> float:
 @pytest.mark.slow
 def test_f1_on_validation_sample() -> None:
     need_runtime()
-    args_path = need_shared("arguments-validation.tsv")
-    labels_path = need_shared("labels-validation.tsv")
+    args_path = touche_file("arguments-validation.tsv")
+    labels_path = touche_file("labels-validation.tsv")
     model = ValueModel.load()
     with args_path.open(encoding="utf-8", newline="") as fh:
         args = list(csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE))[:N]

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from modelkit import ARTIFACTS, FP32_DIR, need_runtime, need_shared
+from modelkit import ARTIFACTS, FP32_DIR, need_runtime, touche_file
 
 from edge_dan.errors import UsageError
 from edge_dan.model import ValueModel
@@ -69,7 +69,7 @@ def test_loads_shipped_tier(model: ValueModel) -> None:
 
 
 def test_categories_match_labels_header(model: ValueModel) -> None:
-    header = need_shared("labels-training.tsv").read_text(encoding="utf-8").splitlines()[0]
+    header = touche_file("labels-training.tsv").read_text(encoding="utf-8").splitlines()[0]
     assert model.categories == tuple(header.split("\t")[1:])
 
 

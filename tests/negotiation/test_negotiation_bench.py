@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-DOMAINS = REPO.parent / "shared" / "data" / "negotiation" / "domains"
+import pytest
+from conftest import DOMAINS, REPO
 
 
 def test_bench_self_play_writes_one_record_per_negotiation(tmp_path: Path) -> None:
@@ -62,3 +62,20 @@ def test_hardliner_bench_keeps_the_honest_party_above_its_reservation(tmp_path: 
     assert len(rows) == 4  # two protocols, the hard-liner in either seat
     for row in rows:
         assert row[-1] == "100.0%"  # never below the honest party's reservation value
+
+
+@pytest.mark.slow
+def test_bench_reads_the_vendored_domains_by_default(tmp_path: Path) -> None:
+    out = tmp_path / "records.jsonl"
+    bench = REPO / "bench" / "negotiation.py"
+    done = subprocess.run(
+        [sys.executable, str(bench), "--max-groups", "1", "--json", str(out)],  # no --domains
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "skipping" not in done.stderr  # every vendored scenario loads
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert {r["domain"] for r in records} == {p.name for p in DOMAINS.iterdir() if p.is_dir()}

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pytest
+from conftest import TOUCHE
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -20,9 +20,7 @@ from edge_dan.values import (
     to_original,
 )
 
-# The shared data folder sits beside the repository checkout.
-MODELS = Path(__file__).resolve().parents[2] / "models"
-LABELS = MODELS / "data" / "touche23" / "labels-training.tsv"
+LABELS = TOUCHE / "labels-training.tsv"  # vendored (models/data/touche23/PROVENANCE.md)
 
 scores = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)
 
@@ -43,8 +41,7 @@ def test_original_values_in_circumplex_order() -> None:
 
 
 def test_categories_match_the_touche23_label_header() -> None:
-    if not LABELS.is_file():
-        pytest.skip(f"shared data not found at {LABELS}; cannot compare with the label header")
+    assert LABELS.is_file(), f"the vendored Touché23 labels are missing at {LABELS}"
     header = LABELS.read_text(encoding="utf-8").splitlines()[0].split("\t")
     assert header[0] == "Argument ID"
     assert tuple(header[1:]) == CATEGORIES

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import NOISE_VECTORS
 
 from edge_dan.wire.errors import UnsupportedProtocol
 from edge_dan.wire.noise import Handshake, parse_protocol_name
 
-VECTORS = Path(__file__).resolve().parents[1] / "data" / "noise"
+VECTORS = NOISE_VECTORS  # vendored: tests/data/noise/PROVENANCE.md
 
 # Counted once over the vendored files (2 vectors per protocol name, BLAKE2b and SHA256 each):
 # cacophony 59 patterns x 2, snow 51 patterns x 2. A drop means a pattern or file silently
@@ -76,8 +76,7 @@ def _run_vector(vector: dict[str, Any]) -> None:
 @pytest.mark.parametrize("filename", sorted(EXPECTED_APPLIED))
 def test_vectors(filename: str) -> None:
     path = VECTORS / filename
-    if not path.exists():
-        pytest.skip(f"{path} is absent: the shared Noise test vectors are not checked out")
+    assert path.is_file(), f"the vendored Noise test vectors are missing at {path}"
     vectors = json.loads(path.read_text())["vectors"]
     applied: Counter[str] = Counter()
     for vector in vectors:

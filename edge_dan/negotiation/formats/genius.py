@@ -23,7 +23,7 @@ Every problem raises :class:`~edge_dan.negotiation.formats.errors.GeniusFormatEr
 file.
 
 Limits: real-valued issues are refused; integer issues load in domains, but evaluation functions
-of integer issues in profiles are refused (none of the shared domains uses either).
+of integer issues in profiles are refused (none of the vendored GENIUS test domains uses either).
 """
 
 from __future__ import annotations

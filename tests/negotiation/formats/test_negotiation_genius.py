@@ -1,4 +1,4 @@
-"""GENIUS XML loader: every shared domain and profile, and strictness on bad files."""
+"""GENIUS XML loader: every vendored domain and profile, and strictness on bad files."""
 
 from __future__ import annotations
 
@@ -6,17 +6,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SHARED
+from conftest import DOMAINS
 
 from edge_dan.negotiation import DiscreteIssue, GeniusFormatError, IntegerIssue, NegotiationError
 from edge_dan.negotiation.domain.analysis import Analysis
 from edge_dan.negotiation.domain.utility import LinearAdditiveUtility
 from edge_dan.negotiation.formats.genius import load_domain, load_profile, load_scenario
 
-DOMAINS = SHARED / "data" / "negotiation" / "domains"
-SCENARIOS = sorted(p.name for p in DOMAINS.iterdir() if p.is_dir()) if DOMAINS.is_dir() else []
-
-# (issues, outcomes, profiles) as found in the shared folder.
+# (issues, outcomes, profiles) of each vendored domain (tests/data/negotiation/PROVENANCE.md).
 EXPECTED = {
     "anac_y2010_EnglandZimbabwe": (5, 576, 2),
     "anac_y2010_ItexvsCypress": (4, 180, 2),
@@ -37,23 +34,15 @@ EXPECTED = {
 }
 
 
-def need_domains() -> Path:
-    if not DOMAINS.is_dir():
-        pytest.skip(f"shared negotiation domains missing at {DOMAINS}")
-    return DOMAINS
-
-
-@pytest.mark.parametrize("name", SCENARIOS or ["(shared folder missing)"])
-def test_every_shared_scenario_loads(name: str) -> None:
-    root = need_domains()
-    scenario = load_scenario(root / name)
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_every_vendored_scenario_loads(name: str) -> None:
+    scenario = load_scenario(DOMAINS / name)
     assert scenario.profiles, name
-    if name in EXPECTED:
-        assert (
-            len(scenario.space.issues),
-            scenario.space.cardinality,
-            len(scenario.profiles),
-        ) == EXPECTED[name]
+    assert (
+        len(scenario.space.issues),
+        scenario.space.cardinality,
+        len(scenario.profiles),
+    ) == EXPECTED[name]
     for profile in scenario.profiles.values():
         utility = profile.utility
         assert isinstance(utility, LinearAdditiveUtility)
@@ -69,23 +58,22 @@ def test_every_shared_scenario_loads(name: str) -> None:
         assert profile.discount_factor is None or 0 < profile.discount_factor <= 1
 
 
-def test_all_shared_files_are_covered() -> None:
-    root = need_domains()
-    assert set(SCENARIOS) == set(EXPECTED)
-    loaded = sum(EXPECTED[name][2] + 1 for name in SCENARIOS)
-    assert loaded == len(list(root.glob("*/*.xml")))
+def test_all_vendored_files_are_covered() -> None:
+    assert DOMAINS.is_dir(), f"the vendored GENIUS domains are missing at {DOMAINS}"
+    assert {p.name for p in DOMAINS.iterdir() if p.is_dir()} == set(EXPECTED)
+    loaded = sum(profiles + 1 for _, _, profiles in EXPECTED.values())
+    assert loaded == len(list(DOMAINS.glob("*/*.xml")))
 
 
 def test_known_values_from_files() -> None:
-    root = need_domains()
-    barbecue = load_scenario(root / "anac_y2012_BarbecueA")
+    barbecue = load_scenario(DOMAINS / "anac_y2012_BarbecueA")
     profile = barbecue.profiles["Barbecue-A-prof1.xml"]
     assert profile.reservation_value == 0.25  # read on the 0-1 scale, not the 0-100 one
     assert profile.discount_factor == 0.5
-    fifty = load_profile(root / "anac_y2012_FiftyFiftyA" / "FiftyFifty-A-prof1.xml")
+    fifty = load_profile(DOMAINS / "anac_y2012_FiftyFiftyA" / "FiftyFifty-A-prof1.xml")
     assert fifty(("50_50",)) == pytest.approx(0.5)
     assert fifty(("100_0",)) == pytest.approx(1.0)
-    laptop = load_scenario(root / "other_laptopdomain")
+    laptop = load_scenario(DOMAINS / "other_laptopdomain")
     buyer = laptop.profiles["laptop_buyer_utility.xml"].utility
     assert isinstance(buyer, LinearAdditiveUtility)
     # raw weights sum to 1.0001 in this file; normalised here
@@ -103,7 +91,7 @@ def test_known_values_from_files() -> None:
 def test_bilateral_nash_points(
     name: str, nash: tuple[str, ...], utilities: tuple[float, ...]
 ) -> None:
-    scenario = load_scenario(need_domains() / name)
+    scenario = load_scenario(DOMAINS / name)
     profiles = list(scenario.profiles.values())[:2]
     analysis = Analysis.of(
         scenario.space, [p.utility for p in profiles], [p.reservation_value for p in profiles]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cbor2
 import numpy as np
 import pytest
-from conftest import SHARED
+from conftest import DOMAINS
 from negotiation_runner import run
 
 from edge_dan.identity import Identity
@@ -33,7 +33,6 @@ from edge_dan.wire.messages.negotiation import (
     WithdrawCode,
 )
 
-DOMAINS = SHARED / "data" / "negotiation" / "domains"
 NID = bytes(range(16))
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from conftest import DOMAINS
 from negotiation_runner import run
-from test_negotiation_protocol import DOMAINS, setup, two_profiles
+from test_negotiation_protocol import setup, two_profiles
 
 from edge_dan.negotiation.domain.errors import NegotiationError
 from edge_dan.negotiation.formats.genius import load_scenario

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import cbor2
 import pytest
-from conftest import REPO
+from conftest import DOMAINS, REPO
 from negotiation_runner import run
-from test_negotiation_protocol import DOMAINS, NID
+from test_negotiation_protocol import NID
 from test_negotiation_protocol import two_profiles as opposed  # home late vs cafe early
 
 from edge_dan.identity import Identity

@@ -52,7 +52,7 @@ What each message reveals:
   plus a coarse band of normalised gain for each; never a utility, a weight, the floor itself,
   or anything about outcomes not listed (everything below the floor or across a red line stays
   hidden). The mediator's own levels are never sent. ``bench/negotiation.py`` measures the leak:
-  on the shared domains a participant lists about 14 % (2 parties) to 53 % (8 parties) of the
+  on the GENIUS test domains a participant lists about 14 % (2 parties) to 53 % (8 parties) of the
   space, and from its listings the mediator orders about 62 % to 87 % of random outcome pairs
   right (guessing: 50 %).
 - ``Propose``: the outcome the mediator picked (which everyone listed), and a timestamp.

@@ -56,7 +56,7 @@ class PaceSchedule:
         open with more levels (their first common outcome lies deeper) and look further ahead
         (their Nash point lies further from where everyone first overlaps); each extra level
         reveals more of everyone's ranking, so two parties look only two levels ahead. The
-        defaults were chosen on the shared GENIUS domains (``bench/RESULTS.md``, "pace"): the
+        defaults were chosen on the vendored GENIUS domains (``bench/RESULTS.md``, "pace"): the
         smallest look-ahead that kept the mean NP ratio near 0.99, then the opening that cut
         rounds without revealing more.
         """
