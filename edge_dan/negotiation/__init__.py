@@ -16,7 +16,7 @@ The order, bottom up (an arrow points at what a layer may import)::
 
 ``formats``, ``accords`` and ``strategy`` import only ``domain``, never each other; ``protocols``
 imports ``domain``, ``accords`` and ``strategy``; nothing in the package imports ``protocols``.
-No cycles (``tests/negotiation/test_negotiation_layers.py`` holds the package to this order).
+No cycles (``tests/test_layers.py`` holds the package to this order, with every other package).
 
 The in-process runner that plays N parties of either protocol against each other is test and
 bench code, not SDK code: ``tests/negotiation/negotiation_runner.py``.
