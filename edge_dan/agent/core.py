@@ -243,10 +243,25 @@ class Agent:
             yield self._events.popleft()
 
     async def wait_for_partner(self, identity_key: bytes, timeout: float) -> PeerEntry:
-        """The partner's directory entry once it has been seen; ``AgentError`` after ``timeout``."""
+        """The partner's directory entry once seen; ``TimeoutError`` after ``timeout``."""
+        return await self._wait_for(lambda: self.directory.partner(identity_key), timeout)
+
+    async def wait_for_pairing_offer(self, timeout: float) -> PeerEntry:
+        """A stranger nearby whose owner opened pairing (pass its ``key`` to ``pair``);
+        ``TimeoutError`` after ``timeout``."""
+
+        def offer() -> PeerEntry | None:
+            return next(
+                (e for e in self.directory.entries() if not e.partner and e.open_to_pairing),
+                None,
+            )
+
+        return await self._wait_for(offer, timeout)
+
+    async def _wait_for(self, find: Callable[[], PeerEntry | None], timeout: float) -> PeerEntry:
         async with asyncio.timeout(timeout):
             while True:
-                entry = self.directory.partner(identity_key)
+                entry = find()
                 if entry is not None:
                     return entry
                 self._changed.clear()

@@ -104,9 +104,9 @@ async def until(condition: Callable[[], object], timeout: float = 10.0) -> None:
 async def pair_them(alice: Home, bob: Home) -> Peer:
     """Bob opens pairing; Alice sees him as a stranger open to pairing and pairs."""
     await bob.agent.open_to_pairing(60.0)
-    await until(lambda: [e for e in alice.agent.directory.entries() if e.open_to_pairing])
-    entry = next(e for e in alice.agent.directory.entries() if e.open_to_pairing)
-    return await alice.agent.pair(entry.key, owner_says("Bob", alice.codes))
+    offer = await alice.agent.wait_for_pairing_offer(timeout=10)
+    assert offer.open_to_pairing and not offer.partner
+    return await alice.agent.pair(offer.key, owner_says("Bob", alice.codes))
 
 
 async def partners(alice: Home, bob: Home) -> bytes:
