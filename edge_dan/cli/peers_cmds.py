@@ -25,9 +25,8 @@ from edge_dan.store.discovery_keys import partner_advertising_keys
 from edge_dan.store.peers import list_peers
 
 if TYPE_CHECKING:
-    from edge_dan.discovery.ble import BleSighting
+    from edge_dan.discovery.ble import BleScanner, BleSighting
     from edge_dan.discovery.mdns import MdnsBrowser
-    from edge_dan.transports.ble_bleak import BleakCentral
 
 DEFAULT_LISTEN_SECONDS = 3.0  # running peers answer an mDNS query within about a second
 EXPIRE_EVERY = 1.0
@@ -110,16 +109,17 @@ async def _listen(
 
 async def _start_ble(
     ctx: Context, directory: PeerDirectory, events: asyncio.Queue[DirectoryEvent]
-) -> BleakCentral | None:
+) -> BleScanner | None:
     """Scan for agents over Bluetooth LE with bleak, if this machine can; None (said) if not."""
+    from edge_dan.ble.backends.bleak import BleakCentral
+    from edge_dan.discovery.ble import BleScanner
+
+    def on_sighting(seen: BleSighting) -> None:
+        for change in directory.observe(ble_sighting(seen)):
+            events.put_nowait(change)
+
     try:
-        from edge_dan.transports.ble_bleak import BleakCentral
-
-        def on_sighting(seen: BleSighting) -> None:
-            for change in directory.observe(ble_sighting(seen)):
-                events.put_nowait(change)
-
-        scanner = BleakCentral()
+        scanner = BleScanner(BleakCentral())
         await scanner.start(on_sighting)
     except (ImportError, OSError, EdgeDanError) as exc:  # no bleak, no BlueZ/D-Bus, no adapter
         ctx.note(f"Bluetooth LE: not listening ({type(exc).__name__}: {exc})")

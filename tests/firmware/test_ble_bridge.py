@@ -1,11 +1,11 @@
 """The bridge over a BLE UART (NUS): the real C thermostat behind a bumble peripheral, end to end.
 
-Both ends are real bumble host stacks on software controllers (``edge_dan.transports.ble_sim``):
+Both ends are real bumble host stacks on software controllers (``edge_dan.ble.backends.sim``):
 MTU exchange, GATT discovery, writes and notifications happen as over the air. The device side
 (``nus_device``) runs the thermostat's C logic from ``make thermostat-lib``; the host side is
-``SerialDevice`` on ``edge_dan.bridge.ble``'s port through a bumble central (``ble_bumble``),
-driven from the test's thread while the radio runs on a background loop, as an agent drives it
-from a worker thread.
+``SerialDevice`` on ``edge_dan.bridge.ble_port``'s port over the BLE layer's pipe from a bumble
+central (the same ``BumbleCentral`` agents use), driven from the test's thread while the radio
+runs on a background loop, as an agent drives it from a worker thread.
 """
 
 from __future__ import annotations
@@ -28,8 +28,11 @@ from nus_device import NusThermostat, build_thermostat_lib, thermostat_on_link
 from test_end_to_end import signed_accord
 
 from edge_dan.agent.core import Agent
+from edge_dan.ble import GattService, att_payload_size
+from edge_dan.ble.backends.bumble import BumbleCentral, BumblePipe
+from edge_dan.ble.backends.sim import ScanResponseController, new_link
 from edge_dan.bridge.accords import AccordReceipt, DeviceBinding, accord_id
-from edge_dan.bridge.ble import (
+from edge_dan.bridge.ble_port import (
     NUS,
     BleBridgeError,
     BleDeviceNotFound,
@@ -37,20 +40,17 @@ from edge_dan.bridge.ble import (
     BleUartPort,
     LoopThread,
     ReceiveBuffer,
-    UartService,
     UartServiceMissing,
-    chunk_size,
+    connect_port,
     split_for_att,
 )
-from edge_dan.bridge.ble_bumble import connect_bumble_port
 from edge_dan.bridge.codec import MAX_PAYLOAD, Error, ErrorCode, Set, encode
 from edge_dan.bridge.link import DeviceTimeout, SerialDevice
 from edge_dan.store import Store
-from edge_dan.transports.ble_sim import ScanResponseController, new_link
 from edge_dan.wire.framing.serial import cobs_encode, encode_serial_frame
 
 CENTRAL_ADDRESS = "C4:5A:0E:00:00:02"
-OTHER_UART = UartService(
+OTHER_UART = GattService(
     "a1b2c3d4-0001-4000-8000-00805f9b34fb",
     "a1b2c3d4-0002-4000-8000-00805f9b34fb",
     "a1b2c3d4-0003-4000-8000-00805f9b34fb",
@@ -64,7 +64,7 @@ OTHER_UART = UartService(
 def test_frames_are_cut_to_the_att_payload_and_put_back_in_order(mtu: int, size: int) -> None:
     data = bytes(range(256)) * 3 + b"\x00"
     chunks = split_for_att(data, mtu)
-    assert chunk_size(mtu) == size
+    assert att_payload_size(mtu) == size
     assert b"".join(chunks) == data
     assert all(len(chunk) == size for chunk in chunks[:-1]) and 0 < len(chunks[-1]) <= size
     assert split_for_att(b"", mtu) == []
@@ -125,13 +125,20 @@ class Radio:
     opened: list[SerialDevice] = field(default_factory=list)
 
     def open(
-        self, *, mtu: int = 247, service: UartService = NUS, answer_timeout: float = 2.0
+        self, *, mtu: int = 247, service: GattService = NUS, answer_timeout: float = 2.0
     ) -> SerialDevice:
-        address = self.thermostat.address
-        port = self.loop.run(connect_bumble_port(self.central, address, service=service, mtu=mtu))
+        address = self.thermostat.address.to_string(with_type_qualifier=False)
+        port = self.loop.run(self.connect(address, mtu=mtu, service=service))
         device = SerialDevice(port, answer_timeout=answer_timeout)
         self.opened.append(device)
         return device
+
+    async def connect(
+        self, address: str, *, mtu: int = 247, service: GattService = NUS, timeout: float = 10.0
+    ) -> BleUartPort:
+        """The bridge's port through a bumble central on the host device (the loop's thread)."""
+        central = BumbleCentral(self.central, mtu=mtu)
+        return await connect_port(central, address, service=service, timeout=timeout)
 
 
 async def start_radio(library: Path, options: dict[str, Any]) -> tuple[NusThermostat, Device]:
@@ -232,13 +239,13 @@ def test_a_frame_longer_than_one_att_payload_arrives_whole(radio: Radio) -> None
     # answer ERROR bad_message if all of the frame's writes arrived, in order.
     payload = b"\x83\x01\x19\x05\x04\xa3" + bytes(MAX_PAYLOAD - 6)
     frame = encode_serial_frame(payload)
-    assert len(frame) > chunk_size(247)
+    assert len(frame) > att_payload_size(247)
     device.port.write(frame)
     assert device.values()["setpoint"] == 200
     assert frame in radio.thermostat.received
     errors = [(m.seq, m.code) for m in device.unsolicited if isinstance(m, Error)]
     assert errors == [(0, ErrorCode.BAD_MESSAGE)]
-    assert chunk_size(247) in radio.thermostat.write_sizes
+    assert att_payload_size(247) in radio.thermostat.write_sizes
 
 
 def test_bad_and_runaway_frames_are_dropped_and_the_link_recovers(radio: Radio) -> None:
@@ -288,24 +295,23 @@ def test_an_rx_that_takes_only_writes_with_response_is_written_that_way(
 ) -> None:
     radio = make_radio(rx_properties=Characteristic.Properties.WRITE)
     device = radio.open(mtu=23)
-    assert isinstance(device.port, BleUartPort)
-    assert device.port.link.with_response is True
+    assert isinstance(device.port, BleUartPort) and isinstance(device.port.pipe, BumblePipe)
+    assert device.port.pipe.with_response is True
     device.set("setpoint", 210)
     assert device.values()["setpoint"] == 210
 
 
 def test_another_uart_style_service_works_when_named(make_radio: RadioFactory) -> None:
     radio = make_radio(service=OTHER_UART)
-    with pytest.raises(UartServiceMissing, match=NUS.service):
+    with pytest.raises(UartServiceMissing, match=NUS.uuid):
         radio.open()
     device = radio.open(service=OTHER_UART)
     assert device.hello().kind == "thermostat"
 
 
 def test_no_device_at_the_address_is_reported(radio: Radio) -> None:
-    nobody = hci.Address("C4:5A:0E:00:00:99")
     with pytest.raises(BleDeviceNotFound, match="advertising"):
-        radio.loop.run(connect_bumble_port(radio.central, nobody, timeout=1.0))
+        radio.loop.run(radio.connect("C4:5A:0E:00:00:99", timeout=1.0))
 
 
 def test_the_port_refuses_to_block_the_loop_that_runs_its_link(radio: Radio) -> None:

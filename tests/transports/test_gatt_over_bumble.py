@@ -1,8 +1,9 @@
-"""Agents over BLE on bumble: software controllers sharing one link (no radio, no root).
+"""Sessions between agents over BLE on bumble: software controllers sharing one link (no radio,
+no root).
 
-Real bumble host stacks advertise, scan actively, connect, exchange MTUs, write without
-response and notify; only the radio is simulated (``edge_dan.transports.ble_sim``, which fills
-two gaps of bumble's own simulation).
+Real bumble host stacks connect, exchange MTUs, write without response and notify; only the
+radio is simulated (``edge_dan.ble.backends.sim``, which fills two gaps of bumble's own
+simulation). The sessions run on the BLE layer's pipes through ``transports.gatt``.
 """
 
 from __future__ import annotations
@@ -10,16 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-import time
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
 
 import pytest
-from bumble.device import Device
-from bumble.link import LocalLink
+from ble_agents import Agent, agent, first_sighting, listener, shut, sightings
 from bumble.transport.tcp_server import open_tcp_server_transport_with_socket
-from test_ble_channel import (
+from test_gatt_channel import (
     ALICE,
     BOB,
     CAROL,
@@ -32,24 +29,18 @@ from test_ble_channel import (
     run,
 )
 
-from edge_dan.discovery.ble import SERVICE_UUID_LE, BleSighting, advertising_payloads
-from edge_dan.discovery.tokens import Recogniser, TokenRotator, new_advertising_key
+from edge_dan.ble import AGENT_SERVICE
+from edge_dan.ble.backends.bumble import BumbleCentral, BumblePipe, open_device
+from edge_dan.ble.backends.sim import ScanResponseController, new_link
+from edge_dan.ble.gatt import DisconnectHandler, ValueHandler
+from edge_dan.discovery.ble import BleScanner
 from edge_dan.identity import Identity
-from edge_dan.transports.ble import open_ble_channel
-from edge_dan.transports.ble_bumble import (
-    BumbleCentral,
-    BumblePeripheral,
-    BumblePipe,
-    open_device,
-)
-from edge_dan.transports.ble_sim import ScanResponseController, new_link, powered_device
 from edge_dan.transports.channel import SessionChannel
-from edge_dan.transports.gatt import DisconnectHandler, FragmentHandler
+from edge_dan.transports.gatt import open_gatt_channel
 from edge_dan.wire.errors import ConnectionLost, FrameError, SessionClosed
 from edge_dan.wire.messages import CloseCode, Error, ErrorCode
 from edge_dan.wire.session import Session, SessionLimits
 
-INTERVAL = 20.0  # ms between advertisements: quick discovery on the simulated link
 # A frame only counts as a sign of life once all its fragments are in: a 20 KB message at MTU 23
 # through the simulated stack on a busy 2-core machine takes seconds, so keepalives are slower
 # than over TCP (real BLE, at 3 to 60 KB/s, needs the default 15 s interval or longer).
@@ -64,98 +55,24 @@ def ble_responder() -> Callable[[float], Session]:
     return responder(BOB, BLE_LIMITS)
 
 
-@dataclass
-class Agent:
-    device: Device
-    key: bytes
-    peripheral: BumblePeripheral
-    central: BumbleCentral
-
-
-async def agent(link: LocalLink, name: str, *, mtu: int = 517, period: float = 900.0) -> Agent:
-    """One agent on the link: advertising its token and ready to scan, on one device."""
-    device = await powered_device(link, name)
-    key = new_advertising_key()
-    rotator = TokenRotator(key, period=period)
-    peripheral = BumblePeripheral(device, rotator, advertising_interval=INTERVAL)
-    await peripheral.start()
-    return Agent(device, key, peripheral, BumbleCentral(device, mtu=mtu))
-
-
-async def sightings(central: BumbleCentral) -> AsyncIterator[BleSighting]:
-    """Every sighting the central reports, as they come; scanning stops when the loop does."""
-    queue: asyncio.Queue[BleSighting] = asyncio.Queue()
-    await central.start(queue.put_nowait)
-    try:
-        while True:
-            yield await queue.get()
-    finally:
-        await central.stop()
-
-
-async def first_sighting(central: BumbleCentral) -> BleSighting:
-    async for sighting in sightings(central):
-        return sighting
-    raise AssertionError("the scan ended")
+async def connect(scanner: BleScanner) -> BumblePipe:
+    """The scanner's central connects to the first agent it sees."""
+    central = scanner.central
+    assert isinstance(central, BumbleCentral)
+    return await central.connect((await first_sighting(scanner)).address, AGENT_SERVICE)
 
 
 async def connected_channels(
     alice: Agent, bob: Agent
 ) -> tuple[SessionChannel, SessionChannel, BumblePipe, BumblePipe]:
     """Alice's central connects to Bob's peripheral; the sessions run on the GATT link."""
-    sighting = await first_sighting(alice.central)
-    central_pipe = await alice.central.connect(sighting)
+    central_pipe = await connect(alice.scanner)
     # Alice starts the handshake before Bob listens: early fragments must wait for him.
-    opening = asyncio.create_task(open_ble_channel(central_pipe, ble_initiator(ALICE)))
+    opening = asyncio.create_task(open_gatt_channel(central_pipe, ble_initiator(ALICE)))
     await asyncio.sleep(0.05)
     peripheral_pipe = await bob.peripheral.accept()
-    bob_channel = await open_ble_channel(peripheral_pipe, ble_responder())
+    bob_channel = await open_gatt_channel(peripheral_pipe, ble_responder())
     return await opening, bob_channel, central_pipe, peripheral_pipe
-
-
-async def shut(*agents: Agent) -> None:
-    for each in agents:
-        await each.peripheral.stop()
-        await each.central.stop()
-
-
-def test_two_agents_find_each_other_and_a_partner_recognises_the_token() -> None:
-    async def main() -> None:
-        link = new_link()
-        alice, bob = await agent(link, "alice"), await agent(link, "bob")
-        # A stranger nearby lists our UUID but sends malformed service data under it.
-        stranger = await powered_device(link, "stranger")
-        flags_and_uuid, _ = advertising_payloads(TokenRotator(new_advertising_key()).advert(0))
-        junk = bytes((21, 0x21)) + SERVICE_UUID_LE + b"\x10abc"  # 4 bytes, not 13
-        await stranger.start_advertising(
-            advertising_data=flags_and_uuid,
-            scan_response_data=junk,
-            advertising_interval_min=INTERVAL / 2,
-            advertising_interval_max=INTERVAL / 2,
-        )
-        alice_sees = await first_sighting(alice.central)
-        bob_sees = await first_sighting(bob.central)
-        assert alice_sees.address == bob.peripheral.address
-        assert bob_sees.address == alice.peripheral.address
-        assert alice_sees.rssi is not None and alice_sees.seen_at <= time.time()
-        now = time.time()
-        # Alice holds Bob's advertising key (exchanged at pairing); a stranger holds another.
-        assert Recogniser({b"bob": bob.key}).recognise(alice_sees.advert, now) == b"bob"
-        assert (
-            Recogniser({b"carol": new_advertising_key()}).recognise(alice_sees.advert, now) is None
-        )
-        assert Recogniser({b"alice": alice.key}).recognise(bob_sees.advert, now) == b"alice"
-        # several more sightings: never the stranger
-        count = 0
-        async for sighting in sightings(alice.central):
-            assert sighting.address == bob.peripheral.address
-            count += 1
-            if count == 5:
-                break
-        await stranger.stop_advertising()
-        await shut(alice, bob)
-
-    run(main())
 
 
 @pytest.mark.slow
@@ -186,15 +103,14 @@ def test_a_rotation_changes_the_advertisement_but_keeps_open_sessions() -> None:
         bob = await agent(link, "bob")
         a, b, _, _ = await connected_channels(await agent(link, "alice"), bob)
         before = bob.peripheral.address
-        await bob.peripheral.rotate()
+        await bob.advertiser.rotate()
         assert bob.peripheral.address != before
         await b.send(note("after the rotation"))
         await a.send(note("still here"))
         assert await a.receive() == note("after the rotation")
         assert await b.receive() == note("still here")
-        listener = BumbleCentral(await powered_device(link, "listener"))
         addresses = set()
-        async for sighting in sightings(listener):  # alice advertises too
+        async for sighting in sightings(await listener(link)):  # alice advertises too
             addresses.add(sighting.address)
             if sighting.address == bob.peripheral.address:
                 break
@@ -212,11 +128,10 @@ def test_one_peripheral_holds_separate_sessions_with_two_centrals() -> None:
         bob = await agent(link, "bob")
         channels: list[tuple[SessionChannel, SessionChannel]] = []
         for name, identity in (("alice", ALICE), ("carol", CAROL)):
-            central = BumbleCentral(await powered_device(link, name))
             # advertising resumed after the first connection, so the second central finds bob
-            pipe = await central.connect(await first_sighting(central))
-            opening = asyncio.create_task(open_ble_channel(pipe, ble_initiator(identity)))
-            bob_side = await open_ble_channel(await bob.peripheral.accept(), ble_responder())
+            pipe = await connect(await listener(link, name))
+            opening = asyncio.create_task(open_gatt_channel(pipe, ble_initiator(identity)))
+            bob_side = await open_gatt_channel(await bob.peripheral.accept(), ble_responder())
             channels.append((await opening, bob_side))
         for (theirs, bobs), word in zip(channels, ("for alice", "for carol"), strict=True):
             await bobs.send(note(word))
@@ -241,33 +156,6 @@ def test_one_peripheral_holds_separate_sessions_with_two_centrals() -> None:
     run(main())
 
 
-def test_connecting_to_a_device_without_our_service_fails_clearly() -> None:
-    async def main() -> None:
-        link = new_link()
-        impostor = await powered_device(link, "impostor")  # advertises, serves no edge_dan GATT
-        flags_and_uuid, scan_response = advertising_payloads(
-            TokenRotator(new_advertising_key()).advert(0)
-        )
-        await impostor.start_advertising(
-            advertising_data=flags_and_uuid,
-            scan_response_data=scan_response,
-            advertising_interval_min=INTERVAL,
-            advertising_interval_max=INTERVAL,
-        )
-        central = BumbleCentral(await powered_device(link, "alice"))
-        sighting = await first_sighting(central)
-        with pytest.raises(ConnectionLost, match="offers no edge_dan GATT service"):
-            await central.connect(sighting)
-        assert not central_connections(central)
-        await impostor.stop_advertising()
-
-    run(main())
-
-
-def central_connections(central: BumbleCentral) -> list[Any]:
-    return list(central._device.connections.values())
-
-
 def note(text: str) -> Error:
     return Error(ErrorCode.INTERNAL, 0, text)
 
@@ -289,8 +177,8 @@ class DroppingPipe:
         if self.sent - 1 != self._drop:
             await self._pipe.send(fragment)
 
-    def set_handlers(self, on_fragment: FragmentHandler, on_disconnect: DisconnectHandler) -> None:
-        self._pipe.set_handlers(on_fragment, on_disconnect)
+    def set_handlers(self, on_value: ValueHandler, on_disconnect: DisconnectHandler) -> None:
+        self._pipe.set_handlers(on_value, on_disconnect)
 
     async def disconnect(self) -> None:
         await self._pipe.disconnect()
@@ -301,11 +189,10 @@ def test_a_dropped_fragment_ends_the_session_cleanly_on_both_sides() -> None:
     async def main() -> None:
         link = new_link()
         alice, bob = await agent(link, "alice", mtu=185), await agent(link, "bob")
-        sighting = await first_sighting(alice.central)
-        lossy = DroppingPipe(await alice.central.connect(sighting), drop=40)
-        opening = asyncio.create_task(open_ble_channel(lossy, ble_initiator(ALICE)))
+        lossy = DroppingPipe(await connect(alice.scanner), drop=40)
+        opening = asyncio.create_task(open_gatt_channel(lossy, ble_initiator(ALICE)))
         peripheral_pipe = await bob.peripheral.accept()
-        b = await open_ble_channel(peripheral_pipe, ble_responder())
+        b = await open_gatt_channel(peripheral_pipe, ble_responder())
         a = await opening
         with contextlib.suppress(SessionClosed):  # the end may overtake the send itself
             await a.send(Blob(bytes(MAX_BLOB)))  # about 120 fragments: number 40 is lost
@@ -330,14 +217,14 @@ def test_a_disconnect_mid_message_ends_both_sides_with_connection_lost() -> None
         alice, bob = await agent(link, "alice", mtu=23), await agent(link, "bob")
         a, b, central_pipe, _ = await connected_channels(alice, bob)
         received: list[bytes] = []
-        original = central_pipe._on_fragment
+        original = central_pipe._on_value
         assert original is not None
 
         def spy(fragment: bytes) -> None:
             received.append(fragment)
             original(fragment)
 
-        central_pipe._on_fragment = spy
+        central_pipe._on_value = spy
         sending = asyncio.create_task(b.send(Blob(bytes(MAX_BLOB))))  # about 1100 fragments
         while len(received) < 100:
             await asyncio.sleep(0.001)
@@ -352,51 +239,6 @@ def test_a_disconnect_mid_message_ends_both_sides_with_connection_lost() -> None
         await a.close()
         await b.close()
         await shut(alice, bob)
-
-    run(main())
-
-
-def test_the_advertisement_carries_no_stable_identifier_across_rotations() -> None:
-    async def main() -> None:
-        link = new_link()
-        period = 1.0  # rotations every second, on the real clock
-        bob = await agent(link, "bob", period=period)
-        listener = await powered_device(link, "listener")
-        central = BumbleCentral(listener)
-        seen: dict[bytes, BleSighting] = {}  # token -> first sighting
-        addresses: dict[str, set[bytes]] = {}
-        async for sighting in sightings(central):
-            seen.setdefault(sighting.advert.token, sighting)
-            addresses.setdefault(sighting.address, set()).add(sighting.advert.token)
-            if len(seen) == 3:  # three rotation periods
-                break
-        # each address carried one token only, and each token one address: nothing links them
-        assert all(len(tokens) == 1 for tokens in addresses.values())
-        assert len(addresses) == 3
-        nonces = {s.advert.nonce for s in seen.values()}
-        tags = {s.advert.tag for s in seen.values()}
-        assert len(nonces) == len(tags) == 3
-        # ... while a partner recognises every one of them
-        partner = Recogniser({b"bob": bob.key}, period=period)
-        assert all(partner.recognise(s.advert, s.seen_at) == b"bob" for s in seen.values())
-        await shut(bob)
-
-    run(main())
-
-
-def test_sightings_reach_only_a_running_scan() -> None:
-    async def main() -> None:
-        link = new_link()
-        bob = await agent(link, "bob")
-        listener = BumbleCentral(await powered_device(link, "listener"))
-        await first_sighting(listener)
-        got: list[BleSighting] = []
-        await listener.start(got.append)
-        await listener.stop()
-        got.clear()
-        await asyncio.sleep(5 * INTERVAL / 1000)
-        assert got == []
-        await shut(bob)
 
     run(main())
 
@@ -419,10 +261,11 @@ def test_a_controller_reached_over_hci_on_tcp_runs_a_session() -> None:
                 async with open_device(f"tcp-client:127.0.0.1:{port}") as device:
                     assert not device.random_address.is_static  # a private address
                     central = BumbleCentral(device, mtu=247)
-                    pipe = await central.connect(await first_sighting(central))
+                    sighting = await first_sighting(BleScanner(central))
+                    pipe = await central.connect(sighting.address, AGENT_SERVICE)
                     assert pipe.att_mtu == 247
-                    opening = asyncio.create_task(open_ble_channel(pipe, ble_initiator(ALICE)))
-                    b = await open_ble_channel(await bob.peripheral.accept(), ble_responder())
+                    opening = asyncio.create_task(open_gatt_channel(pipe, ble_initiator(ALICE)))
+                    b = await open_gatt_channel(await bob.peripheral.accept(), ble_responder())
                     a = await opening
                     await a.send(note("over HCI on TCP"))
                     assert await b.receive() == note("over HCI on TCP")
