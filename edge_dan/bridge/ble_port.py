@@ -26,7 +26,9 @@ Usage::
         thermostat.set("setpoint", 215)
     # from async code: device = await asyncio.to_thread(open_ble_device, address)
 
-``service=GattService(...)`` selects another UART-style service (other UUIDs, same roles).
+The backend is the platform's central (``edge_dan.ble.choice``: bleak), or bumble with
+``hci_transport="usb:0"``. ``service=GattService(...)`` selects another UART-style service (other
+UUIDs, same roles).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from edge_dan.ble import (
     ServiceMissing,
     att_payload_size,
     find_device,
+    open_central,
 )
 from edge_dan.bridge.link import BridgeError, SerialDevice
 from edge_dan.wire.errors import ConnectionLost
@@ -339,22 +342,33 @@ def open_ble_device(
     *,
     name: str | None = None,
     service: GattService = NUS,
+    backend: str | None = None,
+    hci_transport: str | None = None,
     adapter: str | None = None,
     timeout: float = 20.0,
     answer_timeout: float = 2.0,
     attempts: int = 3,
 ) -> SerialDevice:
-    """A ``SerialDevice`` on a BLE UART device, through bleak on a private background loop.
+    """A ``SerialDevice`` on a BLE UART device, on a private background loop.
 
-    Blocking, like ``SerialDevice.open``; closing the device disconnects and stops the loop.
+    Blocking, like ``SerialDevice.open``; closing the device disconnects, closes the backend and
+    stops the loop. The central is ``edge_dan.ble.open_central(backend, hci_transport=...,
+    adapter=...)``: the platform's (bleak) unless an HCI transport asks for bumble.
     """
-    from edge_dan.ble.backends.bleak import BleakCentral
-
     thread = LoopThread()
+    backend_stack = contextlib.AsyncExitStack()
 
     async def connect() -> BleUartPort:
-        central = BleakCentral(adapter=adapter)
-        return await connect_port(central, address, name=name, service=service, timeout=timeout)
+        try:
+            central = await backend_stack.enter_async_context(
+                open_central(backend, hci_transport=hci_transport, adapter=adapter)
+            )
+            port = await connect_port(central, address, name=name, service=service, timeout=timeout)
+        except BaseException:
+            await backend_stack.aclose()
+            raise
+        port.on_close = backend_stack.aclose
+        return port
 
     try:
         port = thread.run(connect())

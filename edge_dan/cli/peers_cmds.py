@@ -72,7 +72,8 @@ async def _listen(
         ctx.note("Listening on the LAN (mDNS) ...")
     except (OSError, EdgeDanError) as exc:
         lan_problem = f"cannot listen for agents on the LAN: {exc}"
-    scanner = None if args.no_ble else await _start_ble(ctx, directory, events)
+    ble = contextlib.AsyncExitStack()
+    scanner = None if args.no_ble else await _start_ble(ctx, ble, directory, events)
     if browser is None and scanner is None:
         raise DiscoveryUnavailable(lan_problem)
     if browser is None:
@@ -103,15 +104,18 @@ async def _listen(
         await asyncio.gather(lan, return_exceptions=True)
         if browser is not None:
             await browser.stop()
-        if scanner is not None:
-            await scanner.stop()
+        await ble.aclose()
 
 
 async def _start_ble(
-    ctx: Context, directory: PeerDirectory, events: asyncio.Queue[DirectoryEvent]
+    ctx: Context,
+    stack: contextlib.AsyncExitStack,
+    directory: PeerDirectory,
+    events: asyncio.Queue[DirectoryEvent],
 ) -> BleScanner | None:
-    """Scan for agents over Bluetooth LE with bleak, if this machine can; None (said) if not."""
-    from edge_dan.ble.backends.bleak import BleakCentral
+    """Scan for agents over Bluetooth LE on this platform's central backend (bleak), if this
+    machine can; None (said) if not. ``stack`` closes the backend."""
+    from edge_dan.ble import open_central
     from edge_dan.discovery.ble import BleScanner
 
     def on_sighting(seen: BleSighting) -> None:
@@ -119,9 +123,10 @@ async def _start_ble(
             events.put_nowait(change)
 
     try:
-        scanner = BleScanner(BleakCentral())
+        scanner = BleScanner(await stack.enter_async_context(open_central()))
         await scanner.start(on_sighting)
     except (ImportError, OSError, EdgeDanError) as exc:  # no bleak, no BlueZ/D-Bus, no adapter
+        await stack.aclose()
         ctx.note(f"Bluetooth LE: not listening ({type(exc).__name__}: {exc})")
         return None
     ctx.note("Listening over Bluetooth LE ...")

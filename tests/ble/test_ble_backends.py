@@ -1,22 +1,25 @@
-"""The BLE layer's backends: what each refuses, that imports go only downward, and that importing
+"""The BLE layer's backends: which one the platform gets, what each refuses, and that importing
 the layer (or a backend module) loads no BLE library until a backend runs."""
 
 from __future__ import annotations
 
 import ast
 import asyncio
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from ble_agents import INTERVAL
 
-from edge_dan.ble import AGENT_SERVICE, ServiceMissing
+from edge_dan.ble import AGENT_SERVICE, BleUnavailable, ServiceMissing, open_central
 from edge_dan.ble.advertising import Advertisement, ScanReport, legacy_payloads
 from edge_dan.ble.backends.bleak import BleakCentral
 from edge_dan.ble.backends.bumble import BumbleCentral
 from edge_dan.ble.backends.sim import new_link, powered_device
+from edge_dan.ble.choice import backend_for_platform, check_backend
 from edge_dan.ble.roles import find_device
 from edge_dan.wire.errors import ConnectionLost
 
@@ -48,6 +51,50 @@ def test_imports_go_only_downward_from_the_users_of_ble_to_the_layer() -> None:
     assert "discovery" not in imported_packages("transports")
     assert "transports" not in imported_packages("discovery")
     assert not imported_packages("bridge") & {"transports", "discovery"}
+
+
+@pytest.mark.parametrize("platform", ["linux", "darwin", "win32"])
+def test_a_central_is_bleak_everywhere_and_bumble_when_given_a_controller(platform: str) -> None:
+    assert backend_for_platform("central", platform=platform) == "bleak"
+    assert backend_for_platform("central", hci_transport="usb:0", platform=platform) == "bumble"
+    assert backend_for_platform("peripheral", hci_transport="usb:0", platform=platform) == "bumble"
+
+
+def test_a_peripheral_is_bluez_on_linux_and_needs_a_controller_elsewhere() -> None:
+    assert backend_for_platform("peripheral", platform="linux") == "bluez"
+    for platform in ("darwin", "win32"):
+        with pytest.raises(BleUnavailable, match=r"HCI transport.*pip install bumble"):
+            backend_for_platform("peripheral", platform=platform)
+
+
+def test_a_backend_asked_for_what_it_cannot_do_says_so() -> None:
+    with pytest.raises(BleUnavailable, match="bleak backend cannot be a BLE peripheral"):
+        check_backend("bleak", "peripheral")
+    with pytest.raises(BleUnavailable, match="bluez backend cannot be a BLE central"):
+        check_backend("bluez", "central")
+    with pytest.raises(BleUnavailable, match="needs an HCI transport"):
+        check_backend("bumble", "central")
+    with pytest.raises(BleUnavailable, match="Linux's stack"):
+        check_backend("bluez", "peripheral", platform="darwin")
+    with pytest.raises(BleUnavailable, match="choose one of bleak, bluez, bumble"):
+        check_backend("corebluetooth", "central")
+    check_backend("bumble", "peripheral", hci_transport="vhci")  # installed for the tests
+
+
+def test_a_missing_library_is_named_with_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = importlib.util.find_spec
+
+    def without_bleak(name: str, *args: Any) -> Any:
+        return None if name == "bleak" else real(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", without_bleak)
+
+    async def main() -> None:
+        async with open_central():
+            raise AssertionError("no central without bleak")
+
+    with pytest.raises(BleUnavailable, match=r"needs bleak: pip install bleak"):
+        asyncio.run(main())
 
 
 def test_bleak_central_rejects_an_impossible_mtu_cap() -> None:

@@ -11,6 +11,7 @@ runs on a background loop, as an agent drives it from a worker thread.
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,9 +23,11 @@ from bumble import hci
 from bumble.device import Device
 from bumble.gatt import Characteristic
 from bumble.host import Host
+from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink
+from bumble.transport.tcp_server import open_tcp_server_transport_with_socket
 from firmware_helpers import require
-from nus_device import NusThermostat, build_thermostat_lib, thermostat_on_link
+from nus_device import DEVICE_NAME, NusThermostat, build_thermostat_lib, thermostat_on_link
 from test_end_to_end import signed_accord
 
 from edge_dan.agent.core import Agent
@@ -42,6 +45,7 @@ from edge_dan.bridge.ble_port import (
     ReceiveBuffer,
     UartServiceMissing,
     connect_port,
+    open_ble_device,
     split_for_att,
 )
 from edge_dan.bridge.codec import MAX_PAYLOAD, Error, ErrorCode, Set, encode
@@ -120,6 +124,7 @@ class Radio:
     """One simulated radio on a background loop: a NUS thermostat and a bumble central."""
 
     loop: LoopThread
+    link: LocalLink
     thermostat: NusThermostat
     central: Device
     opened: list[SerialDevice] = field(default_factory=list)
@@ -141,7 +146,9 @@ class Radio:
         return await connect_port(central, address, service=service, timeout=timeout)
 
 
-async def start_radio(library: Path, options: dict[str, Any]) -> tuple[NusThermostat, Device]:
+async def start_radio(
+    library: Path, options: dict[str, Any]
+) -> tuple[LocalLink, NusThermostat, Device]:
     link = new_link()
     thermostat = await thermostat_on_link(link, library, **options)
     controller = ScanResponseController("host", link=link)
@@ -149,7 +156,7 @@ async def start_radio(library: Path, options: dict[str, Any]) -> tuple[NusThermo
         address=hci.Address(CENTRAL_ADDRESS), host=Host(controller, AsyncPipeSink(controller))
     )
     await central.power_on()
-    return thermostat, central
+    return link, thermostat, central
 
 
 RadioFactory = Callable[..., Radio]
@@ -161,8 +168,8 @@ def make_radio(library: Path) -> Iterator[RadioFactory]:
 
     def make(**options: Any) -> Radio:
         loop = LoopThread()
-        thermostat, central = loop.run(start_radio(library, options))
-        radios.append(Radio(loop, thermostat, central))
+        link, thermostat, central = loop.run(start_radio(library, options))
+        radios.append(Radio(loop, link, thermostat, central))
         return radios[-1]
 
     yield make
@@ -323,3 +330,29 @@ def test_the_port_refuses_to_block_the_loop_that_runs_its_link(radio: Radio) -> 
     with pytest.raises(BleBridgeError, match="to_thread"):
         radio.loop.run(read_on_the_loop())
     assert device.hello().kind == "thermostat"
+
+
+def test_open_ble_device_finds_a_device_through_a_controller_given_as_an_hci_transport(
+    radio: Radio,
+) -> None:
+    """An HCI transport makes the backend bumble (as a USB dongle would): the device is found by
+    name, driven, and closing it closes the transport; here a controller served over TCP."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+
+        async def serve_a_controller() -> Any:
+            served = await open_tcp_server_transport_with_socket(sock)
+            ScanResponseController(
+                "dongle", host_source=served.source, host_sink=served.sink, link=radio.link
+            )
+            return served
+
+        served = radio.loop.run(serve_a_controller())
+        transport = f"tcp-client:127.0.0.1:{port}"
+        with open_ble_device(name=DEVICE_NAME, hci_transport=transport, timeout=30.0) as device:
+            assert isinstance(device.port, BleUartPort) and isinstance(device.port.pipe, BumblePipe)
+            assert device.hello().kind == "thermostat"
+            device.set("setpoint", 205)
+            assert device.values()["setpoint"] == 205
+        radio.loop.run(served.close())

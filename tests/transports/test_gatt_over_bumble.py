@@ -29,8 +29,8 @@ from test_gatt_channel import (
     run,
 )
 
-from edge_dan.ble import AGENT_SERVICE
-from edge_dan.ble.backends.bumble import BumbleCentral, BumblePipe, open_device
+from edge_dan.ble import AGENT_SERVICE, open_central
+from edge_dan.ble.backends.bumble import BumbleCentral, BumblePipe
 from edge_dan.ble.backends.sim import ScanResponseController, new_link
 from edge_dan.ble.gatt import DisconnectHandler, ValueHandler
 from edge_dan.discovery.ble import BleScanner
@@ -258,9 +258,10 @@ def test_a_controller_reached_over_hci_on_tcp_runs_a_session() -> None:
                 ScanResponseController(
                     "remote", host_source=served.source, host_sink=served.sink, link=link
                 )
-                async with open_device(f"tcp-client:127.0.0.1:{port}") as device:
-                    assert not device.random_address.is_static  # a private address
-                    central = BumbleCentral(device, mtu=247)
+                transport = f"tcp-client:127.0.0.1:{port}"  # an HCI transport: bumble runs it
+                async with open_central(hci_transport=transport, max_mtu=247) as central:
+                    assert isinstance(central, BumbleCentral)
+                    assert not central.device.random_address.is_static  # a private address
                     sighting = await first_sighting(BleScanner(central))
                     pipe = await central.connect(sighting.address, AGENT_SERVICE)
                     assert pipe.att_mtu == 247
