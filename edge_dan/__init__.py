@@ -1,8 +1,8 @@
 """edge_dan: the Little Dan framework, a personal agent that runs on the owner's own device.
 
 Importing this package is kept cheap on purpose (phones, Raspberry Pi start-up): heavy layers such
-as the value model (onnxruntime), discovery (zeroconf, bleak) and the BLE test stack (bumble) are
-imported only by the modules that use them.
+as the value model (onnxruntime), mDNS discovery (zeroconf) and the BLE backends (bleak, dbus-fast,
+bumble) are imported only by the modules that use them.
 """
 
 from edge_dan.errors import EdgeDanError

@@ -25,9 +25,8 @@ from edge_dan.store.discovery_keys import partner_advertising_keys
 from edge_dan.store.peers import list_peers
 
 if TYPE_CHECKING:
-    from edge_dan.discovery.ble import BleSighting
+    from edge_dan.discovery.ble import BleScanner, BleSighting
     from edge_dan.discovery.mdns import MdnsBrowser
-    from edge_dan.transports.ble_bleak import BleakCentral
 
 DEFAULT_LISTEN_SECONDS = 3.0  # running peers answer an mDNS query within about a second
 EXPIRE_EVERY = 1.0
@@ -73,7 +72,8 @@ async def _listen(
         ctx.note("Listening on the LAN (mDNS) ...")
     except (OSError, EdgeDanError) as exc:
         lan_problem = f"cannot listen for agents on the LAN: {exc}"
-    scanner = None if args.no_ble else await _start_ble(ctx, directory, events)
+    ble = contextlib.AsyncExitStack()
+    scanner = None if args.no_ble else await _start_ble(ctx, ble, directory, events)
     if browser is None and scanner is None:
         raise DiscoveryUnavailable(lan_problem)
     if browser is None:
@@ -104,24 +104,29 @@ async def _listen(
         await asyncio.gather(lan, return_exceptions=True)
         if browser is not None:
             await browser.stop()
-        if scanner is not None:
-            await scanner.stop()
+        await ble.aclose()
 
 
 async def _start_ble(
-    ctx: Context, directory: PeerDirectory, events: asyncio.Queue[DirectoryEvent]
-) -> BleakCentral | None:
-    """Scan for agents over Bluetooth LE with bleak, if this machine can; None (said) if not."""
+    ctx: Context,
+    stack: contextlib.AsyncExitStack,
+    directory: PeerDirectory,
+    events: asyncio.Queue[DirectoryEvent],
+) -> BleScanner | None:
+    """Scan for agents over Bluetooth LE on this platform's central backend (bleak), if this
+    machine can; None (said) if not. ``stack`` closes the backend."""
+    from edge_dan.ble import open_central
+    from edge_dan.discovery.ble import BleScanner
+
+    def on_sighting(seen: BleSighting) -> None:
+        for change in directory.observe(ble_sighting(seen)):
+            events.put_nowait(change)
+
     try:
-        from edge_dan.transports.ble_bleak import BleakCentral
-
-        def on_sighting(seen: BleSighting) -> None:
-            for change in directory.observe(ble_sighting(seen)):
-                events.put_nowait(change)
-
-        scanner = BleakCentral()
+        scanner = BleScanner(await stack.enter_async_context(open_central()))
         await scanner.start(on_sighting)
     except (ImportError, OSError, EdgeDanError) as exc:  # no bleak, no BlueZ/D-Bus, no adapter
+        await stack.aclose()
         ctx.note(f"Bluetooth LE: not listening ({type(exc).__name__}: {exc})")
         return None
     ctx.note("Listening over Bluetooth LE ...")

@@ -1,39 +1,38 @@
-"""BLE discovery without a BLE stack: what our advertisement holds, and what a scan reports.
+"""Finding agents over BLE: what an agent advertises, its rotation, and the agents a scan sees.
 
-Sans-IO and backend-agnostic (bumble, bleak, BlueZ over D-Bus all use it); importing this module
-loads no BLE library. An agent's advertisement (``advertising_payloads``) is::
+Why it exists: advertising and scanning for agents is discovery's job, whatever the stack. This
+module decides what goes on the air and what counts as a sighting; the BLE layer's backends
+(``edge_dan.ble``: bleak, BlueZ, bumble) only send and report advertisements:
 
-    advertising data   flags (LE General Discoverable, no BR/EDR)      3 bytes
-                       complete list of 128-bit service UUIDs: ours   18 bytes
-    scan response      service data under our UUID: Advert (13 bytes) 31 bytes
+- ``BleAdvertiser``: the rotator's current ``Advert`` as service data under ``AGENT_SERVICE``,
+  on any ``Peripheral``, renewed at every rotation (a fresh address too where the backend picks
+  it). See ``edge_dan.ble.advertising`` for the layout on air (the token in the scan response).
+- ``BleScanner``: a ``Central``'s scan reports, kept when they carry an agent's ``Advert``, as
+  ``BleSighting``s.
 
-Flags, UUID and service data need 52 bytes, more than the 31 of a legacy advertisement, so the
-service data travels in the scan response and a central must scan actively. Nothing in either
-payload is stable across token rotations: no name, no appearance, no manufacturer data; the
-address is a fresh random private one per rotation (the backend's job).
-
-Parsing is forgiving on purpose: a stranger's malformed or foreign advertisement yields ``None``,
-never an exception, since anyone nearby can put any bytes on the air.
+Nothing in an advertisement is stable across token rotations: no name, no appearance, no
+manufacturer data. Parsing is forgiving on purpose: a stranger's malformed or foreign service
+data yields ``None``, never an exception. Importing this module loads no BLE library.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
 
-from edge_dan.discovery.tokens import SERVICE_DATA_LEN, Advert, TokenError
-from edge_dan.transports.gatt import SERVICE_UUID, GattPipe
+from edge_dan.ble.advertising import Advertisement, ScanReport, uuid_on_air
+from edge_dan.ble.errors import BleUnavailable
+from edge_dan.ble.gatt import AGENT_SERVICE
+from edge_dan.ble.roles import Central, Peripheral
+from edge_dan.discovery.tokens import SERVICE_DATA_LEN, Advert, TokenError, TokenRotator
 
-AD_FLAGS = 0x01
-AD_INCOMPLETE_UUID128 = 0x06
-AD_COMPLETE_UUID128 = 0x07
-AD_SERVICE_DATA_UUID128 = 0x21
-FLAGS_LE_GENERAL_NO_BREDR = 0x06  # LE General Discoverable Mode | BR/EDR Not Supported
-MAX_LEGACY_PAYLOAD = 31
-
-SERVICE_UUID_LE = uuid.UUID(SERVICE_UUID).bytes[::-1]  # AD fields carry UUIDs little-endian
+SERVICE_UUID = AGENT_SERVICE.uuid
+SERVICE_UUID_LE = uuid_on_air(SERVICE_UUID)
+Clock = Callable[[], float]
 
 
 @dataclass(frozen=True)
@@ -42,7 +41,7 @@ class BleSighting:
 
     ``address`` is the advertiser's current (rotating) address in the backend's text form,
     good for connecting now and for nothing else; ``rssi`` in dBm, None when the stack gave
-    none; ``seen_at`` on the caller's clock (the backend says which).
+    none; ``seen_at`` on the scanner's clock.
     """
 
     address: str
@@ -54,81 +53,13 @@ class BleSighting:
 SightingHandler = Callable[[BleSighting], None]
 
 
-class BleScanner(Protocol):
-    """A central's scan for agents (active, filtered by ``SERVICE_UUID``), whatever the stack.
-
-    ``start`` reports every sighting of an agent's advertisement to ``on_sighting`` (repeats
-    included: a directory merges them) until ``stop``.
-    """
-
-    async def start(self, on_sighting: SightingHandler) -> None: ...
-
-    async def stop(self) -> None: ...
-
-
-class BleCentral(BleScanner, Protocol):
-    """A scanner that can also open the GATT link to an agent it saw."""
-
-    async def connect(self, sighting: BleSighting) -> GattPipe: ...
-
-
-# -- encoding ----------------------------------------------------------------------------------
-
-
-def _ad_structure(ad_type: int, value: bytes) -> bytes:
-    return bytes((len(value) + 1, ad_type)) + value
-
-
-def advertising_payloads(advert: Advert) -> tuple[bytes, bytes]:
-    """(advertising data, scan response) for a legacy connectable, scannable advertisement."""
-    advertising = _ad_structure(AD_FLAGS, bytes((FLAGS_LE_GENERAL_NO_BREDR,))) + _ad_structure(
-        AD_COMPLETE_UUID128, SERVICE_UUID_LE
-    )
-    scan_response = _ad_structure(AD_SERVICE_DATA_UUID128, SERVICE_UUID_LE + advert.service_data())
-    assert len(advertising) <= MAX_LEGACY_PAYLOAD and len(scan_response) <= MAX_LEGACY_PAYLOAD
-    return advertising, scan_response
-
-
-# -- parsing -----------------------------------------------------------------------------------
-
-
-def ad_structures(data: bytes) -> Iterator[tuple[int, bytes]]:
-    """(type, value) of each AD structure; stops quietly at a truncated or zero-length one."""
-    offset = 0
-    while offset < len(data):
-        length = data[offset]
-        if length == 0 or offset + 1 + length > len(data):
-            return  # zero padding ends the data; a structure running past the end is dropped
-        yield data[offset + 1], data[offset + 2 : offset + 1 + length]
-        offset += 1 + length
-
-
-def lists_our_service(data: bytes) -> bool:
-    """Whether advertising data (AD and scan response joined) names ``SERVICE_UUID``: in a UUID
-    list, or as the UUID of service data (BlueZ 5.66 peripherals cannot fill a scan response
-    over D-Bus, so they advertise the service data alone, which names the service too)."""
-    for ad_type, value in ad_structures(data):
-        if ad_type in (AD_COMPLETE_UUID128, AD_INCOMPLETE_UUID128):
-            uuids = (value[i : i + 16] for i in range(0, len(value) - len(value) % 16, 16))
-            if SERVICE_UUID_LE in uuids:
-                return True
-        if ad_type == AD_SERVICE_DATA_UUID128 and value[:16] == SERVICE_UUID_LE:
-            return True
-    return False
-
-
-def advert_from_advertising_data(data: bytes) -> Advert | None:
-    """The ``Advert`` in raw advertising data (AD and scan response joined), or None."""
-    for ad_type, value in ad_structures(data):
-        if ad_type == AD_SERVICE_DATA_UUID128 and value[:16] == SERVICE_UUID_LE:
-            advert = _parse_service_data(value[16:])
-            if advert is not None:
-                return advert
-    return None
+def advertisement_of(advert: Advert) -> Advertisement:
+    """What a peripheral advertises for ``advert``: its service data under our service."""
+    return Advertisement(SERVICE_UUID, advert.service_data())
 
 
 def advert_from_service_data(service_data: Mapping[str, bytes]) -> Advert | None:
-    """The ``Advert`` in a stack's service-data map (UUID text to bytes, as bleak reports it)."""
+    """The ``Advert`` in a service-data map (UUID text to bytes, as scan reports carry it)."""
     for key, value in service_data.items():
         try:
             if uuid.UUID(key) != uuid.UUID(SERVICE_UUID):
@@ -146,3 +77,84 @@ def _parse_service_data(value: bytes) -> Advert | None:
         return Advert.from_service_data(value)
     except TokenError:
         return None
+
+
+class BleAdvertiser:
+    """An agent's rotating advertisement on a ``Peripheral`` of any backend.
+
+    ``rotator`` gives the token; ``clock`` is the wall clock its epochs use. The advertisement
+    changes whenever the rotator's value changes, checked at its ``next_change``, or at once with
+    ``rotate`` (call it after opening or closing the pairing window, so the flag shows at once).
+    """
+
+    def __init__(
+        self, peripheral: Peripheral, rotator: TokenRotator, *, clock: Clock = time.time
+    ) -> None:
+        self._peripheral = peripheral
+        self._rotator = rotator
+        self._clock = clock
+        self._advert: Advert | None = None
+        self._generation = -1
+        self._rotation: asyncio.Task[None] | None = None
+
+    @property
+    def advertised(self) -> Advert:
+        if self._advert is None:
+            raise BleUnavailable("the agent is not advertising over BLE (call start first)")
+        return self._advert
+
+    async def start(self) -> None:
+        await self.rotate()
+        self._rotation = asyncio.create_task(self._rotate_when_due())
+
+    async def stop(self) -> None:
+        if self._rotation is not None:
+            self._rotation.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._rotation
+            self._rotation = None
+        self._advert = None
+        await self._peripheral.stop_advertising()
+
+    async def rotate(self) -> None:
+        """Advertise the rotator's current token now."""
+        advert = self._rotator.advert(self._clock())
+        self._generation = self._rotator.generation
+        await self._peripheral.advertise(advertisement_of(advert))
+        self._advert = advert
+
+    async def _rotate_when_due(self) -> None:
+        while True:
+            delay = self._rotator.next_change(self._clock()) - self._clock()
+            await asyncio.sleep(max(0.0, delay) + 0.001)  # just past the boundary
+            self._rotator.advert(self._clock())
+            if self._rotator.generation != self._generation:
+                await self.rotate()
+
+
+class BleScanner:
+    """Agents seen by a ``Central`` of any backend, as ``BleSighting``s.
+
+    ``start`` reports every sighting of an agent's advertisement (repeats included: a directory
+    merges them) to ``on_sighting`` until ``stop``; reports without an agent's ``Advert`` (others'
+    devices, or an advertisement before its scan response) are dropped. ``clock`` stamps sightings
+    (wall clock, as the token epochs use).
+    """
+
+    def __init__(self, central: Central, *, clock: Clock = time.time) -> None:
+        self.central = central
+        self._clock = clock
+        self._on_sighting: SightingHandler | None = None
+
+    async def start(self, on_sighting: SightingHandler) -> None:
+        self._on_sighting = on_sighting
+        await self.central.start_scan(self._on_report)
+
+    async def stop(self) -> None:
+        self._on_sighting = None
+        await self.central.stop_scan()
+
+    def _on_report(self, report: ScanReport) -> None:
+        advert = advert_from_service_data(report.service_data)
+        if advert is not None and self._on_sighting is not None:
+            self._on_sighting(BleSighting(report.address, report.rssi, advert, self._clock()))

@@ -3,11 +3,9 @@
 - ``channel``: ``SessionChannel``, the link-independent async API over a session (inbox with
   back-pressure, timers, orderly close); each transport supplies a small ``FrameLink``.
 - ``tcp``: ``connect``/``serve`` over 2-byte length-prefixed frames.
-- ``gatt``: the GATT service layout and the ``GattPipe`` interface every BLE stack adapts to.
-- ``ble``: ``open_ble_channel``: a session over a ``GattPipe`` with the BLE fragment framing.
-- ``ble_bumble``: a BLE backend on Google's bumble host stack (any HCI controller: USB, vhci,
-  TCP), peripheral and central; ``ble_bleak``: the central on bleak; ``ble_bluez``: the Linux
-  peripheral through BlueZ over D-Bus.
+- ``gatt``: ``open_gatt_channel``: a session over an ``edge_dan.ble.GattPipe`` (any BLE
+  backend, either role) with the BLE fragment framing. The BLE stacks themselves live in
+  ``edge_dan.ble``; finding agents over BLE lives in ``edge_dan.discovery.ble``.
 - ``memory``: two sessions back to back in one process, with a manual clock and a fault injector.
 
 Import the submodule you need; this package stays import-light on purpose.

@@ -63,7 +63,7 @@ class FrameLink(Protocol):
 
 class SessionChannel:
     """One session over one link, as an async API. Create through a transport's ``connect``,
-    ``serve`` or ``open_ble_channel``.
+    ``serve`` or ``open_gatt_channel``.
 
     Received messages wait in a bounded inbox (``max_inbox``); links that can pause their peer
     (TCP) stop reading while it is full, so a slow consumer pushes back on the peer instead of

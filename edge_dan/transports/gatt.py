@@ -1,112 +1,184 @@
-"""The GATT service an agent offers over BLE, and the one interface every BLE stack adapts to.
+"""Sessions over a BLE GATT pipe: the Noise ``Session`` of TCP, on ``framing.ble`` fragments.
 
-Layout (UUIDs of our own, random version 4; never change them: they are how agents find each
-other)::
+Why it exists: carrying session bytes is the transports' job, whatever the link; this module
+turns any backend's ``edge_dan.ble.GattPipe`` on ``AGENT_SERVICE`` (bumble, bleak, BlueZ, either
+role) into a ``SessionChannel``::
 
-    service  SERVICE_UUID
-      RX  RX_CHAR_UUID  write without response   central -> peripheral fragments
-      TX  TX_CHAR_UUID  notify                   peripheral -> central fragments
+    pipe = await central.connect(sighting.address, AGENT_SERVICE)   # or a peripheral's accept()
+    channel = await open_gatt_channel(pipe, lambda now: Session(Role.INITIATOR, me, now=now))
+    await channel.send(message)
+    async for message in channel: ...
+    await channel.close()
 
-Each write or notification is one fragment of ``edge_dan.wire.framing.ble``. The advertisement
-lists ``SERVICE_UUID`` and carries ``edge_dan.discovery.tokens.Advert.service_data()`` as service
-data under the same UUID (in the scan response when the advertisement itself is full).
+Each session frame is cut by ``BleFragmenter`` at the pipe's ATT MTU as it is *now* (an MTU
+exchange may finish after the channel opened, so the MTU is read again before every frame) and
+rebuilt by ``BleReassembler``. Write-commands and notifications are never retransmitted, so a
+lost, repeated or reordered fragment cannot be repaired: the side that notices tells the peer
+(a Close with PROTOCOL_ERROR, since the other direction still works) and ends with the
+``FrameError``; the peer ends with ``SessionClosed``. A disconnect ends both with
+``ConnectionLost`` (unless the session had already closed in order).
 
-``GattPipe`` is what a connected link looks like to the session layer, whatever the stack (bumble,
-bleak as central, BlueZ over D-Bus as peripheral) and whichever role this side plays.
+Unlike TCP, a GATT peer cannot be paused: received messages queue up beyond ``max_inbox`` if
+the application does not read them, bounded in practice by BLE's own throughput.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
-from collections.abc import Callable
-from typing import Protocol
 
-SERVICE_UUID = "ce80a294-c3ef-46a6-8f6b-339743a066f4"
-RX_CHAR_UUID = "ce80a295-c3ef-46a6-8f6b-339743a066f4"
-TX_CHAR_UUID = "ce80a296-c3ef-46a6-8f6b-339743a066f4"
+from edge_dan.ble.gatt import GattPipe
+from edge_dan.transports.channel import DEFAULT_MAX_INBOX, SessionChannel, SessionFactory
+from edge_dan.wire.errors import ConnectionLost, FrameError
+from edge_dan.wire.framing.ble import DEFAULT_MAX_MESSAGE, BleFragmenter, BleReassembler
 
-FragmentHandler = Callable[[bytes], None]
-DisconnectHandler = Callable[[str], None]
+CLOSE_FLUSH_TIMEOUT = 5.0  # the last fragments (a Close) get this long to leave before we cut
 
 
-class GattPipe(Protocol):
-    """One connected GATT link carrying fragments both ways.
+class GattLink:
+    """Session frames as fragments on a ``GattPipe``, sent one at a time by a sender task."""
 
-    - ``att_mtu``: the ATT MTU in force now (23 until an exchange raised it; may grow later).
-    - ``send(fragment)``: one write without response (central) or one notification (peripheral);
-      returns once the stack has taken it. Raises ``ConnectionLost`` once the link is gone.
-    - ``set_handlers``: where received fragments and the disconnection go. Fragments are delivered
-      in order, one call each, on the event loop's thread. ``on_disconnect`` is called once, with
-      a reason a person can read.
-    - ``disconnect()``: end the link; idempotent.
-    """
+    def __init__(self, pipe: GattPipe, max_frame_size: int) -> None:
+        if max_frame_size > DEFAULT_MAX_MESSAGE:
+            raise ValueError(f"BLE framing carries frames up to {DEFAULT_MAX_MESSAGE} bytes")
+        self._pipe = pipe
+        self._fragmenter = BleFragmenter(pipe.att_mtu, max_message=max_frame_size)
+        self._reassembler = BleReassembler(max_message=max_frame_size)
+        self._outgoing: deque[bytes] = deque()
+        self._queued = asyncio.Event()  # fragments wait in _outgoing
+        self._idle = asyncio.Event()  # _outgoing is empty (or will never empty: the link is down)
+        self._idle.set()
+        self._closing = False  # disconnect once the queue is empty
+        self._lost: str | None = None  # why the link went down
+        self._channel: SessionChannel | None = None
+        self._released = asyncio.Event()
+        self._disconnecting: asyncio.Task[None] | None = None
+        self._sender: asyncio.Task[None] | None = None
 
-    @property
-    def att_mtu(self) -> int: ...
+    def start(self, channel: SessionChannel) -> list[asyncio.Task[None]]:
+        self._channel = channel
+        self._pipe.set_handlers(self._on_fragment, self._on_disconnect)
+        # Not handed to the channel: it cancels its tasks at release, and the last frames (a
+        # Close) must still go out; ``wait_closed`` bounds how long that takes.
+        self._sender = asyncio.create_task(self._send_loop())
+        return []
 
-    async def send(self, fragment: bytes) -> None: ...
-
-    def set_handlers(
-        self, on_fragment: FragmentHandler, on_disconnect: DisconnectHandler
-    ) -> None: ...
-
-    async def disconnect(self) -> None: ...
-
-
-class PipeEvents:
-    """The bookkeeping every ``GattPipe`` shares, whatever the stack underneath.
-
-    Fragments that arrive before ``set_handlers`` (a central may write as soon as it subscribed)
-    are kept and delivered in order once handlers are set; the end of the link is reported once,
-    and only after the fragments that came before it. Stacks call ``fragment_arrived`` and
-    ``link_down``; ``link_down`` returns True for the call that ended the link.
-    """
-
-    def __init__(self) -> None:
-        self._early: deque[bytes] = deque()
-        self._on_fragment: FragmentHandler | None = None
-        self._on_disconnect: DisconnectHandler | None = None
-        self._down: str | None = None
-        self._down_event = asyncio.Event()
-        self._reported = False
-
-    @property
-    def connected(self) -> bool:
-        return self._down is None
-
-    def set_handlers(self, on_fragment: FragmentHandler, on_disconnect: DisconnectHandler) -> None:
-        self._on_fragment, self._on_disconnect = on_fragment, on_disconnect
-        asyncio.get_running_loop().call_soon(self._deliver_early)
-
-    async def wait_disconnected(self) -> str:
-        await self._down_event.wait()
-        assert self._down is not None
-        return self._down
-
-    def fragment_arrived(self, fragment: bytes) -> None:
-        if self._down is not None:
+    def write(self, frames: list[bytes]) -> None:
+        if self._closing or self._lost is not None:
             return
-        if self._on_fragment is None or self._early:
-            self._early.append(fragment)
-        else:
-            self._on_fragment(fragment)
+        for frame in frames:
+            self._fragmenter.set_att_mtu(self._pipe.att_mtu)
+            self._outgoing.extend(self._fragmenter.fragment(frame))
+        self._idle.clear()
+        self._queued.set()
 
-    def link_down(self, reason: str) -> bool:
-        if self._down is not None:
-            return False
-        self._down = reason
-        self._down_event.set()
-        if not self._early:  # else _deliver_early reports the end after the fragments
-            self._report_down()
-        return True
+    async def drain(self) -> None:
+        await self._idle.wait()
+        if self._lost is not None:
+            raise ConnectionLost(f"the BLE link went down: {self._lost}")
 
-    def _deliver_early(self) -> None:
-        while self._early and self._on_fragment is not None:
-            self._on_fragment(self._early.popleft())
-        self._report_down()
+    def close(self) -> None:
+        self._closing = True
+        self._queued.set()  # wakes the sender, which disconnects once the queue is empty
+        if self._sender is None:  # never started: nothing will send the queue
+            self._disconnect()
 
-    def _report_down(self) -> None:
-        if self._down is not None and self._on_disconnect is not None and not self._reported:
-            self._reported = True
-            self._on_disconnect(self._down)
+    def abort(self) -> None:
+        self._closing = True
+        self._outgoing.clear()
+        self._idle.set()
+        if self._sender is not None:
+            self._sender.cancel()
+        self._disconnect()
+
+    async def wait_closed(self) -> None:
+        sender = self._sender
+        if sender is not None and not sender.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(sender), timeout=CLOSE_FLUSH_TIMEOUT)
+            except TimeoutError:  # the stack stalled: cut the link with the rest unsent
+                self.abort()
+            except asyncio.CancelledError:
+                self.abort()
+                raise
+        self._disconnect()
+        await self._released.wait()
+
+    # -- machinery -------------------------------------------------------------------------------
+
+    def _on_fragment(self, fragment: bytes) -> None:
+        channel = self._channel
+        if channel is None or channel.has_ended() or self._reassembler.failed:
+            return  # after the end (or the first framing error) nothing from the peer is used
+        try:
+            frame = self._reassembler.feed(fragment)
+        except FrameError as error:
+            channel.link_failed(error, tell_peer=True)
+            return
+        if frame is not None:
+            channel.frames_received([frame])
+
+    def _on_disconnect(self, reason: str) -> None:
+        if self._lost is None:
+            self._lost = reason
+        self._outgoing.clear()
+        self._idle.set()
+        self._queued.set()
+        self._released.set()
+        if self._channel is not None:
+            self._channel.link_lost(f"the BLE link went down ({reason})")
+
+    async def _send_loop(self) -> None:
+        while self._lost is None:
+            if not self._outgoing:
+                self._idle.set()
+                if self._closing:
+                    break
+                self._queued.clear()
+                await self._queued.wait()
+                continue
+            try:
+                await self._pipe.send(self._outgoing.popleft())
+            except ConnectionLost as error:
+                self._on_disconnect(str(error))
+                return
+            except Exception as error:  # a stack's own error: the link is unusable all the same
+                self._on_disconnect(f"the BLE stack failed to send: {error!r}")
+                break
+        self._disconnect()
+
+    def _disconnect(self) -> None:
+        if self._disconnecting is None:
+            self._disconnecting = asyncio.create_task(self._disconnect_pipe())
+
+    async def _disconnect_pipe(self) -> None:
+        try:
+            with contextlib.suppress(ConnectionLost):
+                await self._pipe.disconnect()
+        finally:
+            self._released.set()  # whatever the stack did, nobody waits for this link again
+
+
+async def open_gatt_channel(
+    pipe: GattPipe,
+    session_factory: SessionFactory,
+    *,
+    max_inbox: int = DEFAULT_MAX_INBOX,
+) -> SessionChannel:
+    """Run a session on a connected GATT pipe and complete its handshake.
+
+    Either role works on either side of the link (usually the central initiates). Raises the
+    ``ProtocolError`` that ended the handshake; the pipe is then disconnected.
+    """
+    loop = asyncio.get_running_loop()
+    session = session_factory(loop.time())
+    channel = SessionChannel(
+        session, GattLink(pipe, session.limits.max_frame_size), max_inbox=max_inbox
+    )
+    try:
+        await channel.wait_established()
+    except BaseException:  # a failed handshake, or the caller cancelled us: leave nothing behind
+        await asyncio.shield(channel.release())
+        raise
+    return channel

@@ -13,22 +13,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "blevm"))
 import vm
 
 
-def test_importing_the_ble_stacks_modules_loads_no_ble_library() -> None:
-    probe = (
-        "import sys, edge_dan.transports.ble_bleak, edge_dan.transports.ble_bluez\n"
-        "print(sorted(m for m in ('bleak', 'bumble') if m in sys.modules))"
-    )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "[]"
-
-
-def test_bleak_central_rejects_an_impossible_mtu_cap() -> None:
-    from edge_dan.transports.ble_bleak import BleakCentral
-
-    with pytest.raises(ValueError, match="ATT MTU"):
-        BleakCentral(max_mtu=22)
-
-
 def test_initramfs_archive_reads_back_with_busybox_cpio(tmp_path: Path) -> None:
     busybox = shutil.which("busybox")
     if busybox is None:

@@ -24,11 +24,12 @@ import pytest
 from netns import Lab
 from zeroconf import DNSAddress, DNSIncoming, DNSPointer, DNSService, DNSText
 
-from edge_dan.discovery.ble import BleSighting
+from edge_dan.ble.backends.bumble import BumbleCentral, BumblePeripheral
+from edge_dan.ble.backends.sim import new_link, powered_device
+from edge_dan.ble.gatt import AGENT_SERVICE
+from edge_dan.discovery.ble import BleAdvertiser, BleScanner, BleSighting
 from edge_dan.discovery.mdns import CAP_NEGOTIATE, CAP_PAIR, SERVICE_TYPE, MdnsAdvertiser
 from edge_dan.discovery.tokens import Advert, Recogniser, TokenRotator, new_advertising_key
-from edge_dan.transports.ble_bumble import BumbleCentral, BumblePeripheral
-from edge_dan.transports.ble_sim import new_link, powered_device
 
 pytestmark = pytest.mark.slow
 PERIOD = 3.0
@@ -136,15 +137,17 @@ def test_a_stranger_links_no_two_rotation_periods_and_a_partner_recognises_each(
         ports = iter(range(40_000, 41_000, 7))  # a new port at every rotation, as the agent does
         link = new_link()
         peripheral = BumblePeripheral(
-            await powered_device(link, "agent"), rotator, advertising_interval=50.0
+            await powered_device(link, "agent"), AGENT_SERVICE, advertising_interval=50.0
         )
-        stranger_radio = BumbleCentral(await powered_device(link, "stranger"))
+        advertiser = BleAdvertiser(peripheral, rotator)
+        stranger_radio = BleScanner(BumbleCentral(await powered_device(link, "stranger")))
         sightings: list[BleSighting] = []
-        await peripheral.start()
+        await advertiser.start()
         await stranger_radio.start(sightings.append)
         async with MdnsAdvertiser(rotator, port=lambda generation: next(ports)):
             await asyncio.sleep(seconds)
         await stranger_radio.stop()
+        await advertiser.stop()
         await peripheral.stop()
         return sightings
 

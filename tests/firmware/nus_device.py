@@ -7,7 +7,7 @@
   go to the firmware and whose output goes out as TX notifications cut to the ATT MTU. It records
   the size of every write and notification, and can drop the link instead of answering.
 
-Used by ``test_ble_bridge.py`` on bumble's software radio (``edge_dan.transports.ble_sim``) and by
+Used by ``test_ble_bridge.py`` on bumble's software radio (``edge_dan.ble.backends.sim``) and by
 the blevm scenario, where BlueZ and bleak are the central (``tools/blevm/scenario.py``).
 """
 
@@ -27,8 +27,9 @@ from bumble.host import Host
 from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink
 
-from edge_dan.bridge.ble import NUS, UartService, split_for_att
-from edge_dan.transports.ble_sim import ScanResponseController
+from edge_dan.ble import GattService
+from edge_dan.ble.backends.sim import ScanResponseController
+from edge_dan.bridge.ble_port import NUS, split_for_att
 
 BRIDGE = Path(__file__).resolve().parents[2] / "firmware_bridge"
 DEVICE_NAME = "edge-thermostat"
@@ -102,7 +103,7 @@ class NusThermostat:
         device: Device,
         firmware: ThermostatFirmware,
         *,
-        service: UartService = NUS,
+        service: GattService = NUS,
         rx_properties: Characteristic.Properties = ALL_WRITES,
         max_mtu: int = 247,
     ) -> None:
@@ -117,18 +118,18 @@ class NusThermostat:
         self.link_events: list[str] = []  # connections and disconnections, for diagnostics
         self._outgoing: asyncio.Queue[tuple[Connection, bytes]] = asyncio.Queue()
         self._rx: Characteristic[bytes] = Characteristic(
-            service.rx,
+            service.write,
             rx_properties,
             Characteristic.Permissions.WRITEABLE,
             CharacteristicValue(write=self._on_rx_write),
         )
         self._tx: Characteristic[bytes] = Characteristic(
-            service.tx,
+            service.notify,
             Characteristic.Properties.NOTIFY,
             Characteristic.Permissions.READABLE,
             b"",
         )
-        device.add_service(Service(service.service, [self._rx, self._tx]))
+        device.add_service(Service(service.uuid, [self._rx, self._tx]))
         device.gatt_server.max_mtu = max_mtu
         device.on(device.EVENT_CONNECTION, self._on_connection)
         self._sender = asyncio.create_task(self._send_in_order())
@@ -140,7 +141,7 @@ class NusThermostat:
 
     async def start_advertising(self, name: str = DEVICE_NAME) -> None:
         """Advertise the service UUID (advertising data) and ``name`` (scan response)."""
-        uuid_bytes = bytes.fromhex(self.service.service.replace("-", ""))[::-1]  # little-endian
+        uuid_bytes = bytes.fromhex(self.service.uuid.replace("-", ""))[::-1]  # little-endian
         advertising = bytes([2, 0x01, 0x06, 17, 0x07]) + uuid_bytes  # flags, 128-bit UUID list
         encoded_name = name.encode()
         scan_response = bytes([len(encoded_name) + 1, 0x09]) + encoded_name  # complete name

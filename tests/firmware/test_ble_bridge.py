@@ -1,16 +1,17 @@
 """The bridge over a BLE UART (NUS): the real C thermostat behind a bumble peripheral, end to end.
 
-Both ends are real bumble host stacks on software controllers (``edge_dan.transports.ble_sim``):
+Both ends are real bumble host stacks on software controllers (``edge_dan.ble.backends.sim``):
 MTU exchange, GATT discovery, writes and notifications happen as over the air. The device side
 (``nus_device``) runs the thermostat's C logic from ``make thermostat-lib``; the host side is
-``SerialDevice`` on ``edge_dan.bridge.ble``'s port through a bumble central (``ble_bumble``),
-driven from the test's thread while the radio runs on a background loop, as an agent drives it
-from a worker thread.
+``SerialDevice`` on ``edge_dan.bridge.ble_port``'s port over the BLE layer's pipe from a bumble
+central (the same ``BumbleCentral`` agents use), driven from the test's thread while the radio
+runs on a background loop, as an agent drives it from a worker thread.
 """
 
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,14 +23,19 @@ from bumble import hci
 from bumble.device import Device
 from bumble.gatt import Characteristic
 from bumble.host import Host
+from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink
+from bumble.transport.tcp_server import open_tcp_server_transport_with_socket
 from firmware_helpers import require
-from nus_device import NusThermostat, build_thermostat_lib, thermostat_on_link
+from nus_device import DEVICE_NAME, NusThermostat, build_thermostat_lib, thermostat_on_link
 from test_end_to_end import signed_accord
 
 from edge_dan.agent.core import Agent
+from edge_dan.ble import GattService, att_payload_size
+from edge_dan.ble.backends.bumble import BumbleCentral, BumblePipe
+from edge_dan.ble.backends.sim import ScanResponseController, new_link
 from edge_dan.bridge.accords import AccordReceipt, DeviceBinding, accord_id
-from edge_dan.bridge.ble import (
+from edge_dan.bridge.ble_port import (
     NUS,
     BleBridgeError,
     BleDeviceNotFound,
@@ -37,20 +43,18 @@ from edge_dan.bridge.ble import (
     BleUartPort,
     LoopThread,
     ReceiveBuffer,
-    UartService,
     UartServiceMissing,
-    chunk_size,
+    connect_port,
+    open_ble_device,
     split_for_att,
 )
-from edge_dan.bridge.ble_bumble import connect_bumble_port
 from edge_dan.bridge.codec import MAX_PAYLOAD, Error, ErrorCode, Set, encode
 from edge_dan.bridge.link import DeviceTimeout, SerialDevice
 from edge_dan.store import Store
-from edge_dan.transports.ble_sim import ScanResponseController, new_link
 from edge_dan.wire.framing.serial import cobs_encode, encode_serial_frame
 
 CENTRAL_ADDRESS = "C4:5A:0E:00:00:02"
-OTHER_UART = UartService(
+OTHER_UART = GattService(
     "a1b2c3d4-0001-4000-8000-00805f9b34fb",
     "a1b2c3d4-0002-4000-8000-00805f9b34fb",
     "a1b2c3d4-0003-4000-8000-00805f9b34fb",
@@ -64,7 +68,7 @@ OTHER_UART = UartService(
 def test_frames_are_cut_to_the_att_payload_and_put_back_in_order(mtu: int, size: int) -> None:
     data = bytes(range(256)) * 3 + b"\x00"
     chunks = split_for_att(data, mtu)
-    assert chunk_size(mtu) == size
+    assert att_payload_size(mtu) == size
     assert b"".join(chunks) == data
     assert all(len(chunk) == size for chunk in chunks[:-1]) and 0 < len(chunks[-1]) <= size
     assert split_for_att(b"", mtu) == []
@@ -120,21 +124,31 @@ class Radio:
     """One simulated radio on a background loop: a NUS thermostat and a bumble central."""
 
     loop: LoopThread
+    link: LocalLink
     thermostat: NusThermostat
     central: Device
     opened: list[SerialDevice] = field(default_factory=list)
 
     def open(
-        self, *, mtu: int = 247, service: UartService = NUS, answer_timeout: float = 2.0
+        self, *, mtu: int = 247, service: GattService = NUS, answer_timeout: float = 2.0
     ) -> SerialDevice:
-        address = self.thermostat.address
-        port = self.loop.run(connect_bumble_port(self.central, address, service=service, mtu=mtu))
+        address = self.thermostat.address.to_string(with_type_qualifier=False)
+        port = self.loop.run(self.connect(address, mtu=mtu, service=service))
         device = SerialDevice(port, answer_timeout=answer_timeout)
         self.opened.append(device)
         return device
 
+    async def connect(
+        self, address: str, *, mtu: int = 247, service: GattService = NUS, timeout: float = 10.0
+    ) -> BleUartPort:
+        """The bridge's port through a bumble central on the host device (the loop's thread)."""
+        central = BumbleCentral(self.central, mtu=mtu)
+        return await connect_port(central, address, service=service, timeout=timeout)
 
-async def start_radio(library: Path, options: dict[str, Any]) -> tuple[NusThermostat, Device]:
+
+async def start_radio(
+    library: Path, options: dict[str, Any]
+) -> tuple[LocalLink, NusThermostat, Device]:
     link = new_link()
     thermostat = await thermostat_on_link(link, library, **options)
     controller = ScanResponseController("host", link=link)
@@ -142,7 +156,7 @@ async def start_radio(library: Path, options: dict[str, Any]) -> tuple[NusThermo
         address=hci.Address(CENTRAL_ADDRESS), host=Host(controller, AsyncPipeSink(controller))
     )
     await central.power_on()
-    return thermostat, central
+    return link, thermostat, central
 
 
 RadioFactory = Callable[..., Radio]
@@ -154,8 +168,8 @@ def make_radio(library: Path) -> Iterator[RadioFactory]:
 
     def make(**options: Any) -> Radio:
         loop = LoopThread()
-        thermostat, central = loop.run(start_radio(library, options))
-        radios.append(Radio(loop, thermostat, central))
+        link, thermostat, central = loop.run(start_radio(library, options))
+        radios.append(Radio(loop, link, thermostat, central))
         return radios[-1]
 
     yield make
@@ -233,13 +247,13 @@ def test_a_frame_longer_than_one_att_payload_arrives_whole(radio: Radio) -> None
     # answer ERROR bad_message if all of the frame's writes arrived, in order.
     payload = b"\x83\x01\x19\x05\x04\xa3" + bytes(MAX_PAYLOAD - 6)
     frame = encode_serial_frame(payload)
-    assert len(frame) > chunk_size(247)
+    assert len(frame) > att_payload_size(247)
     device.port.write(frame)
     assert device.values()["setpoint"] == 200
     assert frame in radio.thermostat.received
     errors = [(m.seq, m.code) for m in device.unsolicited if isinstance(m, Error)]
     assert errors == [(0, ErrorCode.BAD_MESSAGE)]
-    assert chunk_size(247) in radio.thermostat.write_sizes
+    assert att_payload_size(247) in radio.thermostat.write_sizes
 
 
 def test_bad_and_runaway_frames_are_dropped_and_the_link_recovers(radio: Radio) -> None:
@@ -289,24 +303,23 @@ def test_an_rx_that_takes_only_writes_with_response_is_written_that_way(
 ) -> None:
     radio = make_radio(rx_properties=Characteristic.Properties.WRITE)
     device = radio.open(mtu=23)
-    assert isinstance(device.port, BleUartPort)
-    assert device.port.link.with_response is True
+    assert isinstance(device.port, BleUartPort) and isinstance(device.port.pipe, BumblePipe)
+    assert device.port.pipe.with_response is True
     device.set("setpoint", 210)
     assert device.values()["setpoint"] == 210
 
 
 def test_another_uart_style_service_works_when_named(make_radio: RadioFactory) -> None:
     radio = make_radio(service=OTHER_UART)
-    with pytest.raises(UartServiceMissing, match=NUS.service):
+    with pytest.raises(UartServiceMissing, match=NUS.uuid):
         radio.open()
     device = radio.open(service=OTHER_UART)
     assert device.hello().kind == "thermostat"
 
 
 def test_no_device_at_the_address_is_reported(radio: Radio) -> None:
-    nobody = hci.Address("C4:5A:0E:00:00:99")
     with pytest.raises(BleDeviceNotFound, match="advertising"):
-        radio.loop.run(connect_bumble_port(radio.central, nobody, timeout=1.0))
+        radio.loop.run(radio.connect("C4:5A:0E:00:00:99", timeout=1.0))
 
 
 def test_the_port_refuses_to_block_the_loop_that_runs_its_link(radio: Radio) -> None:
@@ -318,3 +331,29 @@ def test_the_port_refuses_to_block_the_loop_that_runs_its_link(radio: Radio) -> 
     with pytest.raises(BleBridgeError, match="to_thread"):
         radio.loop.run(read_on_the_loop())
     assert device.hello().kind == "thermostat"
+
+
+def test_open_ble_device_finds_a_device_through_a_controller_given_as_an_hci_transport(
+    radio: Radio,
+) -> None:
+    """An HCI transport makes the backend bumble (as a USB dongle would): the device is found by
+    name, driven, and closing it closes the transport; here a controller served over TCP."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+
+        async def serve_a_controller() -> Any:
+            served = await open_tcp_server_transport_with_socket(sock)
+            ScanResponseController(
+                "dongle", host_source=served.source, host_sink=served.sink, link=radio.link
+            )
+            return served
+
+        served = radio.loop.run(serve_a_controller())
+        transport = f"tcp-client:127.0.0.1:{port}"
+        with open_ble_device(name=DEVICE_NAME, hci_transport=transport, timeout=30.0) as device:
+            assert isinstance(device.port, BleUartPort) and isinstance(device.port.pipe, BumblePipe)
+            assert device.hello().kind == "thermostat"
+            device.set("setpoint", 205)
+            assert device.values()["setpoint"] == 205
+        radio.loop.run(served.close())

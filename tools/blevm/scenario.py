@@ -1,20 +1,21 @@
 """The BLE checks that run inside the blevm guest (as root, with D-Bus and bluetoothd up).
 
 One process, one event loop, three software controllers on one simulated radio link
-(``edge_dan.transports.ble_sim``: bumble controllers, with its fixes for bumble's scan responses
+(``edge_dan.ble.backends.sim``: bumble controllers, with its fixes for bumble's scan responses
 and LE data labels):
 
 - ``hci0`` and ``hci1``: bumble controllers behind ``/dev/vhci`` (opened twice), so the guest
   kernel and BlueZ see two real HCI controllers; bleak and our BlueZ peripheral talk to BlueZ over
   D-Bus as on any Linux box.
 - ``peer``: a third controller driven by bumble's own host, playing the other agent through
-  ``edge_dan.transports.ble_bumble``.
+  ``edge_dan.ble.backends.bumble``.
 
 Cases (each recorded in ``$BLEVM_OUT/result.json`` as {"ok": bool, ...details}):
 
 - ``bleak_central``: edge_dan's bleak central (hci0) finds the bumble peripheral's advertisement
-  (its exact token), connects, reads the ATT MTU, and completes a Noise session over GATT (write
-  without response + notify), messages of 0 to 20 KB echoed back.
+  (its exact token) through ``discovery.ble``, connects, reads the ATT MTU, and completes a Noise
+  session over the GATT pipe (write without response + notify) through ``transports.gatt``,
+  messages of 0 to 20 KB echoed back.
 - ``bluez_peripheral``: edge_dan's BlueZ peripheral (hci0) advertises the token and serves the
   GATT service; edge_dan's bleak central on hci1 finds it, connects and completes the same
   session; then a token rotation re-registers the advertisement and the central sees the new
@@ -22,8 +23,9 @@ Cases (each recorded in ``$BLEVM_OUT/result.json`` as {"ok": bool, ...details}):
 - ``bleak_nus_bridge``: a microcontroller's BLE UART. ``peer`` plays a thermostat behind a Nordic
   UART service running the real C device logic (``tests/firmware/nus_device.py``; the guest builds
   ``libthermostat.so`` with the host's gcc unless ``EDGE_DAN_THERMOSTAT_LIB`` names a prebuilt
-  one); ``edge_dan.bridge.ble`` on bleak (hci0) finds it by name, then by address, and runs
-  hello, set, an accord through ``DeviceBinding`` and state, from a worker thread as an agent does.
+  one); ``edge_dan.bridge.ble_port`` on the platform's central (bleak, hci0: the same pipe as
+  the sessions') finds it by name, then by address, and runs hello, set, an accord through
+  ``DeviceBinding`` and state, from a worker thread as an agent does.
 
 Usage: ``scenario.py [CASE...]`` (default: all). Exit status 0 when every selected case passed.
 """
@@ -51,20 +53,19 @@ from dbus_fast import BusType, MessageType, Variant
 from dbus_fast import Message as DbusMessage
 from dbus_fast.aio import MessageBus
 
+from edge_dan.ble import AGENT_SERVICE, GattPipe
+from edge_dan.ble.backends.bleak import BleakCentral, BleakPipe
+from edge_dan.ble.backends.bumble import BumblePeripheral
+from edge_dan.ble.backends.sim import ScanResponseController, new_link
 from edge_dan.bridge.accords import DeviceBinding, accord_id
-from edge_dan.bridge.ble import BleDeviceNotFound, BleUartPort
-from edge_dan.bridge.ble_bleak import open_ble_device
-from edge_dan.discovery.ble import BleSighting
+from edge_dan.bridge.ble_port import BleDeviceNotFound, BleUartPort, open_ble_device
+from edge_dan.discovery.ble import BleAdvertiser, BleScanner, BleSighting
 from edge_dan.discovery.tokens import TokenRotator, new_advertising_key
 from edge_dan.identity import Identity
 from edge_dan.negotiation.accords.accord import Accord
 from edge_dan.negotiation.domain.outcomes import IntegerIssue, OutcomeSpace
-from edge_dan.transports.ble import open_ble_channel
-from edge_dan.transports.ble_bleak import BleakCentral
-from edge_dan.transports.ble_bumble import BumblePeripheral
-from edge_dan.transports.ble_sim import ScanResponseController, new_link
 from edge_dan.transports.channel import SessionChannel
-from edge_dan.transports.gatt import GattPipe
+from edge_dan.transports.gatt import open_gatt_channel
 from edge_dan.wire.messages import Bytes, Message, Wire, register
 from edge_dan.wire.session import Role, Session, SessionLimits
 
@@ -147,8 +148,8 @@ async def noise_exchange(initiator_pipe: GattPipe, responder_pipe: GattPipe) -> 
             await channel.send(message)
 
     opened = await asyncio.gather(
-        open_ble_channel(initiator_pipe, identity_session(Role.INITIATOR, alice)),
-        open_ble_channel(responder_pipe, identity_session(Role.RESPONDER, bob)),
+        open_gatt_channel(initiator_pipe, identity_session(Role.INITIATOR, alice)),
+        open_gatt_channel(responder_pipe, identity_session(Role.RESPONDER, bob)),
     )
     initiator, responder = opened
     echoing = asyncio.create_task(echo(responder))
@@ -187,16 +188,19 @@ async def first_sighting(
 
 
 async def case_bleak_central(peer_device: Device) -> dict[str, Any]:
-    rotator = TokenRotator(new_advertising_key())
-    peripheral = BumblePeripheral(peer_device, rotator)
-    await peripheral.start()
+    peripheral = BumblePeripheral(peer_device, AGENT_SERVICE)
+    advertiser = BleAdvertiser(peripheral, TokenRotator(new_advertising_key()))
+    await advertiser.start()
     central = BleakCentral(adapter=ADAPTER)
+    scanner = BleScanner(central)
     try:
-        advert = rotator.advert(time.time())
-        sighting = await first_sighting(central.start, advert.service_data())
+        advert = advertiser.advertised
+        sighting = await first_sighting(scanner.start, advert.service_data())
         log(f"bleak saw the bumble peripheral at {sighting.address}, RSSI {sighting.rssi}")
-        await central.stop()
-        pipe, peer_pipe = await asyncio.gather(central.connect(sighting), peripheral.accept())
+        await scanner.stop()
+        pipe, peer_pipe = await asyncio.gather(
+            central.connect(sighting.address, AGENT_SERVICE), peripheral.accept()
+        )
         log(f"bleak connected, ATT MTU {pipe.att_mtu} from the {pipe.mtu_source}")
         details = await noise_exchange(pipe, peer_pipe)
         details.update(
@@ -214,12 +218,13 @@ async def case_bleak_central(peer_device: Device) -> dict[str, Any]:
         )
         return details
     finally:
-        await central.stop()
+        await scanner.stop()
+        await advertiser.stop()
         await peripheral.stop()
 
 
 async def case_bluez_peripheral(_peer_device: Device) -> dict[str, Any]:
-    from edge_dan.transports.ble_bluez import BluezPeripheral
+    from edge_dan.ble.backends.bluez import BluezPeripheral
 
     rotator = TokenRotator(new_advertising_key())
     skew = [0.0]  # moved forward by one period to make the rotation due now
@@ -227,20 +232,25 @@ async def case_bluez_peripheral(_peer_device: Device) -> dict[str, Any]:
     def clock() -> float:
         return time.time() + skew[0]
 
-    peripheral = BluezPeripheral(rotator, adapter=ADAPTER, clock=clock)
+    peripheral = BluezPeripheral(AGENT_SERVICE, adapter=ADAPTER)
+    advertiser = BleAdvertiser(peripheral, rotator, clock=clock)
     # Capped: between two BlueZ adapters on bumble's link, BlueZ silently never sends write
     # commands longer than about 250 bytes (btmon shows them missing on hci1; root cause not
     # found). At 247 (Android's usual MTU) everything arrives. The bleak case runs at 517.
     central = BleakCentral(adapter=SECOND_ADAPTER, max_mtu=BLUEZ_TO_BLUEZ_MTU)
+    scanner = BleScanner(central)
     await peripheral.start()
+    await advertiser.start()
     try:
-        advert = peripheral.advertised
+        advert = advertiser.advertised
         layout = "compact" if peripheral.compact else "full"
         log(f"BlueZ advertises on {ADAPTER} ({layout} layout)")
-        sighting = await first_sighting(central.start, advert.service_data())
+        sighting = await first_sighting(scanner.start, advert.service_data())
         log(f"bleak on {SECOND_ADAPTER} saw the BlueZ peripheral at {sighting.address}")
-        await central.stop()
-        pipe, peer_pipe = await asyncio.gather(central.connect(sighting), peripheral.accept())
+        await scanner.stop()
+        pipe, peer_pipe = await asyncio.gather(
+            central.connect(sighting.address, AGENT_SERVICE), peripheral.accept()
+        )
         log(f"bleak connected, ATT MTU {pipe.att_mtu} (BlueZ side {peer_pipe.att_mtu})")
         details = await noise_exchange(pipe, peer_pipe)
         details["sighting_address"] = sighting.address
@@ -250,10 +260,10 @@ async def case_bluez_peripheral(_peer_device: Device) -> dict[str, Any]:
         # A rotation: the central must see the new token in a re-registered advertisement.
         old = advert.service_data()
         skew[0] += rotator.period
-        await peripheral.rotate()
-        new = peripheral.advertised.service_data()
-        rotated = await first_sighting(central.start, new)
-        await central.stop()
+        await advertiser.rotate()
+        new = advertiser.advertised.service_data()
+        rotated = await first_sighting(scanner.start, new)
+        await scanner.stop()
         details.update(
             advertising_layout=layout,
             rotation_token_changed=new != old,
@@ -263,7 +273,8 @@ async def case_bluez_peripheral(_peer_device: Device) -> dict[str, Any]:
         )
         return details
     finally:
-        await central.stop()
+        await scanner.stop()
+        await advertiser.stop()
         await peripheral.stop()
 
 
@@ -297,14 +308,15 @@ def drive_thermostat(address: str, name: str) -> dict[str, Any]:
         details["not_found_error"] = str(error)
     with open_ble_device(name=name, adapter=ADAPTER, answer_timeout=3.0) as device:
         port = device.port
-        assert isinstance(port, BleUartPort)
+        assert isinstance(port, BleUartPort) and isinstance(port.pipe, BleakPipe)
         caps = device.hello()
         details.update(
             by_name_kind=caps.kind,
             by_name_points=[point.name for point in caps.points],
             initial_values=device.values(),
             att_mtu=port.att_mtu,
-            writes_with_response=port.link.with_response,
+            writes_with_response=port.pipe.with_response,
+            mtu_source=port.pipe.mtu_source,
         )
         device.set("setpoint", 190)
         details["after_set"] = device.values()

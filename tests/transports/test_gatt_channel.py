@@ -1,8 +1,9 @@
-"""Sessions over the BLE link on an in-memory GATT pipe pair (no BLE stack): framing and endings.
+"""Sessions over a GATT pipe on an in-memory pipe pair (no BLE stack): framing and endings.
 
 ``MemoryPipe`` keeps the ``GattPipe`` contract (ordered delivery on the event loop, one
 disconnect callback per side) so the channel's behaviour can be checked without bumble; the
-bumble tests reuse ``Blob``, ``blob_messages`` and ``exchange`` from here.
+tests over bumble (``test_gatt_over_bumble``) reuse ``Blob``, ``blob_messages`` and ``exchange``
+from here.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from typing import Annotated, Any, ClassVar
 
 import pytest
 
+from edge_dan.ble.gatt import DisconnectHandler, ValueHandler
 from edge_dan.identity import Identity
-from edge_dan.transports.ble import open_ble_channel
 from edge_dan.transports.channel import SessionChannel
-from edge_dan.transports.gatt import DisconnectHandler, FragmentHandler
+from edge_dan.transports.gatt import open_gatt_channel
 from edge_dan.wire.errors import (
     ConnectionLost,
     FrameError,
@@ -102,7 +103,7 @@ class MemoryPipe:
         self.drop: set[int] = set()
         self.fail_at: int | None = None  # the stack raises its own error on this send
         self.disconnects = 0
-        self._on_fragment: FragmentHandler | None = None
+        self._on_fragment: ValueHandler | None = None
         self._on_disconnect: DisconnectHandler | None = None
         self._early: list[bytes] = []
         self._down: str | None = None
@@ -128,7 +129,7 @@ class MemoryPipe:
         else:
             self._on_fragment(fragment)
 
-    def set_handlers(self, on_fragment: FragmentHandler, on_disconnect: DisconnectHandler) -> None:
+    def set_handlers(self, on_fragment: ValueHandler, on_disconnect: DisconnectHandler) -> None:
         self._on_fragment, self._on_disconnect = on_fragment, on_disconnect
         for fragment in self._early:
             asyncio.get_running_loop().call_soon(on_fragment, fragment)
@@ -158,7 +159,7 @@ async def open_pair(
     a: MemoryPipe, b: MemoryPipe, **kwargs: Any
 ) -> tuple[SessionChannel, SessionChannel]:
     return await asyncio.gather(
-        open_ble_channel(a, initiator(**kwargs)), open_ble_channel(b, responder())
+        open_gatt_channel(a, initiator(**kwargs)), open_gatt_channel(b, responder())
     )
 
 
@@ -250,8 +251,8 @@ def test_a_failed_handshake_raises_and_lets_the_link_go() -> None:
     async def main() -> None:
         pipe_a, pipe_b = pipe_pair()
         results = await asyncio.gather(
-            open_ble_channel(pipe_a, initiator(expected_peer_identity=CAROL.public_key)),
-            open_ble_channel(pipe_b, responder()),
+            open_gatt_channel(pipe_a, initiator(expected_peer_identity=CAROL.public_key)),
+            open_gatt_channel(pipe_b, responder()),
             return_exceptions=True,
         )
         assert isinstance(results[0], PeerAuthenticationError)
@@ -267,8 +268,8 @@ def test_a_frame_over_the_session_limit_is_refused_while_it_is_still_arriving() 
         small = SessionLimits(max_frame_size=1024, handshake_timeout=3.0, close_timeout=1.0)
         pipe_a, pipe_b = pipe_pair(23, 23)
         a, b = await asyncio.gather(
-            open_ble_channel(pipe_a, initiator()),
-            open_ble_channel(
+            open_gatt_channel(pipe_a, initiator()),
+            open_gatt_channel(
                 pipe_b,
                 lambda now: Session(Role.RESPONDER, BOB, now=now, pattern=None, limits=small),
             ),

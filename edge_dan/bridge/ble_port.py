@@ -2,30 +2,33 @@
 
 Microcontrollers with a BLE radio (an ESP32 on NimBLE, an nRF52) carry the bridge's byte stream
 (PROTOCOL.md: COBS + CRC32 frames, 0x00-delimited) over a GATT service with two characteristics:
-RX, which the host writes, and TX, which the device notifies. Frames are cut into writes of at
-most ATT_MTU - 3 bytes and come back as notifications cut anywhere; the bridge's deframer
-reassembles them, so the request logic of ``SerialDevice`` runs unchanged on a ``BleUartPort``.
+RX, which the host writes, and TX, which the device notifies. That is the BLE layer's
+``GattPipe`` (``edge_dan.ble``) on the ``NUS`` service, on whichever backend runs here (the same
+pipe, MTU handling included, as agents' sessions use). Frames are cut into writes of at most
+ATT_MTU - 3 bytes and come back as notifications cut anywhere; the bridge's deframer reassembles
+them, so the request logic of ``SerialDevice`` runs unchanged on a ``BleUartPort``.
 
-Layers (this module holds the first two):
+Why it exists: ``SerialDevice`` is blocking and byte-stream shaped; a GATT pipe is asynchronous
+and packet shaped. This module fits the one to the other:
 
-- sans-IO: ``split_for_att`` (chunking) and ``ReceiveBuffer`` (notification bytes waiting for a
+- sans-IO: ``split_for_att`` (chunking) and ``ReceiveBuffer`` (notified bytes waiting for a
   blocking ``read``; the end of the link wakes a pending read at once with ``BleLinkLost``);
-- ``BleUartPort``: the blocking ``SerialPort`` (write/read/close) over a backend that runs on an
+- ``BleUartPort``: the blocking ``SerialPort`` (write/read/close) over a pipe that runs on an
   asyncio loop, either a private background thread (``open_ble_device``) or the caller's loop
-  (``connect_bleak_port``/``connect_bumble_port``, then call the port from another thread:
-  ``asyncio.to_thread``, as ``Agent.apply_to_devices`` does);
-- backends: bleak (:mod:`.ble_bleak`: BlueZ, CoreBluetooth, WinRT, Android), and bumble as
-  central (:mod:`.ble_bumble`: any HCI controller, or software controllers in tests).
+  (``connect_port`` with any ``edge_dan.ble.Central``, then call the port from another thread:
+  ``asyncio.to_thread``, as ``Agent.apply_to_devices`` does).
 
 Usage::
 
-    from edge_dan.bridge.ble_bleak import open_ble_device
+    from edge_dan.bridge.ble_port import open_ble_device
     with open_ble_device("C4:5A:00:00:00:01") as thermostat:   # or name="edge-thermostat"
         thermostat.hello()
         thermostat.set("setpoint", 215)
     # from async code: device = await asyncio.to_thread(open_ble_device, address)
 
-``service=UartService(...)`` selects another UART-style service (other UUIDs, same roles).
+The backend is the platform's central (``edge_dan.ble.choice``: bleak), or bumble with
+``hci_transport="usb:0"``. ``service=GattService(...)`` selects another UART-style service (other
+UUIDs, same roles).
 """
 
 from __future__ import annotations
@@ -35,37 +38,36 @@ import concurrent.futures
 import contextlib
 import threading
 import time
-from collections.abc import Coroutine
-from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
 
-from edge_dan.bridge.link import BridgeError
+from edge_dan.ble import (
+    Central,
+    ConnectFailed,
+    DeviceNotFound,
+    GattPipe,
+    GattService,
+    ScanReport,
+    ServiceMissing,
+    att_payload_size,
+    find_device,
+    open_central,
+)
+from edge_dan.bridge.link import BridgeError, SerialDevice
+from edge_dan.wire.errors import ConnectionLost
 
-NUS_SERVICE_UUID = "6e400001-b5a3-f393-e0a9-e50e24dcca9e"
-NUS_RX_UUID = "6e400002-b5a3-f393-e0a9-e50e24dcca9e"  # host -> device: write (without response)
-NUS_TX_UUID = "6e400003-b5a3-f393-e0a9-e50e24dcca9e"  # device -> host: notify
-
-ATT_WRITE_HEADER = 3  # opcode + handle in front of every write and notification
-MIN_ATT_MTU = 23
-MAX_ATTRIBUTE_VALUE = 512  # the ATT cap on one value, whatever the MTU
+NUS = GattService(
+    "6e400001-b5a3-f393-e0a9-e50e24dcca9e",
+    write="6e400002-b5a3-f393-e0a9-e50e24dcca9e",  # RX: host -> device, write (without response)
+    notify="6e400003-b5a3-f393-e0a9-e50e24dcca9e",  # TX: device -> host, notify
+    label="UART",
+)
 READ_TIMEOUT = 0.05  # a read with nothing to return gives b"" after this, as pyserial's does
 WRITE_TIMEOUT = 10.0  # one frame's writes; longer means the link is as good as gone
-DISCONNECT_TIMEOUT = 5.0
-CONNECT_CANCEL_GRACE = 2.0  # for a controller to confirm it gave up connecting
+CLOSE_TIMEOUT = 15.0  # for the backend to end the link (it bounds its own waits below this)
+STOP_TIMEOUT = 5.0  # for a private loop's tasks and thread to end
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class UartService:
-    """A UART-style GATT service: RX written by the host, TX notified by the device."""
-
-    service: str = NUS_SERVICE_UUID
-    rx: str = NUS_RX_UUID
-    tx: str = NUS_TX_UUID
-
-
-NUS = UartService()
 
 
 class BleBridgeError(BridgeError):
@@ -91,16 +93,9 @@ class BleLinkLost(BleBridgeError):
 # -- sans-IO ---------------------------------------------------------------------------------------
 
 
-def chunk_size(att_mtu: int) -> int:
-    """Bytes one write or notification carries at ``att_mtu``."""
-    if att_mtu < MIN_ATT_MTU:
-        raise ValueError(f"an ATT MTU is at least {MIN_ATT_MTU}, got {att_mtu}")
-    return min(att_mtu - ATT_WRITE_HEADER, MAX_ATTRIBUTE_VALUE)
-
-
 def split_for_att(data: bytes, att_mtu: int) -> list[bytes]:
     """``data`` cut into writes that each fit one ATT packet at ``att_mtu``, in order."""
-    size = chunk_size(att_mtu)
+    size = att_payload_size(att_mtu)
     return [data[start : start + size] for start in range(0, len(data), size)]
 
 
@@ -154,25 +149,6 @@ class ReceiveBuffer:
 # -- the port --------------------------------------------------------------------------------------
 
 
-class UartLink(Protocol):
-    """What a backend offers once connected; its coroutines run on the backend's loop.
-
-    ``with_response``: whether RX writes wait for the device's write response (only when RX
-    does not take writes without response).
-    """
-
-    with_response: bool
-
-    @property
-    def att_mtu(self) -> int: ...
-
-    async def write_chunk(self, chunk: bytes) -> None:
-        """One write to RX; raises ``BleLinkLost`` if the link failed."""
-
-    async def disconnect(self) -> None:
-        """End the link; idempotent, never raises."""
-
-
 class LoopThread:
     """An asyncio event loop on a daemon thread, for blocking callers of async BLE stacks."""
 
@@ -201,36 +177,39 @@ class LoopThread:
             await asyncio.gather(*tasks, return_exceptions=True)
 
         with contextlib.suppress(Exception):  # a loop already stopped has nothing left to cancel
-            self.run(cancel_all(), timeout=DISCONNECT_TIMEOUT)
+            self.run(cancel_all(), timeout=STOP_TIMEOUT)
         self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(timeout=DISCONNECT_TIMEOUT)
+        self._thread.join(timeout=STOP_TIMEOUT)
         if not self._thread.is_alive():
             self.loop.close()
 
 
 class BleUartPort:
-    """A ``SerialPort`` over a BLE UART link: blocking, for ``SerialDevice``.
+    """A ``SerialPort`` over a BLE UART's ``GattPipe``: blocking, for ``SerialDevice``.
 
     ``write`` cuts the bytes into ATT-sized writes and waits until the stack took them; ``read``
     returns what notifications brought (up to ``size``, without waiting for more once there is
     some), b"" after ``read_timeout``, and raises ``BleLinkLost`` once the link is down. Call it
-    from any thread but the loop's (that one would wait on itself).
+    from any thread but the loop's (that one would wait on itself). ``close`` disconnects, then
+    runs ``on_close`` on the loop (what opened the backend closes it) and stops ``owned_loop``.
     """
 
     def __init__(
         self,
-        link: UartLink,
+        pipe: GattPipe,
         received: ReceiveBuffer,
         loop: asyncio.AbstractEventLoop,
         *,
         owned_loop: LoopThread | None = None,
+        on_close: Callable[[], Awaitable[object]] | None = None,
         read_timeout: float = READ_TIMEOUT,
         write_timeout: float = WRITE_TIMEOUT,
     ) -> None:
-        self.link = link
+        self.pipe = pipe
         self.received = received
         self._loop = loop
-        self.owned_loop = owned_loop  # stopped by ``close``
+        self.owned_loop = owned_loop
+        self.on_close = on_close
         self.read_timeout = read_timeout
         self.write_timeout = write_timeout
         self._write_lock = threading.Lock()  # chunks of two frames must never interleave
@@ -238,7 +217,7 @@ class BleUartPort:
 
     @property
     def att_mtu(self) -> int:
-        return self.link.att_mtu
+        return self.pipe.att_mtu
 
     def write(self, data: bytes, /) -> int:
         self._refuse_loop_thread("write")
@@ -263,27 +242,38 @@ class BleUartPort:
                     self.received.raise_if_down()
 
     async def _send(self, data: bytes) -> None:
-        for chunk in split_for_att(data, self.link.att_mtu):
-            await self.link.write_chunk(chunk)
+        for chunk in split_for_att(data, self.pipe.att_mtu):
+            try:
+                await self.pipe.send(chunk)
+            except ConnectionLost as exc:
+                raise BleLinkLost(f"a write to the device failed: {exc}") from exc
 
     def read(self, size: int = 1, /) -> bytes:
         self._refuse_loop_thread("read")
         return self.received.read(size, self.read_timeout)
 
     def close(self) -> None:
-        """Disconnect (and stop the private loop, if this port has one); idempotent."""
+        """Disconnect, close the backend and stop the private loop, as this port has them;
+        idempotent."""
         if self._closed:
             return
         self._closed = True
         already_down = self.received.down is not None  # nothing left to disconnect
         self.received.link_down("closed by this side")
-        if not already_down and not self._loop.is_closed():
-            with contextlib.suppress(Exception):  # a link that is gone is closed enough
-                asyncio.run_coroutine_threadsafe(self.link.disconnect(), self._loop).result(
-                    DISCONNECT_TIMEOUT + 1.0
-                )
+        if not self._loop.is_closed():
+            if not already_down:
+                self._on_loop(self.pipe.disconnect())
+            if self.on_close is not None:
+                self._on_loop(self.on_close())
         if self.owned_loop is not None:
             self.owned_loop.stop()
+
+    def _on_loop(self, step: Awaitable[object]) -> None:
+        async def run() -> None:
+            await step
+
+        with contextlib.suppress(Exception):  # a link or backend that is gone is closed enough
+            asyncio.run_coroutine_threadsafe(run(), self._loop).result(CLOSE_TIMEOUT)
 
     def _refuse_loop_thread(self, what: str) -> None:
         try:
@@ -297,10 +287,93 @@ class BleUartPort:
             )
 
 
-def missing_service_text(described: str, service: UartService, *, found_service: object) -> str:
-    if found_service is None:
-        return f"the BLE device {described} offers no UART service {service.service}"
-    return (
-        f"the BLE device {described} has service {service.service} but not both its RX "
-        f"{service.rx} and TX {service.tx} characteristics"
+async def connect_port(
+    central: Central,
+    address: str | None = None,
+    *,
+    name: str | None = None,
+    service: GattService = NUS,
+    timeout: float = 20.0,
+) -> BleUartPort:
+    """Connect ``central`` (any backend) to a UART device; run on the central's loop, then use
+    the port from another thread.
+
+    ``address`` connects directly; without it, a scan of up to ``timeout`` seconds picks the
+    first device advertising ``name`` (or, without a name, naming ``service``).
+    """
+    if address is None:
+        address = await _scan_for(central, name, service, timeout)
+    described = address if name is None else f"{address} ({name!r})"
+    try:
+        pipe = await central.connect(address, service, timeout=timeout)
+    except DeviceNotFound as exc:
+        raise BleDeviceNotFound(str(exc)) from exc
+    except ServiceMissing as exc:
+        raise UartServiceMissing(str(exc)) from exc
+    except ConnectFailed as exc:
+        raise BleConnectFailed(f"could not open the UART of {described}: {exc}") from exc
+    received = ReceiveBuffer()
+    pipe.set_handlers(
+        received.feed,
+        lambda reason: received.link_down(
+            f"the device disconnected or the link was lost: {reason}"
+        ),
     )
+    return BleUartPort(pipe, received, asyncio.get_running_loop())
+
+
+async def _scan_for(
+    central: Central, name: str | None, service: GattService, timeout: float
+) -> str:
+    def matches(report: ScanReport) -> bool:
+        if name is not None:
+            return report.local_name == name
+        return report.names_service(service.uuid)
+
+    found = await find_device(central, matches, timeout)
+    if found is None:
+        what = f"named {name!r}" if name else f"offering service {service.uuid}"
+        raise BleDeviceNotFound(f"no BLE device {what} advertised within {timeout} s")
+    return found.address
+
+
+def open_ble_device(
+    address: str | None = None,
+    *,
+    name: str | None = None,
+    service: GattService = NUS,
+    backend: str | None = None,
+    hci_transport: str | None = None,
+    adapter: str | None = None,
+    timeout: float = 20.0,
+    answer_timeout: float = 2.0,
+    attempts: int = 3,
+) -> SerialDevice:
+    """A ``SerialDevice`` on a BLE UART device, on a private background loop.
+
+    Blocking, like ``SerialDevice.open``; closing the device disconnects, closes the backend and
+    stops the loop. The central is ``edge_dan.ble.open_central(backend, hci_transport=...,
+    adapter=...)``: the platform's (bleak) unless an HCI transport asks for bumble.
+    """
+    thread = LoopThread()
+    backend_stack = contextlib.AsyncExitStack()
+
+    async def connect() -> BleUartPort:
+        try:
+            central = await backend_stack.enter_async_context(
+                open_central(backend, hci_transport=hci_transport, adapter=adapter)
+            )
+            port = await connect_port(central, address, name=name, service=service, timeout=timeout)
+        except BaseException:
+            await backend_stack.aclose()
+            raise
+        port.on_close = backend_stack.aclose
+        return port
+
+    try:
+        port = thread.run(connect())
+    except BaseException:
+        thread.stop()
+        raise
+    port.owned_loop = thread
+    return SerialDevice(port, answer_timeout=answer_timeout, attempts=attempts)

@@ -1,37 +1,38 @@
-"""BLE peripheral on Linux through BlueZ over D-Bus (dbus-fast): our advertisement and GATT service.
+"""The Linux peripheral through BlueZ over D-Bus (dbus-fast): an advertisement, a GATT service.
 
-BlueZ owns the controller; we only describe objects on the system bus and register them:
+Why it exists: on Linux bluetoothd owns the controller, and bleak cannot be a peripheral; this
+backend describes objects on the system bus and registers them with BlueZ:
 
 - an ``org.bluez.LEAdvertisement1`` (``LEAdvertisingManager1.RegisterAdvertisement``): type
-  peripheral, ``ServiceUUIDs`` = our service, ``ServiceData`` = the 13-byte ``Advert`` under it, no
-  local name, no TX power. ``rotate`` re-registers it with the rotator's new token.
-  BlueZ 5.66 has no D-Bus way to put data in the scan response, and flags + UUID list + service
-  data (52 bytes) exceed a legacy advertisement (with Debian's 6.1 kernel BlueZ refused an
-  extended one, ``SecondaryChannel``, as too long as well). When BlueZ refuses the full layout we
-  register the compact one: the service data alone (31 bytes; its AD type 0x21 names our 128-bit
-  UUID, so no UUID list is needed to know whose it is). A central must then recognise us by the
-  service data, as ``ble_bleak`` does.
-- a GATT application (``GattManager1.RegisterApplication``): our service with RX
-  (write-without-response) and TX (notify).
+  peripheral, ``ServiceUUIDs`` = the advertised service, ``ServiceData`` under it, no local name,
+  no TX power. ``advertise`` re-registers it with the new data. BlueZ 5.66 has no D-Bus way to
+  put data in the scan response, and flags + UUID list + an agent's 13 bytes of service data (52
+  bytes) exceed a legacy advertisement (with Debian's 6.1 kernel BlueZ refused an extended one,
+  ``SecondaryChannel``, as too long as well). When BlueZ refuses the full layout we register the
+  compact one: the service data alone (31 bytes; its AD type 0x21 names the 128-bit UUID, so no
+  UUID list is needed to know whose it is). A central must then recognise the service by its
+  service data, as ``ScanReport.names_service`` does.
+- a GATT application (``GattManager1.RegisterApplication``): the service with its write
+  (write-without-response) and notify characteristics.
 
 MTU: BlueZ passes ``mtu`` (and ``device``) in the options of every ``WriteValue``; the pipe takes
 the ATT MTU from there. We use ``WriteValue``/``StartNotify`` rather than ``AcquireWrite``/
 ``AcquireNotify``: the acquired sockets would give the MTU before the first write, but they are
 per-characteristic sockets whose lifetime BlueZ ends on its own terms; the plain methods need no
-file descriptors and carry everything we need, since the central always writes first (it starts
-the Noise handshake). Until then the pipe reports 23, so early notifications are just smaller.
-Notifications go out as ``PropertiesChanged`` of TX's ``Value``.
+file descriptors and carry everything we need, since the central writes first (it starts the
+Noise handshake). Until then the pipe reports 23, so early notifications are just smaller.
+Notifications go out as ``PropertiesChanged`` of the notify characteristic's ``Value``.
 
 The address: BlueZ advertises from the adapter's identity (public) address unless ``Privacy`` is
 enabled in ``/etc/bluetooth/main.conf`` (then the kernel uses resolvable private addresses that it
-rotates every ``RPATimeout``, default 15 min, on its own schedule, not at our token rotations).
+rotates every ``RPATimeout``, default 15 min, on its own schedule, not at each ``advertise``).
 One central at a time: while one is subscribed, another central's subscription and writes are
 ignored.
 """
 
 import asyncio
 import contextlib
-import time
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -40,24 +41,16 @@ from dbus_fast.aio import MessageBus
 from dbus_fast.constants import PropertyAccess
 from dbus_fast.service import ServiceInterface, dbus_property, method
 
-from edge_dan.discovery.tokens import Advert, TokenRotator
-from edge_dan.errors import EdgeDanError
-from edge_dan.transports.gatt import (
-    RX_CHAR_UUID,
-    SERVICE_UUID,
-    TX_CHAR_UUID,
-    PipeEvents,
-)
+from edge_dan.ble.advertising import Advertisement
+from edge_dan.ble.errors import BleUnavailable
+from edge_dan.ble.gatt import GattService, PipeEvents, clamp_att_mtu
 from edge_dan.wire.errors import ConnectionLost
-from edge_dan.wire.framing.ble import MAX_ATT_MTU, MIN_ATT_MTU
+from edge_dan.wire.framing.ble import MIN_ATT_MTU
 
 BLUEZ = "org.bluez"
 ROOT = "/org/edge_dan/ble"
-Clock = Callable[[], float]
-
-
-class BluezUnavailable(EdgeDanError):
-    """BlueZ refused the advertisement or GATT application, or is not running."""
+GATT_CHARACTERISTIC = "org.bluez.GattCharacteristic1"
+_applications = itertools.count()  # one object tree per peripheral in this process
 
 
 # dbus-fast reads D-Bus signatures from the annotations, which therefore are signature strings
@@ -65,9 +58,9 @@ class BluezUnavailable(EdgeDanError):
 
 
 class _Advertisement(ServiceInterface):
-    def __init__(self, advert: Advert, compact: bool) -> None:
+    def __init__(self, advertisement: Advertisement, compact: bool) -> None:
         super().__init__("org.bluez.LEAdvertisement1")
-        self.advert = advert
+        self.advertisement = advertisement
         self.compact = compact  # service data only, no UUID list (fits 31 bytes)
 
     @method()
@@ -80,11 +73,12 @@ class _Advertisement(ServiceInterface):
 
     @dbus_property(access=PropertyAccess.READ)
     def ServiceUUIDs(self) -> "as":  # type: ignore[valid-type]  # noqa: F722
-        return [] if self.compact else [SERVICE_UUID]
+        return [] if self.compact else [self.advertisement.service_uuid]
 
     @dbus_property(access=PropertyAccess.READ)
     def ServiceData(self) -> "a{sv}":  # type: ignore[valid-type]  # noqa: F722
-        return {SERVICE_UUID: Variant("ay", self.advert.service_data())}
+        data = self.advertisement.service_data
+        return {self.advertisement.service_uuid: Variant("ay", data)}
 
     @dbus_property(access=PropertyAccess.READ)
     def Includes(self) -> "as":  # type: ignore[valid-type]  # noqa: F722
@@ -92,50 +86,55 @@ class _Advertisement(ServiceInterface):
 
 
 class _Service(ServiceInterface):
-    def __init__(self) -> None:
+    def __init__(self, uuid: str) -> None:
         super().__init__("org.bluez.GattService1")
+        self.uuid = uuid
+
+    def managed(self) -> dict[str, Variant]:
+        return {"UUID": Variant("s", self.uuid), "Primary": Variant("b", True)}
 
     @dbus_property(access=PropertyAccess.READ)
     def UUID(self) -> "s":  # type: ignore[name-defined]  # noqa: F821
-        return SERVICE_UUID
+        return self.uuid
 
     @dbus_property(access=PropertyAccess.READ)
     def Primary(self) -> "b":  # type: ignore[name-defined]  # noqa: F821
         return True
 
 
-class _Rx(ServiceInterface):
-    def __init__(self, on_write: Callable[[bytes, dict[str, Variant]], None]) -> None:
-        super().__init__("org.bluez.GattCharacteristic1")
+class _Characteristic(ServiceInterface):
+    """One characteristic: written by the central (``on_write``) or notified (``notify``)."""
+
+    def __init__(
+        self,
+        uuid: str,
+        service_path: str,
+        flag: str,
+        *,
+        on_write: Callable[[bytes, dict[str, Variant]], None] = lambda _value, _options: None,
+        on_subscription: Callable[[bool], None] = lambda _subscribed: None,
+    ) -> None:
+        super().__init__(GATT_CHARACTERISTIC)
+        self.uuid, self.service_path, self.flag = uuid, service_path, flag
         self._on_write = on_write
-
-    @method()
-    def WriteValue(self, value: "ay", options: "a{sv}") -> None:  # type: ignore[name-defined, valid-type]  # noqa: F722, F821
-        self._on_write(bytes(value), options)
-
-    @dbus_property(access=PropertyAccess.READ)
-    def UUID(self) -> "s":  # type: ignore[name-defined]  # noqa: F821
-        return RX_CHAR_UUID
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Service(self) -> "o":  # type: ignore[name-defined]  # noqa: F821
-        return f"{ROOT}/service0"
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Flags(self) -> "as":  # type: ignore[valid-type]  # noqa: F722
-        return ["write-without-response"]
-
-
-class _Tx(ServiceInterface):
-    def __init__(self, on_subscription: Callable[[bool], None]) -> None:
-        super().__init__("org.bluez.GattCharacteristic1")
         self._on_subscription = on_subscription
         self._value = b""
         self.notifying = False
 
+    def managed(self) -> dict[str, Variant]:
+        return {
+            "UUID": Variant("s", self.uuid),
+            "Service": Variant("o", self.service_path),
+            "Flags": Variant("as", [self.flag]),
+        }
+
     def notify(self, value: bytes) -> None:
         self._value = value
         self.emit_properties_changed({"Value": value})
+
+    @method()
+    def WriteValue(self, value: "ay", options: "a{sv}") -> None:  # type: ignore[name-defined, valid-type]  # noqa: F722, F821
+        self._on_write(bytes(value), options)
 
     @method()
     def StartNotify(self) -> None:
@@ -157,15 +156,15 @@ class _Tx(ServiceInterface):
 
     @dbus_property(access=PropertyAccess.READ)
     def UUID(self) -> "s":  # type: ignore[name-defined]  # noqa: F821
-        return TX_CHAR_UUID
+        return self.uuid
 
     @dbus_property(access=PropertyAccess.READ)
     def Service(self) -> "o":  # type: ignore[name-defined]  # noqa: F821
-        return f"{ROOT}/service0"
+        return self.service_path
 
     @dbus_property(access=PropertyAccess.READ)
     def Flags(self) -> "as":  # type: ignore[valid-type]  # noqa: F722
-        return ["notify"]
+        return [self.flag]
 
 
 class _ObjectManager(ServiceInterface):
@@ -189,12 +188,12 @@ class BluezPipe(PipeEvents):
 
     @property
     def att_mtu(self) -> int:
-        return max(MIN_ATT_MTU, min(self.mtu, MAX_ATT_MTU))
+        return clamp_att_mtu(self.mtu)
 
-    async def send(self, fragment: bytes) -> None:
+    async def send(self, value: bytes) -> None:
         if self._down is not None:
             raise ConnectionLost(f"the BLE link is down: {self._down}")
-        self._peripheral.tx.notify(fragment)
+        self._peripheral.notify_characteristic.notify(value)
         await asyncio.sleep(0)  # let the bus write it out in order with other traffic
 
     async def disconnect(self) -> None:
@@ -213,47 +212,46 @@ class BluezPipe(PipeEvents):
 
 
 class BluezPeripheral:
-    """Our advertisement and GATT service on a BlueZ adapter (``hci0`` by default)."""
+    """A ``GattService`` and an advertisement on a BlueZ adapter (``hci0`` by default)."""
 
-    def __init__(
-        self, rotator: TokenRotator, *, adapter: str = "hci0", clock: Clock = time.time
-    ) -> None:
-        self._rotator = rotator
+    def __init__(self, service: GattService, *, adapter: str = "hci0") -> None:
         self._adapter_path = f"/org/bluez/{adapter}"
-        self._clock = clock
+        self._root = f"{ROOT}/app{next(_applications)}"
         self._bus: MessageBus | None = None
         self._advertisement: _Advertisement | None = None
         self._advert_serial = 0
         self.compact = False  # True once BlueZ refused the full layout (see the module doc)
-        self.tx = _Tx(self._on_subscription)
-        self._rx = _Rx(self._on_write)
+        service_path = f"{self._root}/service0"
+        self._write = _Characteristic(
+            service.write, service_path, "write-without-response", on_write=self._on_write
+        )
+        self.notify_characteristic = _Characteristic(
+            service.notify, service_path, "notify", on_subscription=self._on_subscription
+        )
+        self._objects: dict[str, _Service | _Characteristic] = {
+            service_path: _Service(service.uuid),
+            f"{service_path}/write": self._write,
+            f"{service_path}/notify": self.notify_characteristic,
+        }
         self._pipe: BluezPipe | None = None
         self._accepted: asyncio.Queue[BluezPipe] = asyncio.Queue()
-        self._rotation: asyncio.Task[None] | None = None
-        self._generation = -1
-
-    @property
-    def advertised(self) -> Advert:
-        if self._advertisement is None:
-            raise BluezUnavailable("the peripheral is not advertising (call start first)")
-        return self._advertisement.advert
 
     async def start(self) -> None:
+        """Connect to the system bus and register the GATT application with BlueZ."""
         try:
             self._bus = await MessageBus(bus_type=BusType.SYSTEM).connect()
         except (OSError, EOFError) as exc:
-            raise BluezUnavailable(f"cannot reach the system D-Bus for BlueZ: {exc}") from exc
+            raise BleUnavailable(f"cannot reach the system D-Bus for BlueZ: {exc}") from exc
         bus = self._bus
-        bus.export(ROOT, _ObjectManager(self._managed_objects))
-        bus.export(f"{ROOT}/service0", _Service())
-        bus.export(f"{ROOT}/service0/rx", self._rx)
-        bus.export(f"{ROOT}/service0/tx", self.tx)
+        bus.export(self._root, _ObjectManager(self._managed_objects))
+        for path, interface in self._objects.items():
+            bus.export(path, interface)
         await self.call(
             self._adapter_path,
             "org.bluez.GattManager1",
             "RegisterApplication",
             "oa{sv}",
-            [ROOT, {}],
+            [self._root, {}],
         )
         await self.call(
             "/org/freedesktop/DBus",
@@ -267,42 +265,53 @@ class BluezPeripheral:
             destination="org.freedesktop.DBus",
         )
         bus.add_message_handler(self._on_signal)
-        await self.rotate()
-        self._rotation = asyncio.create_task(self._rotate_when_due())
 
     async def stop(self) -> None:
-        if self._rotation is not None:
-            self._rotation.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._rotation
-            self._rotation = None
         if self._pipe is not None:
             await self._pipe.disconnect()
-        with contextlib.suppress(BluezUnavailable):
-            await self._unregister_advertisement()
-        with contextlib.suppress(BluezUnavailable):
+        with contextlib.suppress(BleUnavailable):
+            await self.stop_advertising()
+        with contextlib.suppress(BleUnavailable):
             await self.call(
-                self._adapter_path, "org.bluez.GattManager1", "UnregisterApplication", "o", [ROOT]
+                self._adapter_path,
+                "org.bluez.GattManager1",
+                "UnregisterApplication",
+                "o",
+                [self._root],
             )
         if self._bus is not None:
             self._bus.disconnect()
             self._bus = None
 
-    async def rotate(self) -> None:
-        """Advertise the rotator's current token (re-registers the advertisement)."""
-        advert = self._rotator.advert(self._clock())
-        self._generation = self._rotator.generation
-        await self._unregister_advertisement()
+    async def advertise(self, advertisement: Advertisement) -> None:
+        """Advertise ``advertisement`` instead of what was (re-registers the advertisement)."""
+        await self.stop_advertising()
         try:
-            await self._register_advertisement(advert, self.compact)
-        except BluezUnavailable:
+            await self._register_advertisement(advertisement, self.compact)
+        except BleUnavailable:
             if self.compact:
                 raise
             self.compact = True  # too long for this BlueZ and kernel: the compact layout
-            await self._register_advertisement(advert, True)
+            await self._register_advertisement(advertisement, True)
+
+    async def stop_advertising(self) -> None:
+        if self._advertisement is None or self._bus is None:
+            return
+        path = f"{self._root}/advert{self._advert_serial}"
+        self._advertisement = None
+        try:
+            await self.call(
+                self._adapter_path,
+                "org.bluez.LEAdvertisingManager1",
+                "UnregisterAdvertisement",
+                "o",
+                [path],
+            )
+        finally:
+            self._bus.unexport(path)
 
     async def accept(self) -> BluezPipe:
-        """The next central that connected and subscribed to TX."""
+        """The next central that connected and subscribed to the notify characteristic."""
         return await self._accepted.get()
 
     # -- D-Bus plumbing --------------------------------------------------------------------------
@@ -318,7 +327,7 @@ class BluezPeripheral:
         destination: str = BLUEZ,
     ) -> list[Any]:
         if self._bus is None:
-            raise BluezUnavailable("the peripheral is not started")
+            raise BleUnavailable("the BlueZ peripheral is not started")
         reply = await self._bus.call(
             Message(
                 destination=destination,
@@ -331,15 +340,16 @@ class BluezPeripheral:
         )
         if reply is None or reply.message_type is MessageType.ERROR:
             detail = (reply.error_name, reply.body) if reply is not None else "no reply"
-            raise BluezUnavailable(f"BlueZ refused {interface}.{member} on {path}: {detail}")
+            raise BleUnavailable(f"BlueZ refused {interface}.{member} on {path}: {detail}")
         return list(reply.body)
 
-    async def _register_advertisement(self, advert: Advert, compact: bool) -> None:
-        assert self._bus is not None
+    async def _register_advertisement(self, advertisement: Advertisement, compact: bool) -> None:
+        if self._bus is None:
+            raise BleUnavailable("the BlueZ peripheral is not started")
         self._advert_serial += 1
-        path = f"{ROOT}/advert{self._advert_serial}"
-        advertisement = _Advertisement(advert, compact)
-        self._bus.export(path, advertisement)
+        path = f"{self._root}/advert{self._advert_serial}"
+        exported = _Advertisement(advertisement, compact)
+        self._bus.export(path, exported)
         try:
             await self.call(
                 self._adapter_path,
@@ -348,49 +358,14 @@ class BluezPeripheral:
                 "oa{sv}",
                 [path, {}],
             )
-        except BluezUnavailable:
+        except BleUnavailable:
             self._bus.unexport(path)
             raise
-        self._advertisement = advertisement
-
-    async def _unregister_advertisement(self) -> None:
-        if self._advertisement is None or self._bus is None:
-            return
-        path = f"{ROOT}/advert{self._advert_serial}"
-        self._advertisement = None
-        try:
-            await self.call(
-                self._adapter_path,
-                "org.bluez.LEAdvertisingManager1",
-                "UnregisterAdvertisement",
-                "o",
-                [path],
-            )
-        finally:
-            self._bus.unexport(path)
+        self._advertisement = exported
 
     def _managed_objects(self) -> dict[str, dict[str, dict[str, Variant]]]:
         return {
-            f"{ROOT}/service0": {
-                "org.bluez.GattService1": {
-                    "UUID": Variant("s", SERVICE_UUID),
-                    "Primary": Variant("b", True),
-                }
-            },
-            f"{ROOT}/service0/rx": {
-                "org.bluez.GattCharacteristic1": {
-                    "UUID": Variant("s", RX_CHAR_UUID),
-                    "Service": Variant("o", f"{ROOT}/service0"),
-                    "Flags": Variant("as", ["write-without-response"]),
-                }
-            },
-            f"{ROOT}/service0/tx": {
-                "org.bluez.GattCharacteristic1": {
-                    "UUID": Variant("s", TX_CHAR_UUID),
-                    "Service": Variant("o", f"{ROOT}/service0"),
-                    "Flags": Variant("as", ["notify"]),
-                }
-            },
+            path: {interface.name: interface.managed()} for path, interface in self._objects.items()
         }
 
     def _on_subscription(self, subscribed: bool) -> None:
@@ -398,12 +373,12 @@ class BluezPeripheral:
             self._pipe = BluezPipe(self)
             self._accepted.put_nowait(self._pipe)
         elif not subscribed and self._pipe is not None:
-            self._pipe.link_down("the central unsubscribed from TX")
+            self._pipe.link_down("the central unsubscribed from notifications")
 
     def _on_write(self, value: bytes, options: dict[str, Variant]) -> None:
         pipe = self._pipe
         if pipe is None:
-            return  # a write before subscribing: no session to feed yet
+            return  # a write before subscribing: nobody to feed yet
         device = str(options["device"].value) if "device" in options else None
         if pipe.device_path is None:
             pipe.device_path = device
@@ -411,7 +386,7 @@ class BluezPeripheral:
             return  # another central: this pipe belongs to the first one
         if "mtu" in options:
             pipe.mtu = int(options["mtu"].value)
-        pipe.fragment_arrived(value)
+        pipe.value_arrived(value)
 
     def _on_signal(self, message: Message) -> bool:
         pipe = self._pipe
@@ -430,12 +405,4 @@ class BluezPeripheral:
     def pipe_ended(self, pipe: BluezPipe) -> None:
         if self._pipe is pipe:
             self._pipe = None
-            self.tx.notifying = False
-
-    async def _rotate_when_due(self) -> None:
-        while True:
-            delay = self._rotator.next_change(self._clock()) - self._clock()
-            await asyncio.sleep(max(0.0, delay) + 0.001)
-            self._rotator.advert(self._clock())
-            if self._rotator.generation != self._generation:
-                await self.rotate()
+            self.notify_characteristic.notifying = False

@@ -1,15 +1,17 @@
-"""A software BLE radio for simulations and tests: bumble controllers on one shared link.
+"""The in-process simulator: bumble controllers on one shared software radio link.
 
-Real bumble host stacks on top (advertising, active scanning, connections, MTU exchange, GATT
-write and notify); only the radio is simulated. bumble 0.0.236's own simulation has two gaps this
-module fills, both invisible on real controllers:
+Why it exists: tests and simulations run real bumble host stacks (advertising, active scanning,
+connections, MTU exchange, GATT write and notify) through ``edge_dan.ble.backends.bumble`` with
+no radio and no root; only the radio is simulated. bumble 0.0.236's own simulation has two gaps
+this module fills, both invisible on real controllers:
 
 - its controller answers an active scan with a copy of the advertising data instead of the
-  advertiser's scan response, where our token travels (``ScanResponseController``);
+  advertiser's scan response, where an agent's token travels (``ScanResponseController``);
 - its link labels LE data with the sender's *current* random address, so data of a connection
   is lost once the peripheral rotates its address (``SimulatedLink``).
 
-They subclass bumble internals, which is why the ``ble`` extra pins bumble's version.
+They subclass bumble internals, which is why the ``ble`` extra pins bumble's version. The blevm
+VM puts the same controllers behind ``/dev/vhci``, so BlueZ and bleak run on this radio too.
 """
 
 from __future__ import annotations

@@ -1,0 +1,129 @@
+"""The BLE layer's backends: which one the platform gets, what each refuses, and that importing
+the layer (or a backend module) loads no BLE library until a backend runs."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ble_agents import INTERVAL
+
+from edge_dan.ble import AGENT_SERVICE, BleUnavailable, ServiceMissing, open_central
+from edge_dan.ble.advertising import Advertisement, ScanReport, legacy_payloads
+from edge_dan.ble.backends.bleak import BleakCentral
+from edge_dan.ble.backends.bumble import BumbleCentral
+from edge_dan.ble.backends.sim import new_link, powered_device
+from edge_dan.ble.choice import backend_for_platform, check_backend
+from edge_dan.ble.roles import find_device
+from edge_dan.wire.errors import ConnectionLost
+
+
+def test_importing_the_layer_and_its_users_loads_no_ble_library() -> None:
+    probe = (
+        "import sys, edge_dan.ble, edge_dan.ble.backends.bleak, edge_dan.ble.backends.bluez,"
+        " edge_dan.discovery.ble, edge_dan.transports.gatt, edge_dan.bridge.ble_port\n"
+        "print(sorted(m for m in ('bleak', 'bumble') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def imported_packages(package: str) -> set[str]:
+    """The ``edge_dan`` packages that modules of ``edge_dan/<package>`` import, lazily or not."""
+    found = set()
+    for path in (Path(__file__).resolve().parents[2] / "edge_dan" / package).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            found |= {n.split(".")[1] for n in names if n.startswith("edge_dan.")}
+    return found - {package}
+
+
+def test_imports_go_only_downward_from_the_users_of_ble_to_the_layer() -> None:
+    assert not imported_packages("ble") & {"transports", "discovery", "bridge", "agent", "cli"}
+    assert "discovery" not in imported_packages("transports")
+    assert "transports" not in imported_packages("discovery")
+    assert not imported_packages("bridge") & {"transports", "discovery"}
+
+
+@pytest.mark.parametrize("platform", ["linux", "darwin", "win32"])
+def test_a_central_is_bleak_everywhere_and_bumble_when_given_a_controller(platform: str) -> None:
+    assert backend_for_platform("central", platform=platform) == "bleak"
+    assert backend_for_platform("central", hci_transport="usb:0", platform=platform) == "bumble"
+    assert backend_for_platform("peripheral", hci_transport="usb:0", platform=platform) == "bumble"
+
+
+def test_a_peripheral_is_bluez_on_linux_and_needs_a_controller_elsewhere() -> None:
+    assert backend_for_platform("peripheral", platform="linux") == "bluez"
+    for platform in ("darwin", "win32"):
+        with pytest.raises(BleUnavailable, match=r"HCI transport.*pip install bumble"):
+            backend_for_platform("peripheral", platform=platform)
+
+
+def test_a_backend_asked_for_what_it_cannot_do_says_so() -> None:
+    with pytest.raises(BleUnavailable, match="bleak backend cannot be a BLE peripheral"):
+        check_backend("bleak", "peripheral")
+    with pytest.raises(BleUnavailable, match="bluez backend cannot be a BLE central"):
+        check_backend("bluez", "central")
+    with pytest.raises(BleUnavailable, match="needs an HCI transport"):
+        check_backend("bumble", "central")
+    with pytest.raises(BleUnavailable, match="Linux's stack"):
+        check_backend("bluez", "peripheral", platform="darwin")
+    with pytest.raises(BleUnavailable, match="choose one of bleak, bluez, bumble"):
+        check_backend("corebluetooth", "central")
+    check_backend("bumble", "peripheral", hci_transport="vhci")  # installed for the tests
+
+
+def test_a_missing_library_is_named_with_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = importlib.util.find_spec
+
+    def without_bleak(name: str, *args: Any) -> Any:
+        return None if name == "bleak" else real(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", without_bleak)
+
+    async def main() -> None:
+        async with open_central():
+            raise AssertionError("no central without bleak")
+
+    with pytest.raises(BleUnavailable, match=r"needs bleak: pip install bleak"):
+        asyncio.run(main())
+
+
+def test_bleak_central_rejects_an_impossible_mtu_cap() -> None:
+    with pytest.raises(ValueError, match="ATT MTU"):
+        BleakCentral(max_mtu=22)
+
+
+def test_connecting_to_a_device_without_the_service_fails_clearly() -> None:
+    async def main() -> None:
+        link = new_link()
+        impostor = await powered_device(link, "impostor")  # advertises, serves no edge_dan GATT
+        advertising, scan_response = legacy_payloads(Advertisement(AGENT_SERVICE.uuid, b"x"))
+        await impostor.start_advertising(
+            advertising_data=advertising,
+            scan_response_data=scan_response,
+            advertising_interval_min=INTERVAL,
+            advertising_interval_max=INTERVAL,
+        )
+        central = BumbleCentral(await powered_device(link, "alice"))
+
+        def scan_response_seen(report: ScanReport) -> bool:
+            return AGENT_SERVICE.uuid in report.service_data  # the UUID list came before it
+
+        seen = await find_device(central, scan_response_seen, timeout=30.0)
+        assert seen is not None and seen.service_data == {AGENT_SERVICE.uuid: b"x"}
+        with pytest.raises(ServiceMissing, match="offers no edge_dan GATT service") as missing:
+            await central.connect(seen.address, AGENT_SERVICE)
+        assert isinstance(missing.value, ConnectionLost)  # a session's caller handles it so
+        assert not central.device.connections  # no half-open link left behind
+        await impostor.stop_advertising()
+
+    asyncio.run(asyncio.wait_for(main(), 60))
