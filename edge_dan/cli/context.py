@@ -10,8 +10,8 @@ from typing import Any
 
 from edge_dan.errors import StoreNotFound
 from edge_dan.store.keyfile import DEFAULT_UNLOCK_SECONDS
-from edge_dan.store.passphrase import unlock_passphrase
 from edge_dan.store.store import Store
+from edge_dan.unlock import unlock_passphrase
 
 
 @dataclass

@@ -12,7 +12,9 @@ from edge_dan.errors import StoreExists
 from edge_dan.store.backup import export_backup, import_backup
 from edge_dan.store.identities import ensure_identity, load_identity
 from edge_dan.store.keyfile import calibrate
-from edge_dan.store.passphrase import (
+from edge_dan.store.profiles import update_profile
+from edge_dan.store.store import Store
+from edge_dan.unlock import (
     BACKUP_PASSPHRASE_ENV,
     NEW_PASSPHRASE_ENV,
     PASSPHRASE_ENV,
@@ -22,8 +24,6 @@ from edge_dan.store.passphrase import (
     unlock_passphrase,
     update_keyring,
 )
-from edge_dan.store.profiles import update_profile
-from edge_dan.store.store import Store
 from edge_dan.values.profile import ValueProfile
 
 WEAK_PASSPHRASE = 8
