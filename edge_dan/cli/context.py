@@ -23,7 +23,7 @@ class Context:
     def open_store(self) -> Store:
         if not Store.exists(self.home):
             # Say so before asking for a passphrase that could not help.
-            raise StoreNotFound(f"no store in {self.home}; create one with 'edge-dan init'")
+            raise StoreNotFound(f"no store in {self.home}")
         return Store.open(self.home, unlock_passphrase(self.home))
 
     def emit(self, data: dict[str, Any], text: str) -> None:

@@ -146,7 +146,7 @@ class Store:
     def open(cls, home: Path, passphrase: str, *, check: bool = True) -> Store:
         """Unlock the store in ``home``. ``check`` verifies every page before use."""
         if not (home / LOCKFILE).exists() and not cls.exists(home):
-            raise StoreNotFound(f"no store in {home}; create one with 'edge-dan init'")
+            raise StoreNotFound(f"no store in {home}")
         lock = StoreLock(home)
         try:
             lock.acquire_shared(LOCK_TIMEOUT)
@@ -175,13 +175,9 @@ class Store:
             try:
                 keyfile = KeyFile.read(home / KEYFILE)
             except FileNotFoundError:
-                raise StoreNotFound(
-                    f"no store in {home}; create one with 'edge-dan init'"
-                ) from None
+                raise StoreNotFound(f"no store in {home}") from None
             if not (home / DATABASE).exists():
-                raise StoreCorrupt(
-                    f"{home / DATABASE} is missing; restore it with 'edge-dan import'"
-                )
+                raise StoreCorrupt(f"{home / DATABASE} is missing")
             kek, key = unwrap(keyfile)  # WrongPassphrase surfaces here, before SQLCipher runs
             conn = connect(home / DATABASE, key)
         except BaseException:
@@ -231,10 +227,7 @@ class Store:
             problems = integrity_problems(self.conn)
         if problems:
             shown = "; ".join(p.splitlines()[0] for p in problems[:3])
-            raise StoreCorrupt(
-                f"{self.path} failed its integrity check ({shown}); restore it from a backup "
-                "with 'edge-dan import'"
-            )
+            raise StoreCorrupt(f"{self.path} failed its integrity check ({shown})")
 
     def get_meta(self, key: str) -> str | None:
         with translated(self.path):
