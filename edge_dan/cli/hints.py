@@ -7,6 +7,7 @@ The layers below name no command (a library's caller may have none); the CLI pri
 from __future__ import annotations
 
 from edge_dan.errors import EdgeDanError, StoreCorrupt, StoreNotFound
+from edge_dan.owner.errors import UnknownAnswer, UnknownContest
 from edge_dan.store.home import SettingsCorrupt
 
 # First match wins; an empty hint means the message already says what to do.
@@ -14,6 +15,8 @@ HINTS: tuple[tuple[type[EdgeDanError], str], ...] = (
     (StoreNotFound, "create one with 'edge-dan init'"),
     (SettingsCorrupt, ""),
     (StoreCorrupt, "restore it from a backup with 'edge-dan import'"),
+    (UnknownAnswer, "'edge-dan feedback --list' shows them"),
+    (UnknownContest, "'edge-dan contest --list' shows them"),
 )
 
 
