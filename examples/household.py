@@ -40,13 +40,10 @@ from edge_dan.negotiation.domain.analysis import Analysis
 from edge_dan.negotiation.domain.outcomes import DiscreteIssue, OutcomeSpace, TextIssue, Value
 from edge_dan.negotiation.domain.utility import LinearAdditiveUtility, Profile, RedLine
 from edge_dan.negotiation.strategy import LittleDan
+from edge_dan.owner import Owner
+from edge_dan.owner.peers import Peer
 from edge_dan.pairing.result import PairingResult
-from edge_dan.store import KdfParams, Store
-from edge_dan.store.agreements import list_accords
-from edge_dan.store.discovery_keys import own_advertising_key, set_partner_advertising_key
-from edge_dan.store.identities import ensure_identity
-from edge_dan.store.peers import Peer, add_peer
-from edge_dan.store.profiles import update_profile
+from edge_dan.store import KdfParams
 from edge_dan.values.profile import ValueProfile
 
 ACTIVITIES = (
@@ -77,7 +74,7 @@ class Member:
     start: dict[Value, float]
     red_line: tuple[str, str, str]  # (issue, value, why)
     reservation: float
-    store: Store | None = None
+    owner: Owner | None = None  # the member's data, in their own encrypted store
     agent: Agent | None = None
     activity: dict[Value, float] = field(default_factory=dict)  # from the value model
 
@@ -126,28 +123,28 @@ HOUSEHOLD = (
 
 def pair(a: Member, b: Member) -> None:
     """What a completed pairing ceremony leaves in both stores, advertising keys included."""
-    assert a.store is not None and b.store is not None
-    for me, other in ((a.store, b.store), (b.store, a.store)):
-        identity = ensure_identity(other)
+    assert a.owner is not None and b.owner is not None
+    for me, other in ((a.owner, b.owner), (b.owner, a.owner)):
+        identity = other.identity.ensure()
         result = PairingResult("numeric", identity.static_public_key, os.urandom(32), bytes(64))
-        name = b.name if me is a.store else a.name
-        add_peer(me, identity.public_key, result, name)
-        set_partner_advertising_key(me, identity.public_key, own_advertising_key(other))
+        name = b.name if me is a.owner else a.name
+        me.peers.add(identity.public_key, result, name)
+        me.advertising.set_partner_key(identity.public_key, other.advertising.own_key())
 
 
 async def saturday(home: Path, interface: str, say: Any) -> dict[str, Any]:
     kdf = KdfParams.fresh(2, 16 * 1024 * 1024)  # a demo: quick to unlock, still Argon2id
     model = ValueModel.load()
     for member in HOUSEHOLD:
-        member.store = Store.create(
+        member.owner = Owner.create(
             home / member.name.lower(), f"{member.name}'s passphrase", kdf=kdf
         )
         profile = ValueProfile.neutral().edit(member.values)
-        update_profile(member.store, profile, source="edit", note="demo")
+        member.owner.profile.update(profile, source="edit", note="demo")
         member.activity = {
-            k: v for k, v in text_evaluations(member.store, model, ACTIVITIES).items()
+            k: v for k, v in text_evaluations(member.owner, model, ACTIVITIES).items()
         }
-        say(f"{member.name}'s agent is {ensure_identity(member.store).fingerprint[:19]}...")
+        say(f"{member.name}'s agent is {member.owner.identity.ensure().fingerprint[:19]}...")
         best = max(member.activity, key=member.activity.__getitem__)
         say(f"  its value model likes most: {best!r}")
         say(f"  red line: {member.red_line[2]}")
@@ -164,9 +161,9 @@ async def saturday(home: Path, interface: str, say: Any) -> dict[str, Any]:
         return on_agenda
 
     for member in HOUSEHOLD:
-        assert member.store is not None
+        assert member.owner is not None
         member.agent = Agent(
-            member.store,
+            member.owner,
             networks=[LanNetwork(interfaces=[interface])],
             on_agenda=judge(member),
             value_model=model,
@@ -196,7 +193,7 @@ async def saturday(home: Path, interface: str, say: Any) -> dict[str, Any]:
     matrix = np.stack([np.where(p.acceptable_mask(), p.utilities(), 0.0) for p in profiles], 1)
     analysis = Analysis(matrix, [member.reservation for member in HOUSEHOLD])
     utilities = {m.name: round(p(outcome), 3) for m, p in zip(HOUSEHOLD, profiles, strict=True)}
-    stored = {m.name: len(list_accords(m.store, binding_only=True)) for m in HOUSEHOLD if m.store}
+    stored = {m.name: len(m.owner.accords.list(binding_only=True)) for m in HOUSEHOLD if m.owner}
     say("")
     say("Agreed, signed by all three:")
     for issue, value in result.accord.outcome:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from netns import Lab, NetnsUnavailable
 
+from edge_dan.owner import Owner
 from edge_dan.store import KdfParams, Store
 
 REPO = Path(__file__).resolve().parents[1]
@@ -43,8 +44,15 @@ def lab(request: pytest.FixtureRequest) -> Iterator[Lab]:
 
 @pytest.fixture
 def store(tmp_path: Path, fast_kdf: KdfParams) -> Iterator[Store]:
+    """A bare store (the engine alone: no tables but its own)."""
     with Store.create(tmp_path / "home", "correct horse", kdf=fast_kdf) as opened:
         yield opened
+
+
+@pytest.fixture
+def owner(store: Store) -> Owner:
+    """The owner's data on ``store`` (closed with it)."""
+    return Owner(store)
 
 
 @dataclass

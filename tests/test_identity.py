@@ -15,8 +15,6 @@ from edge_dan.identity import (
     verify,
     verify_static_key,
 )
-from edge_dan.store import Store
-from edge_dan.store.identities import ensure_identity, load_identity, save_identity
 
 
 def test_static_key_is_bound_to_identity() -> None:
@@ -82,12 +80,3 @@ def test_repr_hides_secrets() -> None:
     text = repr(me)
     assert me.signing_seed.hex() not in text and me.static_private.hex() not in text
     assert me.fingerprint in text
-
-
-def test_identity_persists_in_the_store(store: Store) -> None:
-    assert load_identity(store) is None
-    me = ensure_identity(store)
-    assert ensure_identity(store) == me  # created once
-    rotated = me.rotate_static_key()
-    save_identity(store, rotated)
-    assert load_identity(store) == rotated

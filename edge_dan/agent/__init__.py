@@ -1,6 +1,6 @@
 """The Agent: one Little Dan on the network, composed from the layers below (see ``core``).
 
-- ``core``: ``Agent``: store, identity, listener, discovery, partner sessions.
+- ``core``: ``Agent``: the owner's data, identity, listener, discovery, partner sessions.
 - ``negotiations``: negotiating with partners over those sessions, mediator or participant,
   and keeping the signed accords.
 """

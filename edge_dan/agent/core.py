@@ -1,11 +1,12 @@
 """The Agent: one Little Dan on the network, composed from the layers below.
 
-It owns the open store, the identity in it, the networks it is found and reached on (the LAN by
-default: mDNS adverts and TCP sessions, ``edge_dan.agent.networks``), the peer directory fed by
-all of them, and the rules for who may do what once a session is up
+It works on the owner's data (an ``edge_dan.owner.Owner``) and the identity in it, the networks
+it is found and reached on (the LAN by default: mDNS adverts and TCP sessions,
+``edge_dan.agent.networks``), the peer directory fed by all of them, and the rules for who may do
+what once a session is up
 (``edge_dan.pairing.policy``)::
 
-    async with Agent(store, on_session=serve_partner) as agent:
+    async with Agent(owner, on_session=serve_partner) as agent:
         entry = await agent.wait_for_partner(bob_identity, timeout=10)
         session = await agent.connect(bob_identity)
         await session.channel.send(...)
@@ -57,16 +58,9 @@ from edge_dan.model import ValueModel
 from edge_dan.negotiation.accords.accord import Accord
 from edge_dan.negotiation.domain.outcomes import OutcomeSpace
 from edge_dan.negotiation.strategy import LittleDan
+from edge_dan.owner import NotPaired, Owner
+from edge_dan.owner.peers import Peer
 from edge_dan.pairing.policy import decide
-from edge_dan.store.discovery_keys import (
-    NotPaired,
-    own_advertising_key,
-    partner_advertising_keys,
-    set_partner_advertising_key,
-)
-from edge_dan.store.identities import ensure_identity
-from edge_dan.store.peers import Peer, get_peer, list_peers
-from edge_dan.store.store import Store
 from edge_dan.transports.channel import SessionChannel
 from edge_dan.wire.errors import ProtocolError, SessionClosed
 from edge_dan.wire.messages import CloseCode
@@ -112,7 +106,7 @@ class Agent:
 
     def __init__(
         self,
-        store: Store,
+        owner: Owner,
         *,
         networks: Sequence[Network] | None = None,
         on_session: SessionHandler | None = None,
@@ -124,11 +118,11 @@ class Agent:
         clock: Callable[[], float] = time.time,
         value_model: ValueModel | None = None,
     ) -> None:
-        self.store = store
+        self.owner = owner
         # Judges free-text options in every negotiation: a harmful one is a red line for this
         # agent whatever its strategy (edge_dan.agent.values.harm_red_lines).
         self.value_model = value_model
-        self.identity: Identity = ensure_identity(store)
+        self.identity: Identity = owner.identity.ensure()
         self._on_session = on_session
         self.negotiations = (
             Negotiations(self, on_agenda)
@@ -173,7 +167,7 @@ class Agent:
 
     async def start(self) -> None:
         """Start every network: advertise, browse, accept sessions."""
-        rotator = TokenRotator(own_advertising_key(self.store), period=self._period)
+        rotator = TokenRotator(self.owner.advertising.own_key(), period=self._period)
         self._rotator = rotator
         try:
             for network in self.networks:
@@ -281,8 +275,8 @@ class Agent:
         self._publish([] if lost is None else [lost])
 
     def _refresh_partners(self) -> None:
-        keys = partner_advertising_keys(self.store)
-        names = {peer.identity_key: peer.name for peer in list_peers(self.store)}
+        keys = self.owner.advertising.partner_keys()
+        names = {peer.identity_key: peer.name for peer in self.owner.peers.list()}
         self._publish(self.directory.set_partners(Recogniser(keys, period=self._period), names))
 
     # -- sessions ------------------------------------------------------------------------------
@@ -347,7 +341,7 @@ class Agent:
 
     async def connect(self, identity_key: bytes) -> PartnerSession:
         """A session with a partner seen nearby: IK straight to the key stored at pairing."""
-        peer = get_peer(self.store, identity_key)
+        peer = self.owner.peers.get(identity_key)
         if peer is None:
             raise AgentError(f"{fingerprint(identity_key)} is not paired with this agent")
         entry = self.directory.partner(identity_key)
@@ -387,7 +381,7 @@ class Agent:
         return None
 
     async def _accept(self, channel: SessionChannel, *, via: Transport) -> None:
-        decision = decide(self.store, channel.peer_identity_key, channel.peer_static_key)
+        decision = decide(self.owner.peers, channel.peer_identity_key, channel.peer_static_key)
         if decision.peer is None:
             open_now = self._rotator is not None and self._rotator.is_open(self.clock())
             if not open_now or self._on_pairing is None:
@@ -440,7 +434,7 @@ class Agent:
     ) -> Peer | None:
         try:
             peer = await pair_over(
-                channel, self.store, self.identity, initiator=initiator, ask_owner=ask_owner
+                channel, self.owner.peers, self.identity, initiator=initiator, ask_owner=ask_owner
             )
             await self._exchange_grants(channel, peer)
         except (ProtocolError, AgentError, StoreError, TimeoutError) as error:
@@ -452,13 +446,13 @@ class Agent:
 
     async def _exchange_grants(self, channel: SessionChannel, peer: Peer) -> None:
         """Both sides send their advertising key first; keep the partner's."""
-        await channel.send(AdvertisingKeyGrant(key=own_advertising_key(self.store)))
+        await channel.send(AdvertisingKeyGrant(key=self.owner.advertising.own_key()))
         async with asyncio.timeout(GRANT_TIMEOUT):
             first = await channel.receive()
         if not isinstance(first, AdvertisingKeyGrant):
             raise AgentError(f"{peer.name} did not start with its advertising key; session ended")
         with contextlib.suppress(NotPaired):  # unpaired meanwhile: keep nothing
-            set_partner_advertising_key(self.store, peer.identity_key, first.key)
+            self.owner.advertising.set_partner_key(peer.identity_key, first.key)
         self._refresh_partners()
 
     def _watch(self, channel: SessionChannel, peer: Peer, via: Transport) -> None:

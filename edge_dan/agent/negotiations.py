@@ -1,5 +1,5 @@
 """Negotiating with partners over live sessions: the protocol core from ``edge_dan.negotiation``
-driven by real channels, and every accord kept in the encrypted store.
+driven by real channels, and every accord kept with the owner's data (``Owner.accords``).
 
 The party that starts a negotiation mediates it: it opens a session to each partner, sends the
 ``Agenda`` (the outcome space, so each can judge it with its own private utility), then runs the
@@ -41,8 +41,7 @@ from edge_dan.negotiation.protocols.core import (
 )
 from edge_dan.negotiation.protocols.mediated import Mediator, Participant
 from edge_dan.negotiation.strategy import LittleDan
-from edge_dan.store.agreements import accord_id, group_norms, save_accord
-from edge_dan.store.peers import Peer
+from edge_dan.owner.peers import Peer
 from edge_dan.transports.channel import SessionChannel
 from edge_dan.wire.errors import ProtocolError
 from edge_dan.wire.messages import Message, decode, encode
@@ -65,7 +64,7 @@ class NegotiationResult:
 
     @property
     def accord_id(self) -> bytes | None:
-        return None if self.accord is None else accord_id(self.accord)
+        return None if self.accord is None else self.accord.id
 
 
 async def _refuse_without_owner(negotiation_id: bytes, request: ApprovalNeeded) -> bool:
@@ -199,12 +198,12 @@ class Negotiations:
         lines: tuple[RedLine, ...] = ()
         digest = NO_NORMS
         if group:
-            norms = group_norms(self._agent.store, group)
+            norms = self._agent.owner.norms.of_group(group)
             lines = norms.red_lines(strategy.space)
             digest = norms.digest()
         if self._agent.value_model is not None:
             lines += owner_harm_red_lines(
-                self._agent.store, self._agent.value_model, strategy.space
+                self._agent.owner, self._agent.value_model, strategy.space
             )
         if not lines:
             return strategy, digest
@@ -284,7 +283,7 @@ class Negotiations:
                 return accord, failure
             for event in events:
                 if isinstance(event, Agreed):
-                    accord = save_accord(self._agent.store, event.accord).accord
+                    accord = self._agent.owner.accords.add(event.accord).accord
                 elif isinstance(event, Failed):
                     failure = event
                 elif isinstance(event, ApprovalNeeded):

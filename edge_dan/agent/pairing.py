@@ -3,7 +3,7 @@
 The sans-IO ``NumericComparison`` (``edge_dan.pairing.numeric``) runs inside an XX session
 between strangers; both owners see the same six digits and answer. ``ask_owner`` is the owner's
 side: it gets the code and the peer's fingerprint and returns the name to keep the peer under,
-or None to decline. Only when both said yes is the peer stored (``add_peer``); the caller then
+or None to decline. Only when both said yes is the peer kept (``Peers.add``); the caller then
 hands over advertising keys in the same session.
 """
 
@@ -14,9 +14,8 @@ import contextlib
 from collections.abc import Awaitable, Callable
 
 from edge_dan.identity import Identity, fingerprint
+from edge_dan.owner.peers import Peer, Peers
 from edge_dan.pairing.numeric import NumericComparison
-from edge_dan.store.peers import Peer, add_peer
-from edge_dan.store.store import Store
 from edge_dan.transports.channel import SessionChannel
 from edge_dan.wire.errors import PairingError, PairingRejected, ProtocolError
 from edge_dan.wire.messages import decode, encode
@@ -27,13 +26,13 @@ PAIRING_TIMEOUT = 120.0  # seconds for the other owner to read the code and answ
 
 async def pair_over(
     channel: SessionChannel,
-    store: Store,
+    peers: Peers,
     identity: Identity,
     *,
     initiator: bool,
     ask_owner: AskOwner,
 ) -> Peer:
-    """Run numeric comparison on ``channel``; the stored peer, or ``PairingError``."""
+    """Run numeric comparison on ``channel``; the peer kept in ``peers``, or ``PairingError``."""
     handshake = await channel.wait_established()
     comparison = NumericComparison.from_session(
         initiator=initiator,
@@ -70,4 +69,4 @@ async def pair_over(
         if isinstance(error, TimeoutError):
             raise PairingError("the other owner did not answer in time") from error
         raise
-    return add_peer(store, handshake.peer_identity_key, comparison.result, name)
+    return peers.add(handshake.peer_identity_key, comparison.result, name)

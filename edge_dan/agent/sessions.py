@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from edge_dan.discovery.directory import Transport
 from edge_dan.identity import Identity
-from edge_dan.store.peers import Peer
-from edge_dan.store.store import Store
+from edge_dan.owner import Owner
+from edge_dan.owner.peers import Peer
 from edge_dan.transports.channel import SessionChannel
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ SessionHandler = Callable[[PartnerSession], Awaitable[None]]
 class AgentServices(Protocol):
     """What the agent offers the parts that run over its sessions."""
 
-    store: Store
+    owner: Owner
     identity: Identity
     value_model: ValueModel | None
 

@@ -20,16 +20,14 @@ import numpy as np
 from edge_dan.model import ValueModel
 from edge_dan.negotiation.domain.outcomes import OutcomeSpace, TextIssue
 from edge_dan.negotiation.domain.utility import RedLine
-from edge_dan.store.contests import contested_keys
-from edge_dan.store.feedback import personal_model
-from edge_dan.store.store import Store
+from edge_dan.owner import Owner
 from edge_dan.values.judgement import option_key
 
 
-def text_evaluations(store: Store, model: ValueModel, options: Sequence[str]) -> dict[str, float]:
+def text_evaluations(owner: Owner, model: ValueModel, options: Sequence[str]) -> dict[str, float]:
     """Each option's worth to this owner, 0 (least liked of these, or harmful) to 1 (most liked)."""
-    personal = personal_model(store)
-    contested = contested_keys(store)
+    personal = owner.feedback.model()
+    contested = owner.contests.option_keys()
     judgements = model.judge(list(options))
     harmful = [
         j.harm is not None and option_key(o) not in contested
@@ -71,7 +69,7 @@ def harm_red_lines(
 
 
 def owner_harm_red_lines(
-    store: Store, model: ValueModel, space: OutcomeSpace
+    owner: Owner, model: ValueModel, space: OutcomeSpace
 ) -> tuple[RedLine, ...]:
     """``harm_red_lines`` with this owner's contests applied."""
-    return harm_red_lines(model, space, contested=contested_keys(store))
+    return harm_red_lines(model, space, contested=owner.contests.option_keys())

@@ -41,8 +41,6 @@ def _reply() -> str | None:
 
 
 def feedback_ask(ctx: Context, args: argparse.Namespace, model: ValueModel) -> None:
-    from edge_dan.store.contests import contested_keys
-    from edge_dan.store.feedback import add_feedback, personal_model
     from edge_dan.values.judgement import refusals
     from edge_dan.values.questions import next_question
     from edge_dan.values.ranking import clean_options
@@ -50,15 +48,15 @@ def feedback_ask(ctx: Context, args: argparse.Namespace, model: ValueModel) -> N
     rounds = DEFAULT_ROUNDS if args.rounds is None else args.rounds
     options = clean_options(args.ask)
     judgements = model.judge(options)
-    with ctx.open_store() as store:
+    with ctx.open_owner() as owner:
         # the same refusals as `score`: harmful options are out unless the owner contested them
-        allowed, _ = refusals(judgements, options, contested=contested_keys(store))
+        allowed, _ = refusals(judgements, options, contested=owner.contests.option_keys())
         if len(allowed) < 2:
             raise UsageError("give at least two options Little Dan does not refuse as harmful")
         effects = [judgements[i].effects for i in allowed]
         kept: list[dict[str, object]] = []
         asked: list[tuple[int, int]] = []
-        personal = personal_model(store)
+        personal = owner.feedback.model()
         while len(asked) < rounds:
             question = next_question(personal, effects, asked=asked)
             if question is None:
@@ -81,8 +79,7 @@ def feedback_ask(ctx: Context, args: argparse.Namespace, model: ValueModel) -> N
                 continue
             k_pref, k_rej = question if reply == "1" else question[::-1]
             preferred, rejected = options[allowed[k_pref]], options[allowed[k_rej]]
-            outcome = add_feedback(
-                store,
+            outcome = owner.feedback.add(
                 preferred,
                 rejected,
                 list(effects[k_pref]),
@@ -90,7 +87,7 @@ def feedback_ask(ctx: Context, args: argparse.Namespace, model: ValueModel) -> N
                 tier=model.tier,
             )
             personal = outcome.after
-            kept.append({"id": outcome.feedback.id, "preferred": preferred, "rejected": rejected})
+            kept.append({"id": outcome.answer.id, "preferred": preferred, "rejected": rejected})
     refused = len(options) - len(allowed)
     text = f"Kept {len(kept)} answer{'s' if len(kept) != 1 else ''} ({personal.pairs} in all)."
     if refused:

@@ -1,4 +1,4 @@
-"""What every command gets: where the home is, how to print, how to open the store."""
+"""What every command gets: where the home is, how to print, how to open the owner's data."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from edge_dan.errors import StoreNotFound
+from edge_dan.owner import Owner
 from edge_dan.store.keyfile import DEFAULT_UNLOCK_SECONDS
-from edge_dan.store.passphrase import unlock_passphrase
 from edge_dan.store.store import Store
+from edge_dan.unlock import unlock_passphrase
 
 
 @dataclass
@@ -20,11 +21,11 @@ class Context:
     json: bool
     debug: bool
 
-    def open_store(self) -> Store:
+    def open_owner(self) -> Owner:
         if not Store.exists(self.home):
             # Say so before asking for a passphrase that could not help.
-            raise StoreNotFound(f"no store in {self.home}; create one with 'edge-dan init'")
-        return Store.open(self.home, unlock_passphrase(self.home))
+            raise StoreNotFound(f"no store in {self.home}")
+        return Owner.open(self.home, unlock_passphrase(self.home))
 
     def emit(self, data: dict[str, Any], text: str) -> None:
         """Print ``data`` as JSON under ``--json``, else the human-readable ``text``."""

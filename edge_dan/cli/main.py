@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from edge_dan import __version__
 from edge_dan.cli import model_cmds, peers_cmds, profile_cmds, store_cmds
 from edge_dan.cli.context import DEFAULT_UNLOCK, Context, unlock_time
+from edge_dan.cli.hints import message
 from edge_dan.errors import EdgeDanError
 from edge_dan.store.home import resolve_home
 
@@ -168,7 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EdgeDanError as exc:
         if debug:
             traceback.print_exc()
-        print(f"edge-dan: error: {exc}", file=sys.stderr)
+        print(f"edge-dan: error: {message(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("edge-dan: interrupted; nothing was saved", file=sys.stderr)

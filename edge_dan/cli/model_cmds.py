@@ -15,11 +15,11 @@ from edge_dan.cli.context import Context
 from edge_dan.errors import UsageError
 from edge_dan.values.schwartz import ORIGINAL_VALUES
 
-# numpy, the model runtime and the feedback store load only when one of these commands runs, so
+# numpy, the model runtime and the owner's feedback load only when one of these commands runs, so
 # every other command starts as fast as before.
 if TYPE_CHECKING:
     from edge_dan.model import ValueModel
-    from edge_dan.store.feedback import Outcome
+    from edge_dan.owner.feedback import Outcome
     from edge_dan.values.personal import PersonalModel
     from edge_dan.values.ranking import RankedOption
 
@@ -47,8 +47,6 @@ def _reason(option: RankedOption) -> str:
 
 
 def cmd_score(ctx: Context, args: argparse.Namespace) -> None:
-    from edge_dan.store.contests import contested_keys
-    from edge_dan.store.feedback import list_feedback, personal_model
     from edge_dan.values.personal import NEUTRAL_NOTE
     from edge_dan.values.ranking import clean_options, rank_judged
 
@@ -58,10 +56,10 @@ def cmd_score(ctx: Context, args: argparse.Namespace) -> None:
         raise UsageError(f"--top must be between 1 and {len(ORIGINAL_VALUES)}")
     model = _load(args.tier)
     judgements = model.judge(options)
-    with ctx.open_store() as store:
-        personal = personal_model(store)
-        contested = contested_keys(store)
-        answers = [(a.preferred, a.rejected) for a in list_feedback(store)]
+    with ctx.open_owner() as owner:
+        personal = owner.feedback.model()
+        contested = owner.contests.option_keys()
+        answers = [(a.preferred, a.rejected) for a in owner.feedback.list()]
     result = rank_judged(
         judgements,
         personal,
@@ -108,15 +106,14 @@ def cmd_score(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def cmd_contest(ctx: Context, args: argparse.Namespace) -> None:
-    from edge_dan.store.contests import add_contest, list_contests, withdraw_contest
     from edge_dan.values.ranking import clean_option
 
     chosen = sum([args.option is not None, bool(args.list), args.withdraw is not None])
     if chosen != 1:
         raise UsageError("give one of: OPTION, --list, --withdraw N")
     if args.list:
-        with ctx.open_store() as store:
-            contests = list_contests(store)
+        with ctx.open_owner() as owner:
+            contests = owner.contests.list()
         lines = [f"{c.id:>4}  {c.at[:19]}  {c.option}  (was: {c.reason})" for c in contests]
         ctx.emit(
             {"contests": [c.to_dict() for c in contests]},
@@ -125,8 +122,8 @@ def cmd_contest(ctx: Context, args: argparse.Namespace) -> None:
         return
     if args.withdraw is not None:
         number = _answer_id(args.withdraw, flag="--withdraw")  # checked before any passphrase
-        with ctx.open_store() as store:
-            gone = withdraw_contest(store, number)
+        with ctx.open_owner() as owner:
+            gone = owner.contests.withdraw(number)
         ctx.emit(
             {"withdrawn": gone.id},
             f"Withdrew contest {gone.id}: that option is judged again like any other.",
@@ -137,8 +134,8 @@ def cmd_contest(ctx: Context, args: argparse.Namespace) -> None:
     judgement = model.judge([option])[0]
     if judgement.harm is None:
         raise UsageError("Little Dan does not refuse that option; there is nothing to contest")
-    with ctx.open_store() as store:
-        contest = add_contest(store, option, reason=judgement.harm.reason, note=args.note or "")
+    with ctx.open_owner() as owner:
+        contest = owner.contests.add(option, reason=judgement.harm.reason, note=args.note or "")
     ctx.emit(
         {"id": contest.id, "reason": contest.reason},
         f"Kept contest {contest.id}: this exact option is ranked from now on (it was refused as: "
@@ -167,21 +164,20 @@ def _weights_table(model: PersonalModel) -> list[str]:
 
 
 def _feedback_add(ctx: Context, args: argparse.Namespace) -> None:
-    from edge_dan.store.feedback import add_feedback
     from edge_dan.values.ranking import clean_pair
 
     preferred, rejected = clean_pair(args.prefer, args.over)
     model = _load(args.tier)
     scores = model.effects([preferred, rejected])
-    with ctx.open_store() as store:
-        outcome = add_feedback(store, preferred, rejected, scores[0], scores[1], tier=model.tier)
+    with ctx.open_owner() as owner:
+        outcome = owner.feedback.add(preferred, rejected, scores[0], scores[1], tier=model.tier)
     after = outcome.after
     u = after.utility(scores)
     p = after.prefer_probability(scores[0], scores[1])
     before_p = outcome.before.prefer_probability(scores[0], scores[1])
     ctx.emit(
         {
-            "id": outcome.feedback.id,
+            "id": outcome.answer.id,
             "answers": after.pairs,
             "tier": model.tier,
             "preferred_utility": float(u[0]),
@@ -191,21 +187,18 @@ def _feedback_add(ctx: Context, args: argparse.Namespace) -> None:
             "changes": outcome.change.to_dict()["changes"],
             "weights": after.to_dict()["weights"],
         },
-        f"Kept answer {outcome.feedback.id} ({after.pairs} in all). The model now gives your "
+        f"Kept answer {outcome.answer.id} ({after.pairs} in all). The model now gives your "
         f"choice a {p:.0%} chance (it gave {before_p:.0%}).\n"
         f"Learned weights moved: {_moves(outcome)}",
     )
 
 
 def _feedback_list(ctx: Context, args: argparse.Namespace) -> None:
-    from edge_dan.store.feedback import feedback_history, list_feedback, personal_model
-    from edge_dan.store.profiles import current_profile
-
-    with ctx.open_store() as store:
-        answers = list_feedback(store)
-        model = personal_model(store)
-        profile = current_profile(store)
-        history = feedback_history(store)
+    with ctx.open_owner() as owner:
+        answers = owner.feedback.list()
+        model = owner.feedback.model()
+        profile = owner.profile.current()
+        history = owner.feedback.history()
     lines = [f"{a.id:>4}  {a.at[:19]}  {a.preferred}  >  {a.rejected}" for a in answers]
     text = "\n".join(lines) if lines else "No answers yet."
     text += "\n\n" + "\n".join(_weights_table(model))
@@ -224,19 +217,17 @@ def _feedback_list(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def _feedback_undo(ctx: Context, args: argparse.Namespace) -> None:
-    from edge_dan.store.feedback import undo_feedback
-
     target = None if args.undo == "last" else _answer_id(args.undo)
-    with ctx.open_store() as store:
-        outcome = undo_feedback(store, target)
+    with ctx.open_owner() as owner:
+        outcome = owner.feedback.undo(target)
     ctx.emit(
         {
-            "undone": outcome.feedback.id,
+            "undone": outcome.answer.id,
             "answers": outcome.after.pairs,
             "changes": outcome.change.to_dict()["changes"],
             "weights": outcome.after.to_dict()["weights"],
         },
-        f"Forgot answer {outcome.feedback.id} ({outcome.after.pairs} left).\n"
+        f"Forgot answer {outcome.answer.id} ({outcome.after.pairs} left).\n"
         f"Learned weights moved: {_moves(outcome)}",
     )
 

@@ -21,8 +21,6 @@ from edge_dan.discovery.feed import apply_lan_event, ble_sighting
 from edge_dan.discovery.tokens import Recogniser
 from edge_dan.errors import EdgeDanError, UsageError
 from edge_dan.identity import fingerprint
-from edge_dan.store.discovery_keys import partner_advertising_keys
-from edge_dan.store.peers import list_peers
 
 if TYPE_CHECKING:
     from edge_dan.discovery.ble import BleScanner, BleSighting
@@ -39,9 +37,9 @@ class DiscoveryUnavailable(EdgeDanError):
 def cmd_peers(ctx: Context, args: argparse.Namespace) -> None:
     if args.time is not None and args.time <= 0:
         raise UsageError("--time must be a positive number of seconds")
-    with ctx.open_store() as store:
-        keys = partner_advertising_keys(store)
-        paired = {peer.identity_key: peer.name for peer in list_peers(store)}
+    with ctx.open_owner() as owner:
+        keys = owner.advertising.partner_keys()
+        paired = {peer.identity_key: peer.name for peer in owner.peers.list()}
     directory = PeerDirectory(Recogniser(keys), paired)
     if args.watch:
         printer = _json_line if ctx.json else _text_line

@@ -8,14 +8,13 @@ import sys
 from edge_dan.cli.chart import profile_chart
 from edge_dan.cli.context import Context
 from edge_dan.errors import ProfileError, UsageError
-from edge_dan.store.profiles import current_profile, edit_profile, profile_history, record_quiz
 from edge_dan.values.profile import ProfileChange
 from edge_dan.values.questionnaire import ANSWER_LABELS, ITEMS, load_answers, score
 
 
 def cmd_show(ctx: Context, args: argparse.Namespace) -> None:
-    with ctx.open_store() as store:
-        profile = current_profile(store)
+    with ctx.open_owner() as owner:
+        profile = owner.profile.current()
     color = sys.stdout.isatty()
     ctx.emit({"weights": profile.to_dict()}, profile_chart(profile, color=color))
 
@@ -42,8 +41,8 @@ def _ask_answers() -> dict[str, int]:
 def cmd_quiz(ctx: Context, args: argparse.Namespace) -> None:
     answers = load_answers(args.answers) if args.answers else _ask_answers()
     result = score(answers)  # validate before unlocking: a bad file costs no passphrase
-    with ctx.open_store() as store:
-        record_quiz(store, answers, result)
+    with ctx.open_owner() as owner:
+        owner.profile.record_quiz(answers, result)
     if result.uniform:
         ctx.note("warning: every answer was the same, so they say nothing about your priorities")
     ctx.emit(
@@ -72,8 +71,8 @@ def _parse_assignments(pairs: list[str]) -> dict[str, float]:
 
 def cmd_set(ctx: Context, args: argparse.Namespace) -> None:
     changes = _parse_assignments(args.assignments)
-    with ctx.open_store() as store:
-        profile, change = edit_profile(store, changes, note=args.note or "")
+    with ctx.open_owner() as owner:
+        profile, change = owner.profile.edit(changes, note=args.note or "")
     moved = ", ".join(
         f"{v} {a:.2f} -> {b:.2f}" for v, (a, b) in (change.changes.items() if change else [])
     )
@@ -91,8 +90,8 @@ def _describe(change: ProfileChange) -> str:
 
 
 def cmd_history(ctx: Context, args: argparse.Namespace) -> None:
-    with ctx.open_store() as store:
-        history = profile_history(store, limit=args.limit)
+    with ctx.open_owner() as owner:
+        history = owner.profile.history(limit=args.limit)
     ctx.emit(
         {"history": [c.to_dict() for c in history]},
         "\n".join(_describe(c) for c in history) or "No changes yet.",

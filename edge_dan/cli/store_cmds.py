@@ -9,10 +9,11 @@ from pathlib import Path
 
 from edge_dan.cli.context import Context
 from edge_dan.errors import StoreExists
-from edge_dan.store.backup import export_backup, import_backup
-from edge_dan.store.identities import ensure_identity, load_identity
+from edge_dan.owner import Owner
+from edge_dan.store.backup import export_backup
 from edge_dan.store.keyfile import calibrate
-from edge_dan.store.passphrase import (
+from edge_dan.store.store import Store
+from edge_dan.unlock import (
     BACKUP_PASSPHRASE_ENV,
     NEW_PASSPHRASE_ENV,
     PASSPHRASE_ENV,
@@ -22,8 +23,6 @@ from edge_dan.store.passphrase import (
     unlock_passphrase,
     update_keyring,
 )
-from edge_dan.store.profiles import update_profile
-from edge_dan.store.store import Store
 from edge_dan.values.profile import ValueProfile
 
 WEAK_PASSPHRASE = 8
@@ -39,16 +38,16 @@ def cmd_init(ctx: Context, args: argparse.Namespace) -> None:
         ctx.note(f"warning: a passphrase under {WEAK_PASSPHRASE} characters is easy to guess")
     kdf = calibrate(args.unlock_time)
     started = time.perf_counter()
-    with Store.create(ctx.home, passphrase, kdf=kdf) as store:
+    with Owner.create(ctx.home, passphrase, kdf=kdf) as owner:
         unlock = time.perf_counter() - started
-        identity = ensure_identity(store)
-        update_profile(store, ValueProfile.neutral(), source="init", note="new store")
+        identity = owner.identity.ensure()
+        owner.profile.update(ValueProfile.neutral(), source="init", note="new store")
         if args.keyring:
             enable_keyring(ctx.home, passphrase)
         ctx.emit(
             {
                 "home": str(ctx.home),
-                "store_id": store.store_id,
+                "store_id": owner.store.store_id,
                 "fingerprint": identity.fingerprint,
                 "kdf": {"opslimit": kdf.opslimit, "memlimit": kdf.memlimit},
                 "keyring": bool(args.keyring),
@@ -61,15 +60,15 @@ def cmd_init(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def cmd_whoami(ctx: Context, args: argparse.Namespace) -> None:
-    with ctx.open_store() as store:
-        identity = load_identity(store) or ensure_identity(store)
+    with ctx.open_owner() as owner:
+        identity = owner.identity.ensure()
         ctx.emit(
             {
                 "fingerprint": identity.fingerprint,
                 "public_key": identity.public_key.hex(),
                 "static_public_key": identity.static_public_key.hex(),
                 "home": str(ctx.home),
-                "created_at": store.get_meta("created_at"),
+                "created_at": owner.store.get_meta("created_at"),
             },
             f"Fingerprint:  {identity.fingerprint}\n"
             f"Identity key: {identity.public_key.hex()}\n"
@@ -79,16 +78,16 @@ def cmd_whoami(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def cmd_passwd(ctx: Context, args: argparse.Namespace) -> None:
-    with ctx.open_store() as store:
+    with ctx.open_owner() as owner:
         new = ask("new passphrase", NEW_PASSPHRASE_ENV, confirm=True)
-        store.change_passphrase(new, unlock_seconds=args.unlock_time)
+        owner.store.change_passphrase(new, unlock_seconds=args.unlock_time)
         update_keyring(ctx.home, new)
     ctx.emit({"changed": True}, "Passphrase changed; the old one no longer opens the store.")
 
 
 def cmd_rekey(ctx: Context, args: argparse.Namespace) -> None:
-    with ctx.open_store() as store:
-        store.rekey()
+    with ctx.open_owner() as owner:
+        owner.store.rekey()
     ctx.emit({"rekeyed": True}, "The database now has a new key; every page was re-encrypted.")
 
 
@@ -96,9 +95,9 @@ def cmd_export(ctx: Context, args: argparse.Namespace) -> None:
     target = Path(args.file)
     if target.exists() and not args.force:
         raise StoreExists(f"{target} exists; add --force to overwrite it")
-    with ctx.open_store() as store:
+    with ctx.open_owner() as owner:
         passphrase = ask("backup passphrase", BACKUP_PASSPHRASE_ENV, confirm=True)
-        export_backup(store, target, passphrase, unlock_seconds=args.unlock_time)
+        export_backup(owner.store, target, passphrase, unlock_seconds=args.unlock_time)
     ctx.emit({"backup": str(target)}, f"Encrypted backup written to {target}")
 
 
@@ -109,14 +108,14 @@ def cmd_import(ctx: Context, args: argparse.Namespace) -> None:
         raise StoreExists(f"{ctx.home} already holds a store; add --replace to overwrite it")
     backup_passphrase = ask("backup passphrase", BACKUP_PASSPHRASE_ENV)
     store_passphrase = unlock_passphrase(ctx.home) if existing else None
-    with import_backup(
+    with Owner.restore(
         ctx.home,
         source,
         backup_passphrase,
         store_passphrase=store_passphrase,
         unlock_seconds=args.unlock_time,
-    ) as store:
-        identity = ensure_identity(store)
+    ) as owner:
+        identity = owner.identity.ensure()
     ctx.emit(
         {"home": str(ctx.home), "fingerprint": identity.fingerprint, "replaced": existing},
         f"Restored {source} into {ctx.home}\nFingerprint: {identity.fingerprint}",
@@ -137,5 +136,5 @@ def cmd_keyring(ctx: Context, args: argparse.Namespace) -> None:
 def cmd_check(ctx: Context, args: argparse.Namespace) -> None:
     # Opening verifies every page (Store.open(check=True)) and raises StoreCorrupt naming the
     # file; nothing more to do once it succeeds.
-    ctx.open_store().close()
+    ctx.open_owner().close()
     ctx.emit({"ok": True}, f"{ctx.home / 'store.db'}: every page verified.")

@@ -7,7 +7,7 @@
 - ``policy``: what a peer may do after a handshake (unpaired: only pair; paired with another key:
   refused).
 
-Every method ends in a ``PairingResult`` that ``edge_dan.store.peers`` keeps.
+Every method ends in a ``PairingResult`` that the owner keeps (``edge_dan.owner.Owner.peers``).
 """
 
 from edge_dan.pairing.code import CodeEntry, CodeWindow

@@ -7,18 +7,44 @@
   session key. The same goes for a stored static key under a different identity.
 
 Inputs are the peer's identity key and Noise static key as the session proved them (the identity
-signed the static key, and the handshake proved the static private key).
+signed the static key, and the handshake proved the static private key), and the paired peers to
+look them up in: anything with ``get`` (by identity key) and ``find_by_static_key`` (a
+``PeerLookup``, such as ``edge_dan.owner.Owner.peers``). Pairing sits below the owner's data and
+does not know how it is kept.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import Generic, Protocol, TypeVar
 
 from edge_dan.identity import fingerprint
-from edge_dan.store.peers import Peer, find_by_static_key, get_peer
-from edge_dan.store.store import Store
 from edge_dan.wire.errors import PeerKeyChanged, PeerNotPaired
+
+
+class PairedPeer(Protocol):
+    """What the policy reads of a paired peer."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def fingerprint(self) -> str: ...
+
+    @property
+    def static_key(self) -> bytes: ...
+
+
+P_co = TypeVar("P_co", bound=PairedPeer, covariant=True)
+
+
+class PeerLookup(Protocol[P_co]):
+    """The paired peers, found by identity key or by the static key they paired with."""
+
+    def get(self, identity_key: bytes) -> P_co | None: ...
+
+    def find_by_static_key(self, static_key: bytes) -> P_co | None: ...
 
 
 class Access(Enum):
@@ -27,9 +53,9 @@ class Access(Enum):
 
 
 @dataclass(frozen=True)
-class Decision:
+class Decision(Generic[P_co]):
     access: Access
-    peer: Peer | None  # the stored peer when paired
+    peer: P_co | None  # the paired peer when paired
 
     @property
     def may_pair(self) -> bool:
@@ -45,10 +71,10 @@ def key_fingerprint(static_key: bytes) -> str:
     return fingerprint(static_key, groups=4)
 
 
-def decide(store: Store, identity_key: bytes, static_key: bytes) -> Decision:
+def decide(peers: PeerLookup[P_co], identity_key: bytes, static_key: bytes) -> Decision[P_co]:
     """The access a peer gets after its handshake; ``PeerKeyChanged`` when its key is not the one
-    stored at pairing."""
-    peer = get_peer(store, identity_key)
+    it paired with."""
+    peer = peers.get(identity_key)
     if peer is not None:
         if peer.static_key != static_key:
             raise PeerKeyChanged(
@@ -58,7 +84,7 @@ def decide(store: Store, identity_key: bytes, static_key: bytes) -> Decision:
                 "unpair and pair again; otherwise someone else holds their identity key."
             )
         return Decision(Access.PAIRED, peer)
-    holder = find_by_static_key(store, static_key)
+    holder = peers.find_by_static_key(static_key)
     if holder is not None:
         raise PeerKeyChanged(
             f"session key {key_fingerprint(static_key)} belongs to paired peer {holder.name!r} "
@@ -67,9 +93,9 @@ def decide(store: Store, identity_key: bytes, static_key: bytes) -> Decision:
     return Decision(Access.PAIRING_ONLY, None)
 
 
-def require_paired(store: Store, identity_key: bytes, static_key: bytes) -> Peer:
-    """For anything but pairing: the stored peer, or ``PeerKeyChanged``/``PeerNotPaired``."""
-    decision = decide(store, identity_key, static_key)
+def require_paired(peers: PeerLookup[P_co], identity_key: bytes, static_key: bytes) -> P_co:
+    """For anything but pairing: the paired peer, or ``PeerKeyChanged``/``PeerNotPaired``."""
+    decision = decide(peers, identity_key, static_key)
     if decision.peer is None:
         raise PeerNotPaired(
             f"peer {fingerprint(identity_key)} is not paired: it may only pair, nothing else"

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edge_dan.errors import BackupError, StoreCorrupt, WrongPassphrase
-from edge_dan.store import schema
 from edge_dan.store.files import atomic_write, disk_error, write_private
 from edge_dan.store.keyfile import DEFAULT_UNLOCK_SECONDS, KdfParams, KeyFile, calibrate
+from edge_dan.store.schema import Schema, version
 from edge_dan.store.sqlcipher import connect, export_database, integrity_problems, translated
 from edge_dan.store.store import Store, now_iso
 from edge_dan.store.swap import Builder, remove_database, scratch_path
@@ -80,7 +80,7 @@ def export_backup(
     header = {
         "format_version": FORMAT_VERSION,
         "store_id": store.store_id,
-        "schema": schema.version(store.conn),
+        "schema": version(store.conn),
         "created_at": now_iso(),
         "key": json.loads(wrapped.to_bytes()),
     }
@@ -125,8 +125,9 @@ def read_backup(path: Path, passphrase: str) -> Backup:
     )
 
 
-def _restorer(backup: Backup, source: Path, scratch: Path) -> Builder:
-    """A builder that re-encrypts the backup's database under the store's new key."""
+def _restorer(backup: Backup, source: Path, scratch: Path, schema: Schema | None) -> Builder:
+    """A builder that re-encrypts the backup's database under the store's new key (brought to
+    ``schema`` first, when given)."""
 
     def build(target: Path, key: bytes) -> None:
         write_private(scratch, backup.body)
@@ -137,7 +138,8 @@ def _restorer(backup: Backup, source: Path, scratch: Path) -> Builder:
                     problems = integrity_problems(conn)
                     if problems:
                         raise BackupError(f"{source} holds a damaged database ({problems[0]})")
-                    schema.migrate(conn, source=str(source))
+                    if schema is not None:
+                        schema.migrate(conn, source=str(source))
                     row = conn.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()
                 if row is None or row[0] != backup.store_id:
                     raise BackupError(f"{source}: header and database disagree on the store id")
@@ -158,16 +160,19 @@ def import_backup(
     store_passphrase: str | None = None,
     kdf: KdfParams | None = None,
     unlock_seconds: float = DEFAULT_UNLOCK_SECONDS,
+    schema: Schema | None = None,
 ) -> Store:
     """Restore a backup into ``home`` and return the opened store.
 
     With no store in ``home``, a new one is created, protected by ``store_passphrase`` (or the
     backup passphrase when none is given). With a store there, ``store_passphrase`` must open it;
     the restore replaces its contents and keeps its passphrase. Either way the restored database
-    gets a fresh key, and the current store stays untouched unless the backup verifies completely.
+    gets a fresh key, and the current store stays untouched unless the backup verifies completely
+    (and, with ``schema``, unless it can be brought to that schema: a backup from a newer one is
+    refused before anything is replaced).
     """
     backup = read_backup(path, backup_passphrase)
-    build = _restorer(backup, path, scratch_path(home, "import"))
+    build = _restorer(backup, path, scratch_path(home, "import"), schema)
     if not Store.exists(home):
         return Store.create(
             home,

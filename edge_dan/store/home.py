@@ -19,6 +19,10 @@ HOME_ENV = "EDGE_DAN_HOME"
 SETTINGS_FILE = "settings.json"
 
 
+class SettingsCorrupt(StoreCorrupt):
+    """``settings.json`` is unreadable; deleting it resets the settings (the store is intact)."""
+
+
 def resolve_home(explicit: str | os.PathLike[str] | None = None) -> Path:
     if explicit:
         return Path(explicit).expanduser()
@@ -37,11 +41,11 @@ def read_settings(home: Path) -> dict[str, Any]:
     except FileNotFoundError:
         return {}
     except ValueError as exc:
-        raise StoreCorrupt(
+        raise SettingsCorrupt(
             f"{path} is not valid JSON ({exc}); delete it to reset settings"
         ) from None
     if not isinstance(data, dict):
-        raise StoreCorrupt(f"{path} should hold a JSON object; delete it to reset settings")
+        raise SettingsCorrupt(f"{path} should hold a JSON object; delete it to reset settings")
     return data
 
 

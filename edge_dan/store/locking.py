@@ -79,7 +79,7 @@ class StoreLock:
     @contextlib.contextmanager
     def exclusively(self, timeout: float) -> Iterator[None]:
         """Hold the store alone for the block (the caller holds it shared), then share again."""
-        busy = "another edge-dan process is using the store; close it and try again"
+        busy = "another process is using the store; close it and try again"
         self._swap.lock(exclusive=True, timeout=timeout, busy=busy)
         try:
             try:

@@ -73,10 +73,7 @@ def translate(exc: Exception, path: Path) -> StoreError:
     """Map a SQLite failure to the store error a person can act on."""
     message = str(exc).lower()
     if "not a database" in message or "malformed" in message or "corrupt" in message:
-        return StoreCorrupt(
-            f"{path} failed its integrity check ({exc}); restore it from a backup with "
-            "'edge-dan import'"
-        )
+        return StoreCorrupt(f"{path} failed its integrity check ({exc})")
     if "locked" in message or "busy" in message:
         return StoreBusy(f"{path} stayed locked by another process for too long; try again")
     if "disk is full" in message or "disk i/o" in message:

@@ -31,10 +31,10 @@ from edge_dan.errors import (
     StoreNotFound,
     WrongPassphrase,
 )
-from edge_dan.store import schema
 from edge_dan.store.files import ensure_private_dir, fsync_file
 from edge_dan.store.keyfile import DEFAULT_UNLOCK_SECONDS, KdfParams, KeyFile, calibrate
 from edge_dan.store.locking import StoreLock
+from edge_dan.store.schema import Schema, create_meta
 from edge_dan.store.sqlcipher import (
     Connection,
     connect,
@@ -118,8 +118,14 @@ class Store:
         unlock_seconds: float = DEFAULT_UNLOCK_SECONDS,
         builder: Builder | None = None,
         store_id: str | None = None,
+        schema: Schema | None = None,
     ) -> Store:
-        """Create a new store in ``home``; ``builder`` may fill the database (restore)."""
+        """Create a new store in ``home``; ``builder`` may fill the database (restore).
+
+        A fresh database holds the engine's ``meta`` table, and ``schema``'s tables when given
+        (without a ``builder``, which makes the whole database): built completely before it is
+        swapped in, so a store is never seen half made.
+        """
         if not passphrase:
             raise StoreError("the passphrase must not be empty")
         if cls.exists(home):  # checked again under the lock; this spares waiting for it
@@ -135,7 +141,7 @@ class Store:
                 kdf = kdf or calibrate(unlock_seconds)
                 kek = kdf.derive(passphrase)
                 store_id = store_id or secrets.token_hex(16)
-                build = builder or _fresh_database(store_id)
+                build = builder or _fresh_database(store_id, schema)
                 swap_in(home, kek=kek, kdf=kdf, store_id=store_id, build=build)
         except BaseException:
             lock.release()
@@ -146,7 +152,7 @@ class Store:
     def open(cls, home: Path, passphrase: str, *, check: bool = True) -> Store:
         """Unlock the store in ``home``. ``check`` verifies every page before use."""
         if not (home / LOCKFILE).exists() and not cls.exists(home):
-            raise StoreNotFound(f"no store in {home}; create one with 'edge-dan init'")
+            raise StoreNotFound(f"no store in {home}")
         lock = StoreLock(home)
         try:
             lock.acquire_shared(LOCK_TIMEOUT)
@@ -175,13 +181,9 @@ class Store:
             try:
                 keyfile = KeyFile.read(home / KEYFILE)
             except FileNotFoundError:
-                raise StoreNotFound(
-                    f"no store in {home}; create one with 'edge-dan init'"
-                ) from None
+                raise StoreNotFound(f"no store in {home}") from None
             if not (home / DATABASE).exists():
-                raise StoreCorrupt(
-                    f"{home / DATABASE} is missing; restore it with 'edge-dan import'"
-                )
+                raise StoreCorrupt(f"{home / DATABASE} is missing")
             kek, key = unwrap(keyfile)  # WrongPassphrase surfaces here, before SQLCipher runs
             conn = connect(home / DATABASE, key)
         except BaseException:
@@ -192,7 +194,6 @@ class Store:
             if check:
                 store.check()
             with translated(store.path):
-                schema.migrate(conn, source=str(store.path))
                 row = conn.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()
             if row is None or row[0] != keyfile.store_id:
                 raise StoreCorrupt(f"{home / KEYFILE} and {store.path} belong to different stores")
@@ -231,10 +232,13 @@ class Store:
             problems = integrity_problems(self.conn)
         if problems:
             shown = "; ".join(p.splitlines()[0] for p in problems[:3])
-            raise StoreCorrupt(
-                f"{self.path} failed its integrity check ({shown}); restore it from a backup "
-                "with 'edge-dan import'"
-            )
+            raise StoreCorrupt(f"{self.path} failed its integrity check ({shown})")
+
+    def migrate(self, schema: Schema) -> int:
+        """Bring the database to ``schema`` (see ``edge_dan.store.schema``); the version it had
+        before. ``StoreError`` if a newer schema wrote it."""
+        with translated(self.path):
+            return schema.migrate(self.conn, source=str(self.path))
 
     def get_meta(self, key: str) -> str | None:
         with translated(self.path):
@@ -334,12 +338,15 @@ class Store:
             )
 
 
-def _fresh_database(store_id: str) -> Builder:
+def _fresh_database(store_id: str, schema: Schema | None) -> Builder:
     def build(target: Path, key: bytes) -> None:
         conn = connect(target, key)
         try:
             with translated(target):
-                schema.migrate(conn, source=str(target))
+                create_meta(conn)
+                conn.commit()
+                if schema is not None:
+                    schema.migrate(conn, source=str(target))
                 conn.execute("INSERT INTO meta (key, value) VALUES ('store_id', ?)", (store_id,))
                 conn.execute("INSERT INTO meta (key, value) VALUES ('created_at', ?)", (now_iso(),))
                 conn.commit()

@@ -24,10 +24,8 @@ from edge_dan.discovery.directory import Removed
 from edge_dan.negotiation.domain.outcomes import DiscreteIssue, OutcomeSpace, Value
 from edge_dan.negotiation.domain.utility import LinearAdditiveUtility, Profile
 from edge_dan.negotiation.strategy import LittleDan
-from edge_dan.store import Store
-from edge_dan.store.agreements import list_accords
-from edge_dan.store.discovery_keys import own_advertising_key, partner_advertising_keys
-from edge_dan.store.peers import Peer, list_peers
+from edge_dan.owner import Owner
+from edge_dan.owner.peers import Peer
 from edge_dan.transports import tcp
 from edge_dan.wire.errors import SessionClosed
 from edge_dan.wire.messages import CloseCode
@@ -57,11 +55,11 @@ def owner_says(name: str | None, codes: list[str]) -> AskOwner:
 
 
 class Home:
-    """One person's device: an encrypted store and the agent on it."""
+    """One person's device: the owner's encrypted data and the agent on it."""
 
     def __init__(self, who: str, tmp_path: Path) -> None:
         self.who = who
-        self.store = Store.create(tmp_path / who, "passphrase", kdf=FAST_KDF.with_new_salt())
+        self.owner = Owner.create(tmp_path / who, "passphrase", kdf=FAST_KDF.with_new_salt())
         self.codes: list[str] = []
         self.sessions: list[PartnerSession] = []
         self.agent: Agent
@@ -82,7 +80,7 @@ async def running(
 
             name = homes[0].who if home is not homes[0] else homes[-1].who
             home.agent = Agent(
-                home.store,
+                home.owner,
                 networks=[LoopbackNetwork(hub)],
                 on_agenda=on_agenda,
                 on_pairing=owner_says(name.title() if accept_pairing else None, home.codes),
@@ -92,7 +90,7 @@ async def running(
             await stack.enter_async_context(home.agent)
         yield hub
     for home in homes:
-        home.store.close()
+        home.owner.close()
 
 
 async def until(condition: Callable[[], object], timeout: float = 10.0) -> None:
@@ -134,10 +132,12 @@ def test_strangers_pair_by_numeric_comparison_then_find_and_reach_each_other(
             assert peer.identity_key == bob_id
             # Both owners were shown the same six digits.
             assert len(alice.codes[0]) == 6 and alice.codes == bob.codes
-            assert [p.name for p in list_peers(alice.store)] == ["Bob"]
-            assert [p.name for p in list_peers(bob.store)] == ["Alice"]
+            assert [p.name for p in alice.owner.peers.list()] == ["Bob"]
+            assert [p.name for p in bob.owner.peers.list()] == ["Alice"]
             # Advertising keys were swapped in the pairing session: each recognises the other.
-            assert partner_advertising_keys(bob.store)[alice_id] == own_advertising_key(alice.store)
+            assert (
+                bob.owner.advertising.partner_keys()[alice_id] == alice.owner.advertising.own_key()
+            )
             entry = await alice.agent.wait_for_partner(bob_id, timeout=10)
             assert entry.name == "Bob" and entry.preferred.transport == "lan"
             session = await alice.agent.connect(bob_id)
@@ -157,7 +157,7 @@ def test_a_declining_owner_leaves_both_stores_unchanged_and_the_failure_is_typed
             for _attempt in range(2):
                 with pytest.raises(AgentError):
                     await pair_them(alice, bob)
-            assert list_peers(alice.store) == [] and list_peers(bob.store) == []
+            assert alice.owner.peers.list() == [] and bob.owner.peers.list() == []
             failures = list(alice.agent.failures)
             assert [f.kind for f in failures] == ["pairing", "pairing"]
             assert "declined" in str(failures[-1].error)
@@ -169,12 +169,12 @@ def test_a_declining_owner_leaves_both_stores_unchanged_and_the_failure_is_typed
 def test_failures_are_bounded(tmp_path: Path) -> None:
     """A peer that fails pairing in a loop cannot grow the agent's memory."""
     alice = Home("alice", tmp_path)
-    agent = Agent(alice.store, networks=[LoopbackNetwork(LoopbackHub())])
+    agent = Agent(alice.owner, networks=[LoopbackNetwork(LoopbackHub())])
     for i in range(MAX_FAILURES + 25):
         agent._fail("pairing", AgentError(f"attempt {i}"))
     assert len(agent.failures) == MAX_FAILURES
     assert str(agent.failures[-1].error) == f"attempt {MAX_FAILURES + 24}"
-    alice.store.close()
+    alice.owner.close()
 
 
 def test_a_stranger_is_refused_when_pairing_is_closed(tmp_path: Path) -> None:
@@ -190,13 +190,11 @@ def test_a_stranger_is_refused_when_pairing_is_closed(tmp_path: Path) -> None:
             with pytest.raises(SessionClosed) as closed:
                 await channel.receive()
             assert closed.value.code == CloseCode.REFUSED
-            assert list_peers(alice.store) == []
+            assert alice.owner.peers.list() == []
 
-    from edge_dan.store.identities import ensure_identity
-
-    mallory_identity = ensure_identity(mallory.store)
+    mallory_identity = mallory.owner.identity.ensure()
     run(scenario())
-    mallory.store.close()
+    mallory.owner.close()
 
 
 def test_partners_negotiate_and_keep_the_same_signed_accord(tmp_path: Path) -> None:
@@ -212,9 +210,9 @@ def test_partners_negotiate_and_keep_the_same_signed_accord(tmp_path: Path) -> N
             result.accord.verify()
             # Curry is the one outcome above both reservation values with the best product.
             assert dict(result.accord.outcome)["dinner"] == "curry"
-            await until(lambda: list_accords(bob.store, binding_only=True))
+            await until(lambda: bob.owner.accords.list(binding_only=True))
             for home in (alice, bob):
-                stored = list_accords(home.store, binding_only=True)
+                stored = home.owner.accords.list(binding_only=True)
                 assert [s.accord.to_bytes() for s in stored] == [result.accord.to_bytes()]
 
     run(scenario())

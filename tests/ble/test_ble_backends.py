@@ -1,14 +1,13 @@
 """The BLE layer's backends: which one the platform gets, what each refuses, and that importing
-the layer (or a backend module) loads no BLE library until a backend runs."""
+the layer (or a backend module) loads no BLE library until a backend runs. (The layer order of
+ble below transports, discovery and bridge is held by ``tests/test_layers.py``.)"""
 
 from __future__ import annotations
 
-import ast
 import asyncio
 import importlib.util
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,25 +31,6 @@ def test_importing_the_layer_and_its_users_loads_no_ble_library() -> None:
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
-
-
-def imported_packages(package: str) -> set[str]:
-    """The ``edge_dan`` packages that modules of ``edge_dan/<package>`` import, lazily or not."""
-    found = set()
-    for path in (Path(__file__).resolve().parents[2] / "edge_dan" / package).rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            found |= {n.split(".")[1] for n in names if n.startswith("edge_dan.")}
-    return found - {package}
-
-
-def test_imports_go_only_downward_from_the_users_of_ble_to_the_layer() -> None:
-    assert not imported_packages("ble") & {"transports", "discovery", "bridge", "agent", "cli"}
-    assert "discovery" not in imported_packages("transports")
-    assert "transports" not in imported_packages("discovery")
-    assert not imported_packages("bridge") & {"transports", "discovery"}
 
 
 @pytest.mark.parametrize("platform", ["linux", "darwin", "win32"])

@@ -118,6 +118,23 @@ def test_missing_store(cli: Cli) -> None:
     assert result.code == 1 and "edge-dan init" in result.err
 
 
+def test_a_damaged_store_says_how_to_restore_it(ready: Cli) -> None:
+    db = ready.home / "store.db"
+    data = bytearray(db.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one byte inside an encrypted page
+    db.write_bytes(bytes(data))
+    result = ready("check")
+    assert result.code == 4 and "failed its integrity check" in result.err
+    assert result.err.rstrip().endswith("restore it from a backup with 'edge-dan import'")
+
+
+def test_damaged_settings_say_how_to_reset_them_not_to_restore(ready: Cli) -> None:
+    (ready.home / "settings.json").write_text("{not json")
+    result = ready("keyring", "disable")
+    assert result.code == 4 and "delete it to reset settings" in result.err
+    assert "edge-dan import" not in result.err
+
+
 def test_no_passphrase_source_is_an_error_not_a_hang(ready: Cli) -> None:
     result = ready("whoami", EDGE_DAN_PASSPHRASE="")
     assert result.code == 1 and "EDGE_DAN_PASSPHRASE" in result.err

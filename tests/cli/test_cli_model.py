@@ -117,7 +117,8 @@ def test_a_contest_lifts_one_refusal_for_that_exact_text(ready: Cli) -> None:
     assert ready("contest", "--withdraw", str(cid)).code == 0
     again = json.loads(ready("score", CARING, HARMFUL, "--json").out)
     assert [r["option"] for r in again["refused"]] == [HARMFUL]
-    one_line_error(ready("contest", "--withdraw", str(cid)))
+    err = one_line_error(ready("contest", "--withdraw", str(cid)))
+    assert f"there is no contest {cid}; 'edge-dan contest --list' shows them" in err
 
 
 def test_feedback_flips_a_held_out_pair_and_undo_restores_it(ready: Cli) -> None:
@@ -133,8 +134,11 @@ def test_feedback_flips_a_held_out_pair_and_undo_restores_it(ready: Cli) -> None
     listed = json.loads(ready("feedback", "--list", "--json").out)
     assert [(f["preferred"], f["rejected"]) for f in listed["feedback"]] == ANSWERS
     assert listed["model"]["pairs"] == 3 and len(listed["history"]) == 3
-    undo = ready("feedback", "--undo", str(listed["feedback"][1]["id"]), "--json")
+    undone = listed["feedback"][1]["id"]
+    undo = ready("feedback", "--undo", str(undone), "--json")
     assert undo.code == 0, undo.err
+    err = one_line_error(ready("feedback", "--undo", str(undone)))
+    assert f"there is no answer {undone}; 'edge-dan feedback --list' shows them" in err
     assert ready("feedback", "--undo").code == 0
     assert ready("feedback", "--undo", "--json").code == 0
     assert ranking(ready, *HELD_OUT) == before  # exactly: same order, same utilities

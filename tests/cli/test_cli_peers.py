@@ -19,10 +19,8 @@ import pytest
 from conftest import FAST_KDF, Cli
 
 from edge_dan.identity import Identity, fingerprint
+from edge_dan.owner import Owner
 from edge_dan.pairing.result import PairingResult
-from edge_dan.store import Store
-from edge_dan.store.discovery_keys import set_partner_advertising_key
-from edge_dan.store.peers import add_peer
 
 HERE = Path(__file__).parent
 
@@ -39,12 +37,12 @@ def _can_unshare() -> str | None:
 pytestmark = pytest.mark.skipif(_can_unshare() is not None, reason=str(_can_unshare()))
 
 
-def _pair(store: Store, name: str) -> tuple[bytes, bytes]:
+def _pair(owner: Owner, name: str) -> tuple[bytes, bytes]:
     peer = Identity.generate()
     result = PairingResult("numeric", peer.static_public_key, secrets.token_bytes(32), bytes(64))
-    add_peer(store, peer.public_key, result, name)
+    owner.peers.add(peer.public_key, result, name)
     key = secrets.token_bytes(32)
-    set_partner_advertising_key(store, peer.public_key, key)
+    owner.advertising.set_partner_key(peer.public_key, key)
     return peer.public_key, key
 
 
@@ -62,7 +60,7 @@ def _in_namespace(cli: Cli, script: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def homes(cli: Cli) -> dict[str, tuple[bytes, bytes]]:
-    with Store.create(cli.home, cli.env["EDGE_DAN_PASSPHRASE"], kdf=FAST_KDF.with_new_salt()) as s:
+    with Owner.create(cli.home, cli.env["EDGE_DAN_PASSPHRASE"], kdf=FAST_KDF.with_new_salt()) as s:
         return {"Alice": _pair(s, "Alice"), "Bob": _pair(s, "Bob")}
 
 

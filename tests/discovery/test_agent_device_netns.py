@@ -21,7 +21,7 @@ from edge_dan.bridge.link import SerialDevice
 from edge_dan.negotiation.domain.outcomes import IntegerIssue, OutcomeSpace, Value
 from edge_dan.negotiation.domain.utility import LinearAdditiveUtility, Profile
 from edge_dan.negotiation.strategy import LittleDan
-from edge_dan.store.peers import Peer
+from edge_dan.owner.peers import Peer
 
 pytestmark = pytest.mark.slow
 SPACE = OutcomeSpace([IntegerIssue("setpoint_c_x10", 180, 240)])

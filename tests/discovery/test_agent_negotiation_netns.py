@@ -1,6 +1,6 @@
 """Agents on a private LAN negotiate over real sessions: agenda, mediated rounds (or, for two,
 alternating offers), signatures; each keeps the same fully signed accord in its own encrypted
-store; a partner can decline."""
+store (``Owner.accords``); a partner can decline."""
 
 from __future__ import annotations
 
@@ -20,9 +20,7 @@ from edge_dan.negotiation.domain.utility import LinearAdditiveUtility, Profile, 
 from edge_dan.negotiation.protocols.agenda import agenda_for
 from edge_dan.negotiation.protocols.mediated import Mediator
 from edge_dan.negotiation.strategy import LittleDan
-from edge_dan.store.agreements import list_accords, save_norm
-from edge_dan.store.identities import ensure_identity
-from edge_dan.store.peers import Peer
+from edge_dan.owner.peers import Peer
 from edge_dan.wire.messages import decode
 from edge_dan.wire.messages.negotiation import Bids, NegotiationProtocol, Withdraw, WithdrawCode
 
@@ -97,7 +95,7 @@ def test_three_agents_reach_one_signed_accord_that_harms_nobody(lab: Lab, tmp_pa
         for who in names:
             device = devices[who]
             while True:
-                stored = device.call(list_accords, device.store, binding_only=True)
+                stored = device.call(device.owner.accords.list, binding_only=True)
                 if stored or time.monotonic() > deadline:
                     break
                 time.sleep(0.1)
@@ -109,7 +107,7 @@ def test_three_agents_reach_one_signed_accord_that_harms_nobody(lab: Lab, tmp_pa
         assert refused.failure.code is WithdrawCode.PEER_WITHDREW
         assert f"code {int(WithdrawCode.DECLINED)}" in refused.failure.detail
         assert set(declined) <= {"ben", "caro"} and declined
-        identity = devices["ana"].call(ensure_identity, devices["ana"].store)
+        identity = devices["ana"].call(devices["ana"].owner.identity.ensure)
         assert identity.public_key == keys["ana"]
     finally:
         for device in devices.values():
@@ -124,7 +122,7 @@ def test_group_norms_bind_everyone_and_different_norms_stop_the_negotiation(
     devices = {n: Device(lab.loop(nodes[n]), tmp_path / n) for n in names}
     for a, b in (("ana", "ben"), ("ana", "caro"), ("ben", "caro")):
         pair(devices[a], devices[b])
-    keys = {n: devices[n].call(ensure_identity, devices[n].store) for n in names}
+    keys = {n: devices[n].call(devices[n].owner.identity.ensure) for n in names}
     group = bytes(range(16))
     # The household adopted "no more pizza" earlier: signed by all three (Caro's agent lost it).
     norm = Norm(
@@ -138,7 +136,7 @@ def test_group_norms_bind_everyone_and_different_norms_stop_the_negotiation(
     for identity in keys.values():
         norm = norm.with_signature(identity.public_key, norm.sign(identity))
     for n in ("ana", "ben"):
-        assert devices[n].call(save_norm, devices[n].store, norm)
+        assert devices[n].call(devices[n].owner.norms.add, norm)
 
     def judge(who: str) -> AgendaHandler:
         def on_agenda(peer: Peer, title: str, space: OutcomeSpace) -> LittleDan | None:
@@ -214,7 +212,7 @@ def test_two_agents_can_negotiate_by_alternating_offers(lab: Lab, tmp_path: Path
         assert profile_of("ben", SPACE).acceptable(outcome)
         deadline = time.monotonic() + 10
         while True:  # Ben's agent keeps the same fully signed accord
-            stored = devices["ben"].call(list_accords, devices["ben"].store, binding_only=True)
+            stored = devices["ben"].call(devices["ben"].owner.accords.list, binding_only=True)
             if stored or time.monotonic() > deadline:
                 break
             time.sleep(0.1)

@@ -18,16 +18,8 @@ from edge_dan.agent.negotiations import AgendaHandler
 from edge_dan.agent.pairing import AskOwner
 from edge_dan.discovery.directory import Removed
 from edge_dan.discovery.tokens import DEFAULT_PERIOD
+from edge_dan.owner import Owner
 from edge_dan.pairing.result import PairingResult
-from edge_dan.store import Store
-from edge_dan.store.discovery_keys import (
-    own_advertising_key,
-    partner_advertising_keys,
-    rotate_advertising_key,
-    set_partner_advertising_key,
-)
-from edge_dan.store.identities import ensure_identity
-from edge_dan.store.peers import add_peer, list_peers
 from edge_dan.wire.session import SessionLimits
 
 P = ParamSpec("P")
@@ -37,20 +29,22 @@ LIMITS = SessionLimits(handshake_timeout=5.0, keepalive_interval=0.5, dead_peer_
 
 
 class Device:
-    """One agent's device: a store and an agent living on one namespace's event loop thread."""
+    """One agent's device: the owner's data and an agent living on one namespace's event loop
+    thread."""
 
     def __init__(self, loop: NodeLoop, home: Path) -> None:
         self.loop = loop
         self.sessions: list[PartnerSession] = []
 
-        async def make() -> Store:
-            return Store.create(home, "passphrase", kdf=FAST_KDF.with_new_salt())
+        async def make() -> Owner:
+            return Owner.create(home, "passphrase", kdf=FAST_KDF.with_new_salt())
 
-        self.store = loop.run(make())
+        self.owner = loop.run(make())
         self.agent: Agent | None = None
 
     def call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run a store function on the device's thread (SQLite connections stay on theirs)."""
+        """Run ``fn`` (reading or writing the owner's data) on the device's thread (SQLite
+        connections stay on theirs)."""
 
         async def run() -> T:
             return fn(*args, **kwargs)
@@ -69,7 +63,7 @@ class Device:
 
         async def start() -> Agent:
             agent = Agent(
-                self.store,
+                self.owner,
                 on_session=None if on_agenda else on_session,
                 on_agenda=on_agenda,
                 on_pairing=on_pairing,
@@ -87,7 +81,7 @@ class Device:
             self.loop.run(self.agent.stop())
 
         async def close() -> None:
-            self.store.close()
+            self.owner.close()
 
         self.loop.run(close())
 
@@ -95,11 +89,11 @@ class Device:
 def pair(a: Device, b: Device) -> None:
     """What a completed pairing session leaves in both stores, advertising keys included."""
     for me, other in ((a, b), (b, a)):
-        identity = other.call(ensure_identity, other.store)
+        identity = other.call(other.owner.identity.ensure)
         result = PairingResult("numeric", identity.static_public_key, bytes(32), bytes(64))
-        me.call(add_peer, me.store, identity.public_key, result, "partner")
-        key = other.call(own_advertising_key, other.store)
-        me.call(set_partner_advertising_key, me.store, identity.public_key, key)
+        me.call(me.owner.peers.add, identity.public_key, result, "partner")
+        key = other.call(other.owner.advertising.own_key)
+        me.call(me.owner.advertising.set_partner_key, identity.public_key, key)
 
 
 def test_partners_find_each_other_connect_and_a_cut_link_removes_them(
@@ -110,7 +104,7 @@ def test_partners_find_each_other_connect_and_a_cut_link_removes_them(
     pair(alice, bob)
     # Alice rotates her key before starting (as an unpairing elsewhere would): Bob holds a stale
     # one until their next session hands him the new key.
-    alice.call(rotate_advertising_key, alice.store)
+    alice.call(alice.owner.advertising.rotate)
     try:
         alice_agent, bob_agent = alice.start(), bob.start()
         bob_id = bob_agent.identity.public_key
@@ -128,8 +122,8 @@ def test_partners_find_each_other_connect_and_a_cut_link_removes_them(
         while not bob.sessions and time.monotonic() < deadline:
             time.sleep(0.05)
         assert bob.sessions and bob.sessions[0].peer.identity_key == alice_id
-        bob_keys = bob.call(partner_advertising_keys, bob.store)
-        assert bob_keys[alice_id] == alice.call(own_advertising_key, alice.store)
+        bob_keys = bob.call(bob.owner.advertising.partner_keys)
+        assert bob_keys[alice_id] == alice.call(alice.owner.advertising.own_key)
 
         async def wait_removed() -> float:
             start = time.monotonic()
@@ -206,7 +200,7 @@ def test_the_listening_port_rotates_with_the_advertisement(lab: Lab, tmp_path: P
         bob_agent = bob.start(period=1.0)
 
         async def connect_to_current_partner() -> bytes:
-            alice_id = alice.call(ensure_identity, alice.store).public_key
+            alice_id = alice.call(alice.owner.identity.ensure).public_key
             await bob_agent.wait_for_partner(alice_id, timeout=15)
             session = await bob_agent.connect(alice_id)
             await session.channel.close()
@@ -252,11 +246,11 @@ def test_two_strangers_pair_over_the_lan_and_then_know_each_other(lab: Lab, tmp_
         assert bob_id == bob_agent.identity.public_key
         assert len(codes["alice"]) == 6 and codes["alice"] == codes["bob"]
         alice_id = alice_agent.identity.public_key
-        assert [p.name for p in alice.call(list_peers, alice.store)] == ["Bob"]
-        assert [p.name for p in bob.call(list_peers, bob.store)] == ["Alice"]
+        assert [p.name for p in alice.call(alice.owner.peers.list)] == ["Bob"]
+        assert [p.name for p in bob.call(bob.owner.peers.list)] == ["Alice"]
         # Both hold each other's advertising key: each recognises the other in the directory.
-        assert bob.call(partner_advertising_keys, bob.store)[alice_id] == alice.call(
-            own_advertising_key, alice.store
+        assert bob.call(bob.owner.advertising.partner_keys)[alice_id] == alice.call(
+            alice.owner.advertising.own_key
         )
         partner = alice_agent.directory.partner(bob_id)
         assert partner is not None and partner.name == "Bob"
@@ -291,8 +285,8 @@ def test_a_declining_owner_leaves_both_stores_unchanged(lab: Lab, tmp_path: Path
 
         why = alice.loop.run(attempt(), timeout=60)
         assert "declined" in why
-        assert alice.call(list_peers, alice.store) == []
-        assert bob.call(list_peers, bob.store) == []
+        assert alice.call(alice.owner.peers.list) == []
+        assert bob.call(bob.owner.peers.list) == []
     finally:
         alice.stop()
         bob.stop()

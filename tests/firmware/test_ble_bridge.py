@@ -50,6 +50,7 @@ from edge_dan.bridge.ble_port import (
 )
 from edge_dan.bridge.codec import MAX_PAYLOAD, Error, ErrorCode, Set, encode
 from edge_dan.bridge.link import DeviceTimeout, SerialDevice
+from edge_dan.owner import Owner
 from edge_dan.store import Store
 from edge_dan.wire.framing.serial import cobs_encode, encode_serial_frame
 
@@ -226,7 +227,7 @@ def test_an_agent_applies_accords_to_a_ble_device_and_reports_a_lost_one(
     accord = signed_accord(205)
 
     async def bind_and_apply() -> tuple[Agent, tuple[AccordReceipt, ...]]:
-        agent = Agent(store)  # not started: applying accords needs no network
+        agent = Agent(Owner(store))  # not started: applying accords needs no network
         agent.bind_device(DeviceBinding(device, {"setpoint_c_x10": "setpoint"}))
         return agent, await agent.apply_to_devices(accord)
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 
 from edge_dan.identity import Identity
+from edge_dan.owner import Owner
 from edge_dan.pairing.numeric import NumericComparison
 from edge_dan.pairing.policy import Access, decide
-from edge_dan.store import Store
-from edge_dan.store.peers import add_peer, get_peer, remove_peer
 from edge_dan.wire.errors import PeerKeyChanged
 from edge_dan.wire.noise import Handshake
 
@@ -24,11 +23,11 @@ def xx(alice: Identity, bob: Identity) -> tuple[Handshake, Handshake]:
     return i, r
 
 
-def test_pair_store_recognise_and_refuse_a_changed_key(store: Store) -> None:
+def test_pair_store_recognise_and_refuse_a_changed_key(owner: Owner) -> None:
     me, bob = Identity.generate(), Identity.generate()
     mine, theirs = xx(me, bob)
     assert mine.remote_static == bob.static_public_key
-    assert decide(store, bob.public_key, bob.static_public_key).access is Access.PAIRING_ONLY
+    assert decide(owner.peers, bob.public_key, bob.static_public_key).access is Access.PAIRING_ONLY
 
     a, b = NumericComparison.from_handshake(mine), NumericComparison.from_handshake(theirs)
     nonce = b.receive(a.start())
@@ -40,19 +39,19 @@ def test_pair_store_recognise_and_refuse_a_changed_key(store: Store) -> None:
     a.receive(b.confirm(True))
     b.receive(a.confirm(True))
     assert a.result is not None and b.result is not None
-    add_peer(store, bob.public_key, a.result, "Bob")
+    owner.peers.add(bob.public_key, a.result, "Bob")
 
-    stored = get_peer(store, bob.public_key)
+    stored = owner.peers.get(bob.public_key)
     assert stored is not None and stored.advert_key == b.result.advert_key
     again, _ = xx(me, bob)  # a later session with the paired key is let in
     assert again.remote_static is not None
-    assert decide(store, bob.public_key, again.remote_static).paired
+    assert decide(owner.peers, bob.public_key, again.remote_static).paired
 
     rotated = bob.rotate_static_key()
     later, _ = xx(me, rotated)
     assert later.remote_static is not None
     with pytest.raises(PeerKeyChanged):
-        decide(store, bob.public_key, later.remote_static)
+        decide(owner.peers, bob.public_key, later.remote_static)
 
-    assert remove_peer(store, bob.public_key)
-    assert decide(store, bob.public_key, later.remote_static).may_pair
+    assert owner.peers.remove(bob.public_key)
+    assert decide(owner.peers, bob.public_key, later.remote_static).may_pair

@@ -1,4 +1,4 @@
-"""Pairing end to end over real Noise sessions, with each owner's encrypted store.
+"""Pairing end to end over real Noise sessions, with each owner's data in its encrypted store.
 
 First contact is an XX session between strangers: the policy allows pairing only. Numeric
 comparison runs inside the encrypted session, both owners see the same code and say yes, each
@@ -14,15 +14,10 @@ import pytest
 
 from edge_dan.discovery.tokens import Recogniser, TokenRotator
 from edge_dan.identity import Identity
+from edge_dan.owner import Owner
 from edge_dan.pairing.numeric import NumericComparison
 from edge_dan.pairing.policy import Access, decide
-from edge_dan.store import KdfParams, Store
-from edge_dan.store.discovery_keys import (
-    own_advertising_key,
-    partner_advertising_keys,
-    set_partner_advertising_key,
-)
-from edge_dan.store.peers import add_peer, get_peer
+from edge_dan.store import KdfParams
 from edge_dan.transports.memory import MemoryLink
 from edge_dan.wire.errors import PeerKeyChanged
 from edge_dan.wire.messages import decode, encode
@@ -50,15 +45,15 @@ def _deliver(link: MemoryLink, sender: Session, data: bytes) -> bytes:
 
 
 @pytest.fixture
-def stores(tmp_path: Path, fast_kdf: KdfParams) -> tuple[Store, Store]:
+def owners(tmp_path: Path, fast_kdf: KdfParams) -> tuple[Owner, Owner]:
     return (
-        Store.create(tmp_path / "alice", "alice's passphrase", kdf=fast_kdf),
-        Store.create(tmp_path / "bob", "bob's passphrase", kdf=fast_kdf),
+        Owner.create(tmp_path / "alice", "alice's passphrase", kdf=fast_kdf),
+        Owner.create(tmp_path / "bob", "bob's passphrase", kdf=fast_kdf),
     )
 
 
-def test_pair_over_a_session_then_reconnect_with_ik(stores: tuple[Store, Store]) -> None:
-    alice_store, bob_store = stores
+def test_pair_over_a_session_then_reconnect_with_ik(owners: tuple[Owner, Owner]) -> None:
+    alice_owner, bob_owner = owners
     alice, bob = Identity.generate(), Identity.generate()
 
     first = MemoryLink(
@@ -66,10 +61,10 @@ def test_pair_over_a_session_then_reconnect_with_ik(stores: tuple[Store, Store])
         Session(Role.RESPONDER, bob, now=0.0, pattern=None, capabilities=("pair",)),
     )
     bob_seen_by_alice, alice_seen_by_bob = _established(first)
-    assert decide(alice_store, bob.public_key, bob_seen_by_alice.peer_static_key).access is (
+    assert decide(alice_owner.peers, bob.public_key, bob_seen_by_alice.peer_static_key).access is (
         Access.PAIRING_ONLY
     )
-    assert decide(bob_store, alice.public_key, alice_seen_by_bob.peer_static_key).may_pair
+    assert decide(bob_owner.peers, alice.public_key, alice_seen_by_bob.peer_static_key).may_pair
 
     a = NumericComparison.from_session(
         initiator=True,
@@ -94,24 +89,24 @@ def test_pair_over_a_session_then_reconnect_with_ik(stores: tuple[Store, Store])
     b.receive(_deliver(first, first.a, a.confirm(True)))
     assert a.result is not None and b.result is not None
     assert a.result.advert_key == b.result.advert_key
-    add_peer(alice_store, bob.public_key, a.result, "Bob")
-    add_peer(bob_store, alice.public_key, b.result, "Alice")
+    alice_owner.peers.add(bob.public_key, a.result, "Bob")
+    bob_owner.peers.add(alice.public_key, b.result, "Alice")
 
     # Still inside the pairing session, each hands the other its advertising key (as BLE's key
     # distribution hands over the IRK); from then on each recognises the other's adverts.
-    _grant_advertising_keys(first, (alice_store, bob.public_key), (bob_store, alice.public_key))
+    _grant_advertising_keys(first, (alice_owner, bob.public_key), (bob_owner, alice.public_key))
     now = 1_800_000_000.0
-    alice_advert = TokenRotator(own_advertising_key(alice_store)).advert(now)
-    bob_advert = TokenRotator(own_advertising_key(bob_store)).advert(now)
-    assert Recogniser(partner_advertising_keys(bob_store)).recognise(alice_advert, now) == (
+    alice_advert = TokenRotator(alice_owner.advertising.own_key()).advert(now)
+    bob_advert = TokenRotator(bob_owner.advertising.own_key()).advert(now)
+    assert Recogniser(bob_owner.advertising.partner_keys()).recognise(alice_advert, now) == (
         alice.public_key
     )
-    assert Recogniser(partner_advertising_keys(alice_store)).recognise(bob_advert, now) == (
+    assert Recogniser(alice_owner.advertising.partner_keys()).recognise(bob_advert, now) == (
         bob.public_key
     )
 
     # Next time Alice goes straight to Bob's stored static key (IK): one round trip.
-    stored = get_peer(alice_store, bob.public_key)
+    stored = alice_owner.peers.get(bob.public_key)
     assert stored is not None
     again = MemoryLink(
         Session(Role.INITIATOR, alice, now=1.0, pattern="IK", remote_static=stored.static_key),
@@ -119,8 +114,8 @@ def test_pair_over_a_session_then_reconnect_with_ik(stores: tuple[Store, Store])
     )
     bob_again, alice_again = _established(again)
     assert again.a.pattern == "IK"
-    assert decide(alice_store, bob.public_key, bob_again.peer_static_key).paired
-    assert decide(bob_store, alice.public_key, alice_again.peer_static_key).paired
+    assert decide(alice_owner.peers, bob.public_key, bob_again.peer_static_key).paired
+    assert decide(bob_owner.peers, alice.public_key, alice_again.peer_static_key).paired
 
     # Bob's device comes back with another session key under the same identity: refused loudly.
     rotated = bob.rotate_static_key()
@@ -130,30 +125,30 @@ def test_pair_over_a_session_then_reconnect_with_ik(stores: tuple[Store, Store])
     )
     bob_rotated, _ = _established(third)
     with pytest.raises(PeerKeyChanged, match="Bob"):
-        decide(alice_store, bob.public_key, bob_rotated.peer_static_key)
-    for store in stores:
-        store.close()
+        decide(alice_owner.peers, bob.public_key, bob_rotated.peer_static_key)
+    for owner in owners:
+        owner.close()
 
 
 def _grant_advertising_keys(
-    link: MemoryLink, alice: tuple[Store, bytes], bob: tuple[Store, bytes]
+    link: MemoryLink, alice: tuple[Owner, bytes], bob: tuple[Owner, bytes]
 ) -> None:
     """Each side sends AdvertisingKeyGrant; the receiver keeps it for the peer it paired with."""
-    (alice_store, bob_key), (bob_store, alice_key) = alice, bob
-    for sender_store, receiver_store, sender_identity, session in (
-        (alice_store, bob_store, alice_key, link.a),
-        (bob_store, alice_store, bob_key, link.b),
+    (alice_owner, bob_key), (bob_owner, alice_key) = alice, bob
+    for sender_owner, receiver_owner, sender_identity, session in (
+        (alice_owner, bob_owner, alice_key, link.a),
+        (bob_owner, alice_owner, bob_key, link.b),
     ):
-        grant = decode(_deliver(link, session, encode(grant_for(sender_store))))
+        grant = decode(_deliver(link, session, encode(grant_for(sender_owner))))
         assert isinstance(grant, AdvertisingKeyGrant)
-        set_partner_advertising_key(receiver_store, sender_identity, grant.key)
+        receiver_owner.advertising.set_partner_key(sender_identity, grant.key)
 
 
-def grant_for(store: Store) -> AdvertisingKeyGrant:
-    return AdvertisingKeyGrant(key=own_advertising_key(store))
+def grant_for(owner: Owner) -> AdvertisingKeyGrant:
+    return AdvertisingKeyGrant(key=owner.advertising.own_key())
 
 
-def test_a_relay_between_two_sessions_shows_different_codes(stores: tuple[Store, Store]) -> None:
+def test_a_relay_between_two_sessions_shows_different_codes(owners: tuple[Owner, Owner]) -> None:
     """Mallory terminates both sessions; the owners' codes differ, so they say no."""
     alice, bob, mallory = Identity.generate(), Identity.generate(), Identity.generate()
     to_alice = MemoryLink(

@@ -42,8 +42,8 @@ from typing import Any
 import edge_dan.store.backup as backup_module
 import edge_dan.store.store as store_module
 from edge_dan.errors import StoreBusy
+from edge_dan.owner import Owner
 from edge_dan.store import KdfParams, Store, export_backup, import_backup
-from edge_dan.store.profiles import edit_profile
 from edge_dan.values.schwartz import ORIGINAL_VALUES
 
 # Fast Argon2id for tests (calibration would cost 0.5 s a call).
@@ -69,6 +69,7 @@ def say(line: str) -> None:
 
 def write(store: Store, iteration: int, seed: int) -> None:
     rng = random.Random(seed)
+    profile = Owner(store).profile
     with store.transaction() as conn:
         conn.execute(CRASH_TABLE)
     say("ready")
@@ -86,7 +87,7 @@ def write(store: Store, iteration: int, seed: int) -> None:
         if rng.random() < 0.15:
             note = f"crash {iteration} {seq}"
             value = rng.choice(ORIGINAL_VALUES)
-            _, change = edit_profile(store, {value: rng.random()}, note=note)
+            _, change = profile.edit({value: rng.random()}, note=note)
             if change is not None:
                 say(f"edit {note}")
         seq += 1

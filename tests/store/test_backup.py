@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from edge_dan.errors import BackupError, StoreBusy, StoreExists, WrongPassphrase
-from edge_dan.store import KdfParams, Store, export_backup, import_backup, read_backup
+from edge_dan.errors import BackupError, StoreBusy, StoreError, StoreExists, WrongPassphrase
+from edge_dan.owner import SCHEMA, Owner
+from edge_dan.owner.identity import OwnIdentity
+from edge_dan.store import KdfParams, Schema, Store, export_backup, import_backup, read_backup
 from edge_dan.store.backup import MAC_BYTES, MAGIC
-from edge_dan.store.identities import ensure_identity
 from edge_dan.store.keyfile import KeyFile
-from edge_dan.store.profiles import current_profile, edit_profile
+from edge_dan.store.schema import version
+from edge_dan.store.sqlcipher import Connection
 
 PASS = "correct horse"
 BACKUP_PASS = "backup words"
@@ -20,8 +22,9 @@ BACKUP_PASS = "backup words"
 
 @pytest.fixture
 def backup(store: Store, tmp_path: Path, fast_kdf: KdfParams) -> Path:
-    ensure_identity(store)
-    edit_profile(store, {"benevolence": 0.9}, note="before backup")
+    owner = Owner(store)
+    owner.identity.ensure()
+    owner.profile.edit({"benevolence": 0.9}, note="before backup")
     store.db.table("notes").insert_all({"n": i, "text": f"note {i}"} for i in range(200))
     path = tmp_path / "agent.backup"
     export_backup(store, path, BACKUP_PASS, kdf=fast_kdf)
@@ -29,12 +32,12 @@ def backup(store: Store, tmp_path: Path, fast_kdf: KdfParams) -> Path:
 
 
 def test_restore_into_empty_home(store: Store, backup: Path, tmp_path: Path) -> None:
-    original = ensure_identity(store)
-    with import_backup(tmp_path / "restored", backup, BACKUP_PASS, kdf=store.kdf) as restored:
-        assert ensure_identity(restored).fingerprint == original.fingerprint
-        assert current_profile(restored).weight("benevolence") == 0.9
-        assert restored.db.table("notes").count == 200
-        assert restored.store_id == store.store_id
+    original = Owner(store).identity.ensure()
+    with Owner.restore(tmp_path / "restored", backup, BACKUP_PASS, kdf=store.kdf) as restored:
+        assert restored.identity.ensure().fingerprint == original.fingerprint
+        assert restored.profile.current().weight("benevolence") == 0.9
+        assert restored.store.db.table("notes").count == 200
+        assert restored.store.store_id == store.store_id
     # The new home is protected by the backup passphrase unless another was given.
     Store.open(tmp_path / "restored", BACKUP_PASS).close()
 
@@ -50,14 +53,14 @@ def test_restore_gets_a_new_database_key(store: Store, backup: Path, tmp_path: P
 
 
 def test_replace_existing_store(store: Store, backup: Path) -> None:
-    edit_profile(store, {"benevolence": 0.1}, note="after backup")
+    Owner(store).profile.edit({"benevolence": 0.1}, note="after backup")
     store.db.table("notes").insert({"n": 999, "text": "later"})
     home = store.home
     store.close()
     with pytest.raises(BackupError, match="passphrase is needed"):
         import_backup(home, backup, BACKUP_PASS)
     with import_backup(home, backup, BACKUP_PASS, store_passphrase=PASS) as restored:
-        assert current_profile(restored).weight("benevolence") == 0.9
+        assert Owner(restored).profile.current().weight("benevolence") == 0.9
         assert restored.db.table("notes").count == 200
     Store.open(home, PASS).close()  # the store keeps its own passphrase
 
@@ -148,3 +151,35 @@ def test_export_refuses_empty_passphrase(store: Store, tmp_path: Path) -> None:
 def test_create_over_existing_is_refused_even_via_restore(store: Store, backup: Path) -> None:
     with pytest.raises(StoreExists):
         Store.create(store.home, "x")
+
+
+def test_a_backup_is_brought_to_the_schema_it_is_restored_with(
+    tmp_path: Path, fast_kdf: KdfParams
+) -> None:
+    older = Schema(SCHEMA.migrations[:2])  # before feedback, contests, agreements ...
+    with Store.create(tmp_path / "old", PASS, kdf=fast_kdf, schema=older) as old:
+        me = OwnIdentity(old).ensure()  # its table is there from the first version on
+        export_backup(old, tmp_path / "old.backup", BACKUP_PASS, kdf=fast_kdf)
+    with import_backup(
+        tmp_path / "new", tmp_path / "old.backup", BACKUP_PASS, kdf=fast_kdf, schema=SCHEMA
+    ) as restored:
+        assert version(restored.conn) == SCHEMA.latest and "contests" in restored.db.table_names()
+        assert Owner(restored).identity.get() == me
+
+
+def test_a_backup_from_a_newer_schema_replaces_nothing(
+    owner: Owner, tmp_path: Path, fast_kdf: KdfParams
+) -> None:
+    def later(conn: Connection) -> None:
+        conn.execute("CREATE TABLE later (x)")
+
+    newer = Schema((*SCHEMA.migrations, later))
+    with Store.create(tmp_path / "newer", PASS, kdf=fast_kdf, schema=newer) as made:
+        export_backup(made, tmp_path / "newer.backup", BACKUP_PASS, kdf=fast_kdf)
+    owner.profile.edit({"power": 0.2}, note="mine")
+    home = owner.home
+    owner.close()
+    with pytest.raises(StoreError, match="newer edge_dan"):
+        Owner.restore(home, tmp_path / "newer.backup", BACKUP_PASS, store_passphrase=PASS)
+    with Owner.open(home, PASS) as again:  # untouched
+        assert again.profile.current().weight("power") == 0.2

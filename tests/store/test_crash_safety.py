@@ -33,8 +33,8 @@ from pathlib import Path
 import pytest
 
 from edge_dan.errors import WrongPassphrase
+from edge_dan.owner import Owner
 from edge_dan.store import KdfParams, Store, export_backup
-from edge_dan.store.profiles import current_profile, edit_profile, profile_history
 from edge_dan.values.profile import ValueProfile
 
 WRITER = Path(__file__).with_name("crash_writer.py")
@@ -168,7 +168,8 @@ def read_rows(store: Store) -> dict[int, str]:
 
 def check_profile(store: Store, acked_edits: set[str]) -> None:
     """Every acknowledged edit is in the history, and the history explains the profile."""
-    history = profile_history(store)
+    profile = Owner(store).profile
+    history = profile.history()
     missing = acked_edits - {change.note for change in history}
     assert not missing, f"acknowledged profile edits lost: {sorted(missing)}"
     state = ValueProfile.neutral().to_dict()
@@ -176,7 +177,7 @@ def check_profile(store: Store, acked_edits: set[str]) -> None:
         for value, (old, new) in change.changes.items():
             assert state[value] == old, f"history does not chain at {change.note!r}"
             state[value] = new
-    assert current_profile(store).to_dict() == state
+    assert profile.current().to_dict() == state
 
 
 def reopen(home: Path, passphrase: str = PASSPHRASE) -> Store:
@@ -273,13 +274,13 @@ def make_store(tmp_path: Path, rows: int = 150) -> Baseline:
                     " VALUES (?, 0, ?, ?, ?)",
                     (seq, seq, payload, hashlib.sha256(payload).hexdigest()),
                 )
-        edit_profile(store, {"benevolence": 0.9, "power": 0.1}, note="baseline")
+        Owner(store).profile.edit({"benevolence": 0.9, "power": 0.1}, note="baseline")
         # Free some pages, so the rebuild has to leave them behind.
         with store.transaction() as conn:
             conn.execute("CREATE TABLE scratch (x BLOB)")
             conn.execute("INSERT INTO scratch VALUES (zeroblob(200000))")
             conn.execute("DROP TABLE scratch")
-        rows_now, profile = read_rows(store), current_profile(store).to_dict()
+        rows_now, profile = read_rows(store), Owner(store).profile.current().to_dict()
         return Baseline(
             home, store.store_id, rows_now, profile, (home / "keyfile.json").read_bytes()
         )
@@ -289,7 +290,7 @@ def check_intact(store: Store, base: Baseline) -> None:
     assert store.store_id == base.store_id
     assert store.get_meta("store_id") == base.store_id
     assert read_rows(store) == base.rows
-    assert current_profile(store).to_dict() == base.profile
+    assert Owner(store).profile.current().to_dict() == base.profile
     check_profile(store, {"baseline"})
 
 

@@ -16,8 +16,9 @@ from edge_dan.errors import (
     StoreNotFound,
     WrongPassphrase,
 )
-from edge_dan.store import KdfParams, Store, schema
+from edge_dan.store import KdfParams, Schema, Store, schema
 from edge_dan.store.keyfile import KeyFile
+from edge_dan.store.sqlcipher import Connection
 from edge_dan.store.store import DATABASE, DATABASE_NEXT, KEYFILE, KEYFILE_NEXT
 
 PASS = "correct horse"
@@ -37,7 +38,9 @@ def test_create_then_open_keeps_data(store: Store) -> None:
     store.close()
     with Store.open(home, PASS) as again:
         assert [r["text"] for r in again.db.table("notes").rows] == ["hello"]
-        assert schema.version(again.conn) == schema.LATEST
+        # The engine alone keeps only its own table and runs no migrations.
+        assert schema.version(again.conn) == 0
+        assert set(again.db.table_names()) == {"meta", "notes"}
 
 
 def test_files_are_private(store: Store) -> None:
@@ -62,8 +65,9 @@ def test_create_twice_is_refused(store: Store, fast_kdf: KdfParams) -> None:
 
 
 def test_open_missing_store(tmp_path: Path) -> None:
-    with pytest.raises(StoreNotFound, match="edge-dan init"):
+    with pytest.raises(StoreNotFound, match="no store in") as missing:
         Store.open(tmp_path / "nothing-here", PASS)
+    assert "edge-dan" not in str(missing.value)  # what to run is the CLI's to say
 
 
 def test_empty_passphrase_refused(tmp_path: Path, fast_kdf: KdfParams) -> None:
@@ -168,13 +172,40 @@ def test_rekey_changes_every_byte_and_keeps_data(store: Store) -> None:
         assert next(iter(again.db.table("notes").rows_where("n = 7")))["text"] == "value 7" * 10
 
 
+def _notes(conn: Connection) -> None:
+    conn.execute("CREATE TABLE notes (text TEXT NOT NULL)")
+
+
+def _tags(conn: Connection) -> None:
+    conn.execute("CREATE TABLE tags (tag TEXT PRIMARY KEY)")
+
+
+NOTES = Schema((_notes, _tags))
+
+
+def test_a_schema_is_built_into_a_new_store_and_migrates_an_old_one(
+    tmp_path: Path, fast_kdf: KdfParams
+) -> None:
+    with Store.create(tmp_path / "new", PASS, kdf=fast_kdf, schema=NOTES) as made:
+        assert schema.version(made.conn) == NOTES.latest == 2
+        assert set(made.db.table_names()) == {"meta", "notes", "tags"}
+        assert made.migrate(NOTES) == 2  # already there: nothing to do
+    with Store.create(tmp_path / "old", PASS, kdf=fast_kdf, schema=Schema((_notes,))) as old:
+        old.conn.execute("INSERT INTO notes VALUES ('kept')")
+        old.conn.commit()
+    with Store.open(tmp_path / "old", PASS) as again:
+        assert again.migrate(NOTES) == 1
+        assert schema.version(again.conn) == 2 and "tags" in again.db.table_names()
+        assert again.conn.execute("SELECT text FROM notes").fetchall() == [("kept",)]
+
+
 def test_newer_schema_is_refused(store: Store) -> None:
-    store.conn.execute(f"PRAGMA user_version = {schema.LATEST + 1}")
+    store.conn.execute(f"PRAGMA user_version = {NOTES.latest + 1}")
     store.conn.commit()
     home = store.home
     store.close()
-    with pytest.raises(StoreError, match="newer edge_dan"):
-        Store.open(home, PASS)
+    with Store.open(home, PASS) as again, pytest.raises(StoreError, match="newer edge_dan"):
+        again.migrate(NOTES)
 
 
 def test_interrupted_swap_before_commit_is_rolled_back(store: Store) -> None:

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from edge_dan.errors import StoreError
-from edge_dan.store import KdfParams, Store, export_backup, schema
+from edge_dan.owner import SCHEMA, Owner
+from edge_dan.store import KdfParams, Schema, Store, export_backup, schema
 from edge_dan.store.sqlcipher import Connection
 
 PASS = "correct horse"
@@ -73,15 +74,13 @@ def test_full_disk_loses_nothing_acknowledged(small_disk: Path, fast_kdf: KdfPar
         assert count == acknowledged
 
 
-def _with_migrations(monkeypatch: pytest.MonkeyPatch, extra: Callable[[Connection], None]) -> None:
-    migrations = [*schema.MIGRATIONS, extra]
-    monkeypatch.setattr(schema, "MIGRATIONS", migrations)
-    monkeypatch.setattr(schema, "LATEST", len(migrations))
+def _with_migration(extra: Callable[[Connection], None]) -> Schema:
+    """The owner's schema and one more migration on top."""
+    return Schema((*SCHEMA.migrations, extra))
 
 
-def test_failed_migration_rolls_back_and_can_be_retried(
-    store: Store, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_failed_migration_rolls_back_and_can_be_retried(owner: Owner) -> None:
+    store = owner.store
     home, version = store.home, schema.version(store.conn)
     store.conn.execute("INSERT INTO meta VALUES ('marker', 'kept')")
     store.conn.commit()
@@ -91,19 +90,17 @@ def test_failed_migration_rolls_back_and_can_be_retried(
         conn.execute("CREATE TABLE peers (id INTEGER PRIMARY KEY)")
         raise RuntimeError("power cut in the middle of a migration")
 
-    _with_migrations(monkeypatch, broken)
-    with pytest.raises(RuntimeError):
-        Store.open(home, PASS)
-    monkeypatch.undo()
-    with Store.open(home, PASS) as again:  # still the old version, nothing half-applied
-        assert schema.version(again.conn) == version
-        assert "peers" not in again.db.table_names()
+    with Store.open(home, PASS) as again, pytest.raises(RuntimeError):
+        again.migrate(_with_migration(broken))
+    with Owner.open(home, PASS) as reopened:  # still the old version, nothing half-applied
+        assert schema.version(reopened.store.conn) == version
+        assert "peers" not in reopened.store.db.table_names()
 
     def good(conn: Connection) -> None:
         conn.execute("CREATE TABLE peers (id INTEGER PRIMARY KEY)")
 
-    _with_migrations(monkeypatch, good)
     with Store.open(home, PASS) as again:
+        assert again.migrate(_with_migration(good)) == version
         assert schema.version(again.conn) == version + 1
         assert "peers" in again.db.table_names()
         assert again.get_meta("marker") == "kept"

@@ -1,4 +1,4 @@
-"""Accords and norms in the encrypted store: signatures merge, only checked ones get in."""
+"""The owner's accords and norms: signatures merge, only checked ones get in."""
 
 from __future__ import annotations
 
@@ -9,19 +9,10 @@ import pytest
 
 from edge_dan.errors import StoreCorrupt
 from edge_dan.identity import Identity
-from edge_dan.negotiation.accords.accord import Accord
+from edge_dan.negotiation import Accord, DiscreteIssue, IntegerIssue, OutcomeSpace
 from edge_dan.negotiation.accords.norms import Norm
-from edge_dan.negotiation.domain.outcomes import DiscreteIssue, IntegerIssue, OutcomeSpace
-from edge_dan.store import KdfParams, Store
-from edge_dan.store.agreements import (
-    AgreementRejected,
-    accord_id,
-    get_accord,
-    group_norms,
-    list_accords,
-    save_accord,
-    save_norm,
-)
+from edge_dan.owner import AgreementRejected, Owner
+from edge_dan.store import KdfParams
 
 SPACE = OutcomeSpace(
     [DiscreteIssue("music", ("off", "quiet", "loud")), IntegerIssue("hour", 17, 23)]
@@ -45,46 +36,46 @@ def test_signatures_arriving_one_by_one_make_the_accord_binding(
     a, b, c = (Identity.generate() for _ in range(3))
     base = unsigned([a, b, c])
     home = tmp_path / "home"
-    with Store.create(home, "pass", kdf=fast_kdf) as store:
-        first = save_accord(store, signed_by(base, a))
-        assert not first.complete and first.accord_id == accord_id(base)
+    with Owner.create(home, "pass", kdf=fast_kdf) as owner:
+        first = owner.accords.add(signed_by(base, a))
+        assert not first.complete and first.accord_id == base.id
         # b's and c's signatures come separately; each save adds to what is stored.
-        save_accord(store, signed_by(base, b))
-        assert list_accords(store, binding_only=True) == []
-        last = save_accord(store, signed_by(base, c))
+        owner.accords.add(signed_by(base, b))
+        assert owner.accords.list(binding_only=True) == []
+        last = owner.accords.add(signed_by(base, c))
         assert last.complete
         last.accord.verify()
-    with Store.open(home, "pass") as store:
-        (kept,) = list_accords(store, binding_only=True)
+    with Owner.open(home, "pass") as owner:
+        (kept,) = owner.accords.list(binding_only=True)
         assert kept.accord == last.accord and kept.accord.to_bytes() == last.accord.to_bytes()
-        assert get_accord(store, kept.accord_id) == kept
-        assert get_accord(store, bytes(32)) is None
+        assert owner.accords.get(kept.accord_id) == kept
+        assert owner.accords.get(bytes(32)) is None
 
 
-def test_a_bad_signature_is_refused_and_nothing_changes(store: Store) -> None:
+def test_a_bad_signature_is_refused_and_nothing_changes(owner: Owner) -> None:
     a, b = Identity.generate(), Identity.generate()
     base = unsigned([a, b])
-    save_accord(store, signed_by(base, a))
+    owner.accords.add(signed_by(base, a))
     forged = replace(base, signatures=(None, b"\x01" * 64))
     with pytest.raises(AgreementRejected, match="does not verify"):
-        save_accord(store, forged)
+        owner.accords.add(forged)
     # A signature on another outcome does not count for this one.
     other = Accord.of(bytes(16), [a.public_key, b.public_key], SPACE, ("loud", 23), 1_000)
     moved = replace(base, signatures=(None, other.sign(b)))
     with pytest.raises(AgreementRejected):
-        save_accord(store, moved)
-    (stored,) = list_accords(store)
+        owner.accords.add(moved)
+    (stored,) = owner.accords.list()
     assert stored.accord.missing() == (b.public_key,)
 
 
-def test_accords_are_listed_newest_first(store: Store) -> None:
+def test_accords_are_listed_newest_first(owner: Owner) -> None:
     a, b = Identity.generate(), Identity.generate()
     for t in (5, 9, 7):
-        save_accord(store, signed_by(unsigned([a, b], nid=bytes([t]) * 16, t=t), a, b))
-    assert [s.accord.time_ms for s in list_accords(store)] == [9, 7, 5]
+        owner.accords.add(signed_by(unsigned([a, b], nid=bytes([t]) * 16, t=t), a, b))
+    assert [s.accord.time_ms for s in owner.accords.list()] == [9, 7, 5]
 
 
-def test_group_norms_come_back_only_when_every_member_signed(store: Store) -> None:
+def test_group_norms_come_back_only_when_every_member_signed(owner: Owner) -> None:
     a, b = Identity.generate(), Identity.generate()
     norm = Norm(
         group_id=GROUP,
@@ -94,23 +85,23 @@ def test_group_norms_come_back_only_when_every_member_signed(store: Store) -> No
         members=(a.public_key, b.public_key),
         time_ms=1,
     )
-    assert not save_norm(store, norm.with_signature(a.public_key, norm.sign(a)))
-    assert group_norms(store, GROUP).norms == ()
-    assert save_norm(store, norm.with_signature(b.public_key, norm.sign(b)))
-    norms = group_norms(store, GROUP)
+    assert not owner.norms.add(norm.with_signature(a.public_key, norm.sign(a)))
+    assert owner.norms.of_group(GROUP).norms == ()
+    assert owner.norms.add(norm.with_signature(b.public_key, norm.sign(b)))
+    norms = owner.norms.of_group(GROUP)
     assert [n.name for n in norms.norms] == ["quiet hours"]
     assert len(norms.red_lines(SPACE)) == 1
-    assert group_norms(store, bytes(16)).norms == ()
+    assert owner.norms.of_group(bytes(16)).norms == ()
     with pytest.raises(AgreementRejected):
-        save_norm(store, replace(norm, signatures=(b"\x02" * 64, None)))
+        owner.norms.add(replace(norm, signatures=(b"\x02" * 64, None)))
 
 
-def test_damaged_stored_bytes_are_reported_as_corruption(store: Store) -> None:
+def test_damaged_stored_bytes_are_reported_as_corruption(owner: Owner) -> None:
     a, b = Identity.generate(), Identity.generate()
-    saved = save_accord(store, signed_by(unsigned([a, b]), a))
-    with store.transaction() as conn:
+    saved = owner.accords.add(signed_by(unsigned([a, b]), a))
+    with owner.store.transaction() as conn:
         conn.execute(
             "UPDATE accords SET data = ? WHERE accord_id = ?", (b"\xff\x00", saved.accord_id)
         )
     with pytest.raises(StoreCorrupt, match="accord is unreadable"):
-        list_accords(store)
+        owner.accords.list()

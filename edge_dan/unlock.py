@@ -3,6 +3,10 @@
 Order: ``$EDGE_DAN_PASSPHRASE`` (scripts, services), then the OS keyring if the owner enabled it for
 this home, then a prompt when a terminal is attached. With none of them, a clear error instead of a
 hang. The keyring is imported only when used; it is an optional extra (``edge-dan[keyring]``).
+
+This sits above the store (which only takes a passphrase) and is shared by the CLI and by apps that
+unlock a store the same way; whether the keyring is enabled is a pre-unlock setting of the home
+(``edge_dan.store.home``).
 """
 
 from __future__ import annotations

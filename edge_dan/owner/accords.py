@@ -1,0 +1,95 @@
+"""``owner.accords``: the signed accords this owner is party to, as the exact bytes signed.
+
+Each is kept as ``Accord.to_bytes()``, so it can be shown to anyone and verified offline later,
+under its ``Accord.id``. Adding one that is already kept adds its signatures to the kept copy
+(``edge_dan.negotiation.accords.merge.merge_accord``: an accord often arrives partially signed
+and fills up as the other parties' signatures come in); every signature is checked before it is
+kept, and an accord is marked ``complete`` (binding) only when all of them are in.
+"""
+
+from __future__ import annotations
+
+import builtins
+from dataclasses import dataclass
+from pathlib import Path
+
+from edge_dan.errors import StoreCorrupt
+from edge_dan.negotiation import Accord, AccordError
+from edge_dan.negotiation.accords.merge import merge_accord
+from edge_dan.owner.errors import AgreementRejected
+from edge_dan.store.sqlcipher import translated
+from edge_dan.store.store import Store, now_iso
+
+_SELECT = "SELECT accord_id, data, complete, stored_at FROM accords"
+
+
+@dataclass(frozen=True)
+class StoredAccord:
+    accord_id: bytes
+    accord: Accord
+    complete: bool
+    stored_at: str
+
+
+def _load(path: Path, data: bytes) -> Accord:
+    try:
+        return Accord.from_bytes(data)
+    except AccordError as exc:  # we wrote it: unreadable bytes mean damage, not bad input
+        raise StoreCorrupt(f"{path}: a stored accord is unreadable ({exc})") from exc
+
+
+class Accords:
+    """Accords by id, newest first."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def add(self, accord: Accord) -> StoredAccord:
+        """Keep ``accord`` (or add its signatures to the kept copy); every signature is checked,
+        ``AgreementRejected`` (and nothing changes) if one does not verify."""
+        key = accord.id
+        with self._store.transaction() as conn:
+            row = conn.execute("SELECT data FROM accords WHERE accord_id = ?", (key,)).fetchone()
+            kept = None if row is None else _load(self._store.path, bytes(row[0]))
+            try:
+                merged = merge_accord(kept, accord)
+            except AccordError as exc:
+                raise AgreementRejected(f"accord not stored: {exc}") from exc
+            conn.execute(
+                "INSERT INTO accords (accord_id, negotiation_id, time_ms, complete, data,"
+                " stored_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (accord_id) DO UPDATE SET"
+                " complete = excluded.complete, data = excluded.data",
+                (
+                    key,
+                    merged.negotiation_id,
+                    merged.time_ms,
+                    int(merged.complete),  # every slot filled, each one verified on the way in
+                    merged.to_bytes(),
+                    now_iso(),
+                ),
+            )
+        stored = self.get(key)
+        assert stored is not None  # written just above, in a committed transaction
+        return stored
+
+    def get(self, accord_id: bytes) -> StoredAccord | None:
+        with translated(self._store.path):
+            row = self._store.conn.execute(
+                _SELECT + " WHERE accord_id = ?", (bytes(accord_id),)
+            ).fetchone()
+        return None if row is None else self._stored(row)
+
+    def list(self, *, binding_only: bool = False) -> builtins.list[StoredAccord]:
+        """Accords, newest first; ``binding_only`` keeps the fully signed ones."""
+        with translated(self._store.path):
+            rows = self._store.conn.execute(
+                _SELECT + " WHERE complete = 1 OR NOT ? ORDER BY time_ms DESC, accord_id",
+                (int(binding_only),),
+            ).fetchall()
+        return [self._stored(row) for row in rows]
+
+    def _stored(self, row: tuple[bytes, bytes, int, str]) -> StoredAccord:
+        key, data, complete, stored_at = row
+        return StoredAccord(
+            bytes(key), _load(self._store.path, bytes(data)), bool(complete), str(stored_at)
+        )

@@ -1,0 +1,160 @@
+"""``owner.peers``: paired peers, who they are, the key they pair with, and the pair's secret.
+
+A peer is keyed by its Ed25519 identity key. Next to it: the X25519 Noise static key it presented
+when pairing (a later session with another static key is refused, see ``edge_dan.pairing.policy``,
+which looks peers up through ``Peers.get`` and ``Peers.find_by_static_key``), the identity
+fingerprint, the name the owner chose, the advertisement key shared at pairing (the secret behind
+discovery's rotating tokens), when and how the pairing happened.
+
+Unpairing deletes the row; the store runs with ``secure_delete`` on, so the key material is
+overwritten inside the encrypted pages, and a WAL checkpoint afterwards moves the change out of the
+write-ahead log.
+"""
+
+from __future__ import annotations
+
+import builtins
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from edge_dan.errors import StoreError
+from edge_dan.identity import fingerprint
+from edge_dan.owner.advertising import rotate_in
+from edge_dan.owner.errors import PeerAlreadyPaired, PeerNameError
+from edge_dan.pairing.result import METHODS, PairingMethod, PairingResult
+from edge_dan.store.sqlcipher import translated
+from edge_dan.store.store import Store, now_iso
+
+MAX_NAME_LEN = 64
+
+_SELECT = (
+    "SELECT identity_key, static_key, fingerprint, name, advert_key, paired_at, method"
+    " FROM paired_peers"
+)
+
+
+@dataclass(frozen=True, repr=False)
+class Peer:
+    identity_key: bytes  # Ed25519 public key
+    static_key: bytes  # X25519 Noise static public key presented at pairing
+    fingerprint: str
+    name: str
+    advert_key: bytes  # secret: the pair's key for discovery tokens
+    paired_at: str  # ISO 8601, UTC
+    method: PairingMethod
+
+    def __repr__(self) -> str:  # never the advert key
+        return f"Peer(name={self.name!r}, fingerprint={self.fingerprint!r}, method={self.method!r})"
+
+
+def check_name(name: str) -> str:
+    """The owner's name for a peer, NFC-normalised and stripped; ``PeerNameError`` if unusable."""
+    cleaned = unicodedata.normalize("NFC", name).strip()
+    if not 1 <= len(cleaned) <= MAX_NAME_LEN:
+        raise PeerNameError(f"a peer name has 1 to {MAX_NAME_LEN} characters")
+    if any(unicodedata.category(c).startswith("C") for c in cleaned):
+        raise PeerNameError("a peer name cannot contain control or format characters")
+    return cleaned
+
+
+def _peer(row: Any) -> Peer:
+    identity_key, static_key, fpr, name, advert_key, paired_at, method = row
+    if method not in METHODS:
+        raise StoreError(f"a stored peer has an unknown pairing method {method!r}")
+    return Peer(
+        bytes(identity_key),
+        bytes(static_key),
+        str(fpr),
+        str(name),
+        bytes(advert_key),
+        str(paired_at),
+        method,
+    )
+
+
+class Peers:
+    """The paired peers, by identity key (also a ``pairing.policy.PeerLookup``)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def add(self, identity_key: bytes, result: PairingResult, name: str) -> Peer:
+        """Keep a peer after a successful pairing; ``PeerAlreadyPaired`` if it (or its key) is
+        known."""
+        if len(identity_key) != 32:
+            raise ValueError("an Ed25519 identity key is 32 bytes")
+        if result.method not in METHODS or len(result.peer_static) != 32:
+            raise ValueError("not a usable pairing result")
+        peer = Peer(
+            identity_key=bytes(identity_key),
+            static_key=bytes(result.peer_static),
+            fingerprint=fingerprint(identity_key),
+            name=check_name(name),
+            advert_key=bytes(result.advert_key),
+            paired_at=now_iso(),
+            method=result.method,
+        )
+        with self._store.transaction() as conn:
+            known = conn.execute(
+                "SELECT name FROM paired_peers WHERE identity_key = ? OR static_key = ?",
+                (peer.identity_key, peer.static_key),
+            ).fetchone()
+            if known is not None:
+                raise PeerAlreadyPaired(
+                    f"{peer.fingerprint} (or its session key) is paired already as {known[0]!r}; "
+                    "unpair it first to pair again"
+                )
+            conn.execute(
+                "INSERT INTO paired_peers (identity_key, static_key, fingerprint, name,"
+                " advert_key, paired_at, method) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    peer.identity_key,
+                    peer.static_key,
+                    peer.fingerprint,
+                    peer.name,
+                    peer.advert_key,
+                    peer.paired_at,
+                    peer.method,
+                ),
+            )
+        return peer
+
+    def get(self, identity_key: bytes) -> Peer | None:
+        with translated(self._store.path):
+            row = self._store.conn.execute(
+                _SELECT + " WHERE identity_key = ?", (bytes(identity_key),)
+            ).fetchone()
+        return None if row is None else _peer(row)
+
+    def find_by_static_key(self, static_key: bytes) -> Peer | None:
+        with translated(self._store.path):
+            row = self._store.conn.execute(
+                _SELECT + " WHERE static_key = ?", (bytes(static_key),)
+            ).fetchone()
+        return None if row is None else _peer(row)
+
+    def list(self) -> builtins.list[Peer]:
+        """Every paired peer, by name."""
+        with translated(self._store.path):
+            rows = self._store.conn.execute(_SELECT + " ORDER BY name, paired_at").fetchall()
+        return [_peer(row) for row in rows]
+
+    def remove(self, identity_key: bytes) -> bool:
+        """Unpair: delete the peer and its keys, and replace our advertising key. True if it was
+        paired.
+
+        The former partner knows our advertising key; replacing it in the same transaction means
+        it cannot recognise (so cannot track) our adverts from now on.
+        """
+        with self._store.transaction() as conn:
+            deleted = conn.execute(
+                "DELETE FROM paired_peers WHERE identity_key = ?", (bytes(identity_key),)
+            ).rowcount
+            if deleted:
+                rotate_in(conn)
+        with translated(self._store.path):
+            # secure_delete zeroes the freed cells in the database file once the pages get there;
+            # a checkpoint puts them there now and truncates the log that held the old pages.
+            self._store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        return bool(deleted)

@@ -1,0 +1,96 @@
+"""``owner.profile``: the owner's value profile, its whole history, and questionnaire answers.
+
+Every change to the profile is written together with its history entry in one transaction, so the
+history always explains exactly how the current profile came about.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+from edge_dan.store.sqlcipher import Connection, translated
+from edge_dan.store.store import Store
+from edge_dan.values.profile import ChangeSource, ProfileChange, ValueProfile
+from edge_dan.values.questionnaire import QuizResult
+
+
+def read_profile(conn: Connection) -> ValueProfile:
+    """The profile as ``conn`` sees it (inside a caller's transaction, too)."""
+    rows = dict(conn.execute("SELECT value, weight FROM profile").fetchall())
+    return ValueProfile.from_dict(rows) if rows else ValueProfile.neutral()
+
+
+def _apply(
+    conn: Connection, new: ValueProfile, source: ChangeSource, note: str
+) -> ProfileChange | None:
+    change = ProfileChange.between(read_profile(conn), new, source=source, note=note)
+    if not change.changes and source != "init":
+        return None
+    conn.executemany(
+        "INSERT INTO profile (value, weight) VALUES (?, ?)"
+        " ON CONFLICT(value) DO UPDATE SET weight = excluded.weight",
+        list(new.to_dict().items()),
+    )
+    record = change.to_dict()
+    conn.execute(
+        "INSERT INTO profile_history (at, source, changes, note) VALUES (?, ?, ?, ?)",
+        (record["at"], record["source"], json.dumps(record["changes"]), record["note"]),
+    )
+    return change
+
+
+class Profile:
+    """The current profile and how it came about."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def current(self) -> ValueProfile:
+        """The owner's profile now (neutral until the owner has said anything)."""
+        with translated(self._store.path):
+            return read_profile(self._store.conn)
+
+    def update(
+        self, new: ValueProfile, *, source: ChangeSource, note: str = ""
+    ) -> ProfileChange | None:
+        """Make ``new`` the profile and log the change; ``None`` when nothing changed."""
+        with self._store.transaction() as conn:
+            return _apply(conn, new, source, note)
+
+    def edit(
+        self, changes: Mapping[str, float], *, note: str = ""
+    ) -> tuple[ValueProfile, ProfileChange | None]:
+        """Apply the owner's own edits (value name -> weight) atomically."""
+        with self._store.transaction() as conn:
+            profile = read_profile(conn).edit(changes)
+            return profile, _apply(conn, profile, "edit", note)
+
+    def record_quiz(self, answers: Mapping[str, int], result: QuizResult) -> ProfileChange | None:
+        """Keep the questionnaire answers and make its profile current, in one transaction."""
+        with self._store.transaction() as conn:
+            stored = {
+                "raw": result.raw,
+                "centered": result.centered,
+                "weights": result.weights,
+                "uniform": result.uniform,
+            }
+            conn.execute(
+                "INSERT INTO quiz_responses (at, answers, result) VALUES (datetime('now'), ?, ?)",
+                (json.dumps(dict(answers), sort_keys=True), json.dumps(stored, sort_keys=True)),
+            )
+            return _apply(conn, result.profile, "quiz", "questionnaire")
+
+    def history(self, *, limit: int | None = None) -> list[ProfileChange]:
+        """Changes oldest first (the last ``limit`` when given)."""
+        with translated(self._store.path):
+            rows = self._store.conn.execute(
+                "SELECT at, source, changes, note FROM profile_history ORDER BY id DESC LIMIT ?",
+                (-1 if limit is None else limit,),
+            ).fetchall()
+        return [
+            ProfileChange.from_dict(
+                {"at": at, "source": source, "changes": json.loads(changes), "note": note}
+            )
+            for at, source, changes, note in reversed(rows)
+        ]
