@@ -1,11 +1,138 @@
 """edge_dan: the Little Dan framework, a personal agent that runs on the owner's own device.
 
-Importing this package is kept cheap on purpose (phones, Raspberry Pi start-up): heavy layers such
-as the value model (onnxruntime), mDNS discovery (zeroconf) and the BLE backends (bleak, dbus-fast,
-bumble) are imported only by the modules that use them.
+Everything an app needs is importable from here; the sub-packages hold the rest::
+
+    from edge_dan import Agent, LoopbackHub, LoopbackNetwork, Owner, ValueModel, strategy_for
+
+- The owner's data: ``Owner`` (``Owner.create(home, passphrase)``, ``Owner.open(...)``): profile,
+  answers, partners, accords, norms, all in an encrypted store on the device.
+- Judgement: ``ValueModel`` (``ValueModel.load()``) says which of the owner's values an option
+  serves or goes against, and whether it would harm someone; ``ValueProfile`` is a set of values.
+- The agent: ``Agent(owner, networks=...)`` is found by nearby agents, pairs with a stranger
+  whose owner opened pairing (numeric comparison: both owners see the same six digits) and
+  negotiates with partners; ``LanNetwork`` (default: mDNS and TCP) or ``LoopbackNetwork`` with a
+  ``LoopbackHub`` (agents in one process) are the networks it uses.
+- Negotiation: an ``OutcomeSpace`` of ``TextIssue``, ``DiscreteIssue`` and ``IntegerIssue``;
+  ``strategy_for(owner, space, model)`` is the owner's negotiator for it (harmful options are red
+  lines whatever the profile); ``Agent.negotiate`` returns a ``NegotiationResult`` whose
+  ``Accord`` every party signed (``accord.verify()`` checks it offline).
+- Errors: every error is an ``EdgeDanError``; ``StoreError``, ``WrongPassphrase``,
+  ``ProtocolError``, ``PairingError``, ``NegotiationError``, ``AccordError`` and ``AgentError``
+  narrow it down.
+
+Importing this package is cheap on purpose (phones, Raspberry Pi start-up): each name is loaded
+the first time it is used, so the value model (onnxruntime), mDNS (zeroconf) and the BLE backends
+are imported only by apps that use them.
 """
 
-from edge_dan.errors import EdgeDanError
+from __future__ import annotations
 
-__all__ = ["EdgeDanError", "__version__"]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from edge_dan.errors import EdgeDanError, StoreError, WrongPassphrase
+
 __version__ = "0.1.0"
+
+# Public name -> the module that defines it (loaded on first use).
+_WHERE = {
+    "Agent": "edge_dan.agent",
+    "AgentError": "edge_dan.agent",
+    "AgentFailure": "edge_dan.agent",
+    "NegotiationResult": "edge_dan.agent",
+    "PartnerSession": "edge_dan.agent",
+    "LanNetwork": "edge_dan.agent.networks",
+    "LoopbackHub": "edge_dan.agent.networks",
+    "LoopbackNetwork": "edge_dan.agent.networks",
+    "strategy_for": "edge_dan.agent.values",
+    "Owner": "edge_dan.owner",
+    "KdfParams": "edge_dan.store",
+    "ValueModel": "edge_dan.model",
+    "ValueProfile": "edge_dan.values",
+    "OutcomeSpace": "edge_dan.negotiation",
+    "TextIssue": "edge_dan.negotiation",
+    "DiscreteIssue": "edge_dan.negotiation",
+    "IntegerIssue": "edge_dan.negotiation",
+    "Accord": "edge_dan.negotiation",
+    "AccordError": "edge_dan.negotiation",
+    "NegotiationError": "edge_dan.negotiation",
+    "RedLine": "edge_dan.negotiation.domain.utility",
+    "Policy": "edge_dan.negotiation.strategy",
+    "LittleDan": "edge_dan.negotiation.strategy",
+    "ProtocolError": "edge_dan.wire.errors",
+    "PairingError": "edge_dan.wire.errors",
+}
+
+__all__ = [
+    "Accord",
+    "AccordError",
+    "Agent",
+    "AgentError",
+    "AgentFailure",
+    "DiscreteIssue",
+    "EdgeDanError",
+    "IntegerIssue",
+    "KdfParams",
+    "LanNetwork",
+    "LittleDan",
+    "LoopbackHub",
+    "LoopbackNetwork",
+    "NegotiationError",
+    "NegotiationResult",
+    "OutcomeSpace",
+    "Owner",
+    "PairingError",
+    "PartnerSession",
+    "Policy",
+    "ProtocolError",
+    "RedLine",
+    "StoreError",
+    "TextIssue",
+    "ValueModel",
+    "ValueProfile",
+    "WrongPassphrase",
+    "__version__",
+    "strategy_for",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """Load a public name from its module the first time it is asked for (PEP 562)."""
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'edge_dan' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups do not come back here
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ loads them
+    from edge_dan.agent import (
+        Agent,
+        AgentError,
+        AgentFailure,
+        NegotiationResult,
+        PartnerSession,
+    )
+    from edge_dan.agent.networks import LanNetwork, LoopbackHub, LoopbackNetwork
+    from edge_dan.agent.values import strategy_for
+    from edge_dan.model import ValueModel
+    from edge_dan.negotiation import (
+        Accord,
+        AccordError,
+        DiscreteIssue,
+        IntegerIssue,
+        NegotiationError,
+        OutcomeSpace,
+        TextIssue,
+    )
+    from edge_dan.negotiation.domain.utility import RedLine
+    from edge_dan.negotiation.strategy import LittleDan, Policy
+    from edge_dan.owner import Owner
+    from edge_dan.store import KdfParams
+    from edge_dan.values import ValueProfile
+    from edge_dan.wire.errors import PairingError, ProtocolError

@@ -1,11 +1,23 @@
 """The Agent: one Little Dan on the network, composed from the layers below (see ``core``).
 
-- ``core``: ``Agent``: the owner's data, identity, listener, discovery, partner sessions.
+- ``core``: ``Agent``: the owner's data, identity, the networks, discovery, partner sessions.
+- ``networks``: how the agent is found and reached (``LanNetwork``, ``LoopbackNetwork``).
+- ``sessions``: ``PartnerSession``, and what the agent offers the parts that serve sessions.
+- ``pairing``: pairing with a stranger nearby (numeric comparison; both owners answer).
 - ``negotiations``: negotiating with partners over those sessions, mediator or participant,
   and keeping the signed accords.
+- ``values``: from the owner's values to a negotiation strategy (``strategy_for``).
 """
 
-from edge_dan.agent.core import Agent, AgentError, PartnerSession
+from edge_dan.agent.core import Agent, AgentError, AgentFailure
 from edge_dan.agent.negotiations import NegotiationResult, Negotiations
+from edge_dan.agent.sessions import PartnerSession
 
-__all__ = ["Agent", "AgentError", "NegotiationResult", "Negotiations", "PartnerSession"]
+__all__ = [
+    "Agent",
+    "AgentError",
+    "AgentFailure",
+    "NegotiationResult",
+    "Negotiations",
+    "PartnerSession",
+]

@@ -66,6 +66,13 @@ class NegotiationResult:
     def accord_id(self) -> bytes | None:
         return None if self.accord is None else self.accord.id
 
+    def __str__(self) -> str:
+        if self.accord is not None:
+            return f"agreed: {self.accord}"
+        if self.failure is not None:
+            return f"no agreement ({self.failure.code.name.lower()}): {self.failure.detail}"
+        return "no agreement"
+
 
 async def _refuse_without_owner(negotiation_id: bytes, request: ApprovalNeeded) -> bool:
     del negotiation_id, request

@@ -13,13 +13,14 @@ whatever the profiles say. Only this owner's contest of that exact text lifts it
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from edge_dan.model import ValueModel
-from edge_dan.negotiation.domain.outcomes import OutcomeSpace, TextIssue
-from edge_dan.negotiation.domain.utility import RedLine
+from edge_dan.negotiation.domain.outcomes import OutcomeSpace, TextIssue, Value
+from edge_dan.negotiation.domain.utility import LinearAdditiveUtility, Profile, RedLine
+from edge_dan.negotiation.strategy import LittleDan, Policy
 from edge_dan.owner import Owner
 from edge_dan.values.judgement import option_key
 
@@ -73,3 +74,50 @@ def owner_harm_red_lines(
 ) -> tuple[RedLine, ...]:
     """``harm_red_lines`` with this owner's contests applied."""
     return harm_red_lines(model, space, contested=owner.contests.option_keys())
+
+
+DEFAULT_RESERVATION = 0.3  # below this share of the best outcome, walking away is better
+
+
+def strategy_for(
+    owner: Owner,
+    space: OutcomeSpace,
+    model: ValueModel | None = None,
+    *,
+    weights: Mapping[str, float] | None = None,
+    tables: Mapping[str, Mapping[Value, float]] | None = None,
+    reservation: float = DEFAULT_RESERVATION,
+    red_lines: Sequence[RedLine] = (),
+    policy: Policy | None = None,
+) -> LittleDan:
+    """The owner's negotiator for ``space``, from the owner's values.
+
+    Free-text issues (``TextIssue``) are judged by ``model`` through the owner's values and
+    answers (``text_evaluations``); a harmful option is worth nothing and is a red line
+    (``owner_harm_red_lines``), whatever else is asked. Any other issue takes its scores from
+    ``tables[issue]`` (value -> score, higher is better), or leaves the owner indifferent to it.
+    ``weights`` says how much each issue matters (default: equally); ``reservation`` is the least
+    share of the best outcome worth agreeing to; ``red_lines`` are the owner's own. ::
+
+        plans = OutcomeSpace([TextIssue("plan", ["Cook for grandma", "Go clubbing"])])
+        strategy = strategy_for(owner, plans, ValueModel.load())
+    """
+    tables = tables or {}
+    unknown = set(tables) - set(space.issue_names)
+    if unknown:
+        raise ValueError(f"tables name issues that are not in the space: {sorted(unknown)}")
+    evaluations: dict[str, Mapping[Value, float]] = {}
+    for issue in space.issues:
+        if isinstance(issue, TextIssue):
+            if model is None:
+                raise ValueError(f"issue {issue.name!r} is free text: judging it needs a model")
+            judged = text_evaluations(owner, model, [str(v) for v in issue.values])
+            evaluations[issue.name] = {option: score for option, score in judged.items()}
+        else:
+            evaluations[issue.name] = tables.get(issue.name) or dict.fromkeys(issue.values, 1.0)
+    utility = LinearAdditiveUtility(
+        space, weights or dict.fromkeys(space.issue_names, 1.0), evaluations
+    )
+    harm = () if model is None else owner_harm_red_lines(owner, model, space)
+    profile = Profile(space, utility, reservation_value=reservation, red_lines=(*harm, *red_lines))
+    return LittleDan(profile, policy=policy)

@@ -17,13 +17,14 @@ The same machinery (:func:`canonical_body`, :func:`signing_message`) signs norms
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import cbor2
 
-from edge_dan.identity import Identity, IdentityError, verify
+from edge_dan.identity import Identity, IdentityError, fingerprint, verify
 from edge_dan.negotiation.domain.errors import NegotiationError
 from edge_dan.negotiation.domain.outcomes import IntegerIssue, OutcomeSpace, Value
 from edge_dan.wire.errors import MessageError
@@ -87,7 +88,14 @@ def _keys(parties: Sequence[bytes]) -> tuple[bytes, ...]:
     return keys
 
 
-@dataclass(frozen=True)
+def _utc(time_ms: int) -> str:
+    try:
+        return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(time_ms / 1000))
+    except (OverflowError, OSError, ValueError):  # a peer may sign any 64-bit time
+        return f"{time_ms} ms after 1970"
+
+
+@dataclass(frozen=True, repr=False)
 class Accord:
     """An agreement and the parties' signatures on it (see module doc)."""
 
@@ -139,6 +147,23 @@ class Accord:
     def outcome_dict(self) -> dict[str, Value]:
         """``{issue name: value}``."""
         return dict(self.outcome)
+
+    def __str__(self) -> str:
+        """What was agreed, by whom and when, for a person: no bytes."""
+        terms = "; ".join(f"{name} = {value}" for name, value in self.outcome)
+        signed = len(self.parties) - len(self.missing())
+        who = ", ".join(fingerprint(party, groups=2) for party in self.parties)
+        return (
+            f"accord {self.id.hex()[:12]}: {terms}; signed by {signed} of "
+            f"{len(self.parties)} parties ({who}), {_utc(self.time_ms)}"
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"Accord(id={self.id.hex()[:12]}..., terms={dict(self.outcome)!r}, "
+            f"parties={len(self.parties)}, signed={len(self.parties) - len(self.missing())}, "
+            f"time={_utc(self.time_ms)!r})"
+        )
 
     def body(self) -> bytes:
         """Canonical CBOR of everything the parties sign."""

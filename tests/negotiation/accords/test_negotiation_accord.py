@@ -107,3 +107,21 @@ def test_space_digest_depends_on_issues_and_values() -> None:
     other = OutcomeSpace([DiscreteIssue("place", ("park", "home")), IntegerIssue("hour", 17, 22)])
     assert space_digest(SPACE) != space_digest(other)
     assert space_digest(SPACE) == space_digest(OutcomeSpace(SPACE.issues))
+
+
+def test_an_accord_reads_as_terms_signers_and_time_not_bytes() -> None:
+    ids = [Identity.generate() for _ in range(2)]
+    accord = Accord.of(
+        bytes(16), [i.public_key for i in ids], SPACE, ("park", 19), 1_765_000_000_000
+    )
+    accord = accord.with_signature(ids[0].public_key, accord.sign(ids[0]))
+    shown = str(accord)
+    assert "place = park; hour = 19" in shown
+    assert "signed by 1 of 2 parties" in shown and "2025-12-06" in shown
+    assert ids[0].fingerprint[:9] in shown
+    assert "\\x" not in shown and "\\x" not in repr(accord)
+    assert repr(accord).startswith(f"Accord(id={accord.id.hex()[:12]}...")
+    # A peer may sign any 64-bit time: showing it never fails (how far years print depends on
+    # the platform's C library, so only the terms are checked).
+    far = Accord.of(bytes(16), [i.public_key for i in ids], SPACE, ("park", 19), 2**64 - 1)
+    assert "place = park" in str(far) and "place" in repr(far)
