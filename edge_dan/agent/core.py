@@ -84,6 +84,11 @@ class AgentFailure:
 
     ``kind`` says what was tried: ``"pairing"`` (a pairing session failed or was declined) or
     ``"device"`` (a bound device did not apply an accord). ``error`` is the exception itself.
+
+    ::
+
+        for failure in agent.failures:            # the newest last, at most MAX_FAILURES kept
+            print(failure)                        # pairing: PairingRejected: ... declined
     """
 
     kind: Literal["pairing", "device"]
@@ -102,6 +107,14 @@ class Agent:
     ``on_session`` runs each partner session (default: answer negotiations by ``on_agenda`` and
     ``on_approval``); ``on_pairing`` asks the owner to confirm a pairing code (pairing is refused
     without it); ``value_model`` judges free-text options, so harmful ones are red lines.
+    ``failures`` keeps what it could not do on its own (typed, bounded). ::
+
+        async with Agent(owner, on_pairing=confirm, value_model=model) as agent:
+            await agent.open_to_pairing(60)  # or: await agent.wait_for_pairing_offer(10)
+            partner = await agent.wait_for_partner(identity_key, timeout=10)
+            result = await agent.negotiate([identity_key], "Saturday", space, strategy)
+
+    The README's five-minute tutorial runs two of them end to end.
     """
 
     def __init__(

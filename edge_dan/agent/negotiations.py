@@ -57,6 +57,16 @@ INVITE_TIMEOUT = 30.0
 
 @dataclass(frozen=True)
 class NegotiationResult:
+    """How a negotiation ended: the accord every party signed (kept in each store), or why not.
+
+    ::
+
+        result = await agent.negotiate([partner], "Saturday", space, strategy)
+        print(result)                             # agreed: accord ...; or no agreement (...): ...
+        if result.accord is not None:
+            result.accord.verify()
+    """
+
     negotiation_id: bytes
     accord: Accord | None  # every signature in and verified; stored
     failure: Failed | None

@@ -163,6 +163,10 @@ class LanNetwork(_TcpNetwork):
     ``interfaces`` limits mDNS to those interfaces (names or IPv4 addresses; default: all);
     ``host`` is where the listener binds (default: every address, as an agent is meant to be
     reachable on the LAN).
+
+    ::
+
+        Agent(owner, networks=[LanNetwork(interfaces=["wlan0"])])
     """
 
     def __init__(
@@ -224,6 +228,12 @@ class LoopbackHub:
 
     Each member's current advert is shown to every other member, and its withdrawal too; a member
     that joins late is shown what is already published. Nothing leaves the process.
+
+    ::
+
+        hub = LoopbackHub()                       # one per process (or per test)
+        a = Agent(ana, networks=[LoopbackNetwork(hub)])
+        b = Agent(ben, networks=[LoopbackNetwork(hub)])
     """
 
     def __init__(self) -> None:
@@ -261,6 +271,10 @@ class LoopbackNetwork(_TcpNetwork):
 
     It behaves as the LAN does (its links are ``"lan"`` links): the advert rotates with the token,
     each rotation under a fresh handle and a fresh port, a withdrawal is a goodbye.
+
+    ::
+
+        Agent(owner, networks=[LoopbackNetwork(hub)])   # hub: a LoopbackHub shared by the agents
     """
 
     _handles = itertools.count(1)

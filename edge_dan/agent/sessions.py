@@ -24,7 +24,14 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class PartnerSession:
-    """An established session with a paired peer, its advertising keys already exchanged."""
+    """An established session with a paired peer, its advertising keys already exchanged.
+
+    ::
+
+        session = await agent.connect(partner_identity_key)
+        await session.channel.send(message)       # any registered wire message
+        print(session.peer.name, session.via)     # the owner's name for them, "lan" or "ble"
+    """
 
     channel: SessionChannel
     peer: Peer

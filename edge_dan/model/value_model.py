@@ -50,7 +50,14 @@ def _check_texts(texts: Sequence[str]) -> list[str]:
 
 class ValueModel:
     """A loaded value model. Create it once (``ValueModel.load()``) and reuse it; it is cheap to
-    call and holds one onnxruntime session."""
+    call and holds one onnxruntime session.
+
+    ::
+
+        model = ValueModel.load()                 # the shipped int8 model, on this device
+        judgement = model.judge(["Visit grandma and cook for her"])[0]
+        judgement.harm is None, judgement.effects # no harm; signed effect on each of 10 values
+    """
 
     def __init__(
         self,

@@ -46,6 +46,10 @@ class Policy:
 
     ``min_utility`` raises the floor above the reservation value (never lowers it);
     ``mode`` decides whether the owner is asked before each commitment.
+
+    ::
+
+        Policy(min_utility=0.5, mode=Mode.ASK)    # never below half; ask before committing
     """
 
     mode: Mode = Mode.AUTO
@@ -57,7 +61,14 @@ class Policy:
 
 
 class LittleDan:
-    """An owner's negotiator over one profile (see module doc)."""
+    """An owner's negotiator over one profile (see module doc).
+
+    ``strategy_for`` (``edge_dan.agent.values``) builds one from the owner's values; by hand::
+
+        tastes = {"dinner": {"pizza": 2, "curry": 1}}
+        utility = LinearAdditiveUtility(space, {"dinner": 1.0}, tastes)
+        LittleDan(Profile(space, utility, reservation_value=0.4), policy=Policy(mode=Mode.ASK))
+    """
 
     def __init__(
         self,

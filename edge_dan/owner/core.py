@@ -46,7 +46,14 @@ if TYPE_CHECKING:
 
 class Owner:
     """The owner's data in ``store``, which it brings to the owner's schema; close it when done
-    (or use ``with``), which closes the store."""
+    (or use ``with``), which closes the store.
+
+    ::
+
+        with Owner.create(home, passphrase) as owner:     # or Owner.open(home, passphrase)
+            owner.profile.edit({"benevolence": 0.9})
+            owner.peers.list(), owner.accords.list(binding_only=True)
+    """
 
     def __init__(self, store: Store) -> None:
         store.migrate(SCHEMA)

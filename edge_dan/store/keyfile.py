@@ -43,7 +43,12 @@ MAX_MEMLIMIT = 1024 * 1024 * 1024  # refuse key files that would make us allocat
 
 @dataclass(frozen=True)
 class KdfParams:
-    """Argon2id parameters and salt, stored beside the wrapped key."""
+    """Argon2id parameters and salt, stored beside the wrapped key.
+
+    ``calibrate`` picks them for this machine; tests use cheap ones::
+
+        Owner.create(home, passphrase, kdf=KdfParams.fresh(1, 8 * 1024 * 1024))
+    """
 
     opslimit: int
     memlimit: int

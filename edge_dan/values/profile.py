@@ -49,7 +49,13 @@ def _canonical(names: Iterable[object]) -> dict[object, str]:
 
 
 class ValueProfile:
-    """Immutable weights for the 10 original values, in circumplex order."""
+    """Immutable weights for the 10 original values, in circumplex order.
+
+    ::
+
+        profile = ValueProfile.neutral().edit({"benevolence": 0.9, "power": 0.1})
+        owner.profile.edit({"benevolence": 0.9})  # the same, kept in the owner's store
+    """
 
     __slots__ = ("_weights",)
     _weights: tuple[float, ...]

@@ -97,7 +97,15 @@ def _utc(time_ms: int) -> str:
 
 @dataclass(frozen=True, repr=False)
 class Accord:
-    """An agreement and the parties' signatures on it (see module doc)."""
+    """An agreement and the parties' signatures on it (see module doc).
+
+    Every party signs the same canonical body; anyone can check the signatures offline::
+
+        accord = result.accord                    # from Agent.negotiate, or Accord.from_bytes
+        accord.verify()                           # AccordError unless every signature holds
+        print(accord)                             # accord 41f3...: plan = Walk; signed by 2 of 2
+        dict(accord.outcome), accord.id.hex()     # the terms, and the id every party shares
+    """
 
     negotiation_id: bytes
     parties: tuple[bytes, ...]

@@ -98,17 +98,32 @@ class _FiniteIssue:
 
 @dataclass(frozen=True)
 class DiscreteIssue(_FiniteIssue):
-    """An issue with a finite list of named values."""
+    """An issue with a finite list of named values.
+
+    ::
+
+        DiscreteIssue("dinner", ("pizza", "curry", "salad"))
+    """
 
 
 @dataclass(frozen=True)
 class TextIssue(_FiniteIssue):
-    """An issue whose values are free-text options (scored e.g. by the value model)."""
+    """An issue whose values are free-text options (scored e.g. by the value model).
+
+    ::
+
+        TextIssue("plan", ["Visit grandma and cook for her", "Watch the final at the pub"])
+    """
 
 
 @dataclass(frozen=True)
 class IntegerIssue:
-    """The integers ``low..high`` inclusive."""
+    """The integers ``low..high`` inclusive.
+
+    ::
+
+        IntegerIssue("start_hour", 17, 21)        # 17, 18, 19, 20 or 21
+    """
 
     name: str
     low: int
@@ -169,7 +184,14 @@ Issue = DiscreteIssue | TextIssue | IntegerIssue
 
 
 class OutcomeSpace:
-    """The Cartesian product of ``issues``, enumerable up to ``max_cardinality`` outcomes."""
+    """The Cartesian product of ``issues``, enumerable up to ``max_cardinality`` outcomes.
+
+    ::
+
+        space = OutcomeSpace([TextIssue("plan", ["Cook for grandma", "Hike"]),
+                              IntegerIssue("start_hour", 9, 14)])
+        space.cardinality                         # 12 outcomes
+    """
 
     def __init__(
         self,

@@ -204,6 +204,10 @@ class RedLine:
 
     Build with :meth:`forbid` (explicit outcomes) or :meth:`when` (a predicate such as
     ``lambda o: o[2] == "22:00"``). ``reason`` is shown to the owner, never sent to peers.
+
+    ::
+
+        RedLine.when(lambda outcome: outcome[1] > 20, "not after 20:00")
     """
 
     reason: str
