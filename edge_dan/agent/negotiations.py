@@ -44,8 +44,9 @@ from edge_dan.negotiation.strategy import LittleDan
 from edge_dan.store.agreements import accord_id, group_norms, save_accord
 from edge_dan.store.peers import Peer
 from edge_dan.transports.channel import SessionChannel
+from edge_dan.wire.core import Incoming
 from edge_dan.wire.errors import ProtocolError
-from edge_dan.wire.messages import Message, decode, encode
+from edge_dan.wire.messages import Message
 from edge_dan.wire.messages.agenda import Agenda
 from edge_dan.wire.messages.negotiation import Invite, NegotiationProtocol, Withdraw, WithdrawCode
 
@@ -87,9 +88,6 @@ class Negotiations:
         self._on_approval = on_approval
         self.results: asyncio.Queue[NegotiationResult] = asyncio.Queue()
 
-    def _now_ms(self) -> int:
-        return int(self._agent.clock() * 1000)
-
     # -- mediator -------------------------------------------------------------------------------
 
     async def run(
@@ -129,10 +127,10 @@ class Negotiations:
                 list(channels),
                 negotiation_id=negotiation_id,
                 max_rounds=max_rounds,
-                deadline_ms=self._now_ms() + int(timeout * 1000),
+                deadline=self._agent.clock() + timeout,
                 norms_digest=digest,
             )
-            starter.start(self._now_ms())
+            starter.start(self._agent.clock())
             return await self._drive(starter, channels)
         finally:
             await asyncio.gather(*(c.close() for c in channels.values()), return_exceptions=True)
@@ -164,7 +162,7 @@ class Negotiations:
             if not isinstance(invite, Invite):
                 continue  # no invitation after the agenda: nothing was joined
             party = self._invited(joined, invite)
-            party.receive(peer.identity_key, encode(invite), self._now_ms())
+            party.receive(Incoming(peer.identity_key, invite), self._agent.clock())
             await self._drive(party, {peer.identity_key: channel})
 
     def _join(
@@ -253,11 +251,11 @@ class Negotiations:
                 try:
                     item = await asyncio.wait_for(inbox.get(), timeout=TICK_SECONDS)
                 except TimeoutError:
-                    party.tick(self._now_ms())
+                    party.tick(self._agent.clock())
                     continue
                 if item is not None:
                     sender, message = item
-                    party.receive(sender, encode(message), self._now_ms())
+                    party.receive(Incoming(sender, message), self._agent.clock())
             await self._flush(party, channels)
         finally:
             for reader in readers:
@@ -278,7 +276,7 @@ class Negotiations:
                 channel = channels.get(out.recipient)
                 if channel is not None:
                     with contextlib.suppress(ProtocolError):
-                        await channel.send(decode(out.data))
+                        await channel.send(out.message)
             events = party.take_events()
             if not events:
                 return accord, failure
@@ -289,4 +287,4 @@ class Negotiations:
                     failure = event
                 elif isinstance(event, ApprovalNeeded):
                     approve = await self._on_approval(party.negotiation_id, event)
-                    party.decide(approve, self._now_ms())
+                    party.decide(approve, self._agent.clock())

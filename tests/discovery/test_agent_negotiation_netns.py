@@ -23,7 +23,6 @@ from edge_dan.negotiation.strategy import LittleDan
 from edge_dan.store.agreements import list_accords, save_norm
 from edge_dan.store.identities import ensure_identity
 from edge_dan.store.peers import Peer
-from edge_dan.wire.messages import decode
 from edge_dan.wire.messages.negotiation import Bids, NegotiationProtocol, Withdraw, WithdrawCode
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("lab", [3], indirect=True)]
@@ -270,7 +269,7 @@ def test_an_agenda_without_an_invitation_is_skipped_and_the_session_still_serves
                 )
                 mediator.start(0)
                 (invite,) = mediator.take_outgoing()
-                await channel.send(decode(invite.data))
+                await channel.send(invite.message)
                 return declined, await asyncio.wait_for(channel.receive(), 10)
             finally:
                 await channel.close()
