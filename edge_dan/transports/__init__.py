@@ -2,6 +2,8 @@
 
 - ``channel``: ``SessionChannel``, the link-independent async API over a session (inbox with
   back-pressure, timers, orderly close); each transport supplies a small ``FrameLink``.
+- ``driver``: the one driver of message-level protocol cores (negotiation, numeric comparison)
+  over one or many ``SessionChannel``s.
 - ``tcp``: ``connect``/``serve`` over 2-byte length-prefixed frames.
 - ``gatt``: the GATT service layout and the ``GattPipe`` interface every BLE stack adapts to.
 - ``ble``: ``open_ble_channel``: a session over a ``GattPipe`` with the BLE fragment framing.
