@@ -12,7 +12,7 @@ and one property, with the same names and the same time convention in every core
     core.next_deadline()      # the earliest ``now`` at which ``tick`` has work, or None
     core.take_outgoing()      # every item to send, oldest first (the list is emptied)
     core.take_events()        # every event for the application, oldest first (emptied)
-    core.finished             # True once nothing more can happen
+    core.finished             # True once it has ended (the outcome is among its events)
 
 What the items are is each core's nature, so the contract is generic over them:
 
@@ -30,8 +30,9 @@ clock it expects; the others take any monotonic clock.
 
 Failure is an event, not an exception: nothing a peer sends makes ``receive`` raise. Raising is
 kept for the caller's own mistakes (asking a core for something its state does not allow).
-Outputs and events are only queued by the calls above; a caller that acts on an event (an owner's
-answer) calls the core's own method for it and then takes the outgoing items again.
+Outputs and events are queued, never pushed: a caller that acts on an event (an owner's answer)
+calls the core's own method for it (``decide``, ``confirm``) and then takes the outgoing items
+again. Starting a core (``start``) is each core's own business too, as its inputs differ.
 
 Why one contract: before it, each core had its own names (``receive_frame``, ``frames_to_send``,
 ``events``; ``receive(sender, data, now_ms)``; ``receive`` returning the reply), its own clock
@@ -81,7 +82,8 @@ class Core(Protocol[In_contra, Out_co, Ev_co]):
 
     @property
     def finished(self) -> bool:
-        """Whether the core has ended (nothing it receives or any tick can change it)."""
+        """Whether the core has ended: its outcome is in the events it queued, and whoever
+        drives it stops feeding it."""
         ...
 
 

@@ -330,7 +330,7 @@ def test_peer_abort_is_reported_with_its_reason() -> None:
     assert a.take_outgoing() == []  # the peer that aborted hears nothing more
 
 
-def test_abort_message_fits_its_field_for_any_reason() -> None:
+def test_an_abort_fits_its_field_for_any_reason() -> None:
     a, _ = machines()
     a.abort("é" * 200)
     (sent,) = a.take_outgoing()
