@@ -88,7 +88,8 @@ def _target(name: str) -> Callable[[bytes], None]:
         CipherState(bytes(32), nonce=data[0] if data else 0).decrypt(data[1:])
 
     def numeric(data: bytes) -> None:
-        # A responder at its first step, then (if that passed) the same machine fed the rest.
+        # A responder fed what each chunk decodes to, as its session would deliver it: decoding
+        # may refuse a chunk (a ProtocolError), the machine itself must never raise.
         machine = NumericComparison.from_session(
             initiator=False,
             handshake_hash=bytes(64),
@@ -96,7 +97,7 @@ def _target(name: str) -> Callable[[bytes], None]:
             peer_static=keys[0].public,
         )
         for chunk in split_chunks(data):
-            machine.receive(chunk)
+            machine.receive(messages.decode(chunk), 0.0)
 
     def qr(data: bytes) -> None:
         QrPayload.parse(data.decode("utf-8", "replace"))

@@ -69,7 +69,6 @@ from edge_dan.negotiation.formats.genius import GeniusScenario, load_scenario
 from edge_dan.negotiation.protocols.ao import AoInitiator, AoResponder
 from edge_dan.negotiation.protocols.mediated import Mediator, Participant
 from edge_dan.negotiation.strategy import AlternatingOffers, LittleDan
-from edge_dan.wire.messages import decode
 from edge_dan.wire.messages.negotiation import Bids
 from edge_dan.wire.messages.negotiation_ao import Offer
 
@@ -202,8 +201,8 @@ def ours(
     def listing(sender: bytes) -> list[int]:
         return [
             index
-            for who, _, data in result.transcript
-            if who == sender and isinstance(message := decode(data), Bids)
+            for who, _, message in result.transcript
+            if who == sender and isinstance(message, Bids)
             for level in message.levels
             for index in level
         ]
@@ -254,8 +253,8 @@ def ours_ao(
     def offers(sender: bytes) -> list[int]:
         made = [
             message.outcome
-            for who, _, data in result.transcript
-            if who == sender and isinstance(message := decode(data), Offer)
+            for who, _, message in result.transcript
+            if who == sender and isinstance(message, Offer)
         ]
         return list(dict.fromkeys(made))  # distinct, in the order made
 

@@ -3,8 +3,8 @@
 Two runs of the same negotiations, side by side (each in its own child process, so peak memory
 is its own):
 
-- ``cores``: the sans-IO protocol cores alone, messages handed over as bytes (the reference: what
-  the negotiation itself costs);
+- ``cores``: the sans-IO protocol cores alone, messages handed over as they are (the reference:
+  what the negotiation itself costs);
 - ``sessions``: every agent pair holds a real Noise session (XX handshake with identity binding)
   on the in-memory link, and every negotiation message travels encrypted through it.
 
@@ -34,7 +34,8 @@ from edge_dan.negotiation.protocols.core import Agreed, Party
 from edge_dan.negotiation.protocols.mediated import Mediator, Participant
 from edge_dan.negotiation.strategy import LittleDan
 from edge_dan.transports.memory import MemoryLink
-from edge_dan.wire.messages import decode, encode
+from edge_dan.wire.core import Incoming
+from edge_dan.wire.messages import Message
 from edge_dan.wire.session import MessageReceived, Role, Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -64,7 +65,7 @@ def run(mode: str, negotiations: int, parties: int, seed: int) -> dict[str, floa
             LittleDan(chosen[0]),
             [i.public_key for i in ids[1:]],
             negotiation_id=n.to_bytes(16, "big"),
-            deadline_ms=10_000_000,
+            deadline=10_000.0,
         )
         members: dict[bytes, Party] = {ids[0].public_key: mediator}
         for identity, profile in zip(ids[1:], chosen[1:], strict=True):
@@ -79,20 +80,20 @@ def run(mode: str, negotiations: int, parties: int, seed: int) -> dict[str, floa
         groups.append((mediator, members))
     setup = time.perf_counter() - start
 
-    queue: deque[tuple[int, bytes, bytes, bytes]] = deque()  # (negotiation, from, to, data)
-    now = 0
+    queue: deque[tuple[int, bytes, bytes, Message]] = deque()  # (negotiation, from, to, what)
+    now = 0.0
     messages = 0
 
     def collect(n: int, party: Party) -> None:
         for out in party.take_outgoing():
-            queue.append((n, party.public_key, out.recipient, out.data))
+            queue.append((n, party.public_key, out.recipient, out.message))
 
     for n, (mediator, _) in enumerate(groups):
         mediator.start(0)
         collect(n, mediator)
     while queue:
-        n, sender, recipient, data = queue.popleft()
-        now += 1
+        n, sender, recipient, message = queue.popleft()
+        now += 0.001
         messages += 1
         mediator, members = groups[n]
         if mode == "sessions":
@@ -104,13 +105,13 @@ def run(mode: str, negotiations: int, parties: int, seed: int) -> dict[str, floa
                 if sender == mediator.public_key
                 else (link.b, link.events_a)
             )
-            there.send(decode(data))
+            there.send(message)
             link.pump()
             received = [e for e in events if isinstance(e, MessageReceived)]
             events.clear()
-            data = encode(received[-1].message)
+            message = received[-1].message
         party = members[recipient]
-        party.receive(sender, data, now)
+        party.receive(Incoming(sender, message), now)
         collect(n, party)
     elapsed = time.perf_counter() - start
     agreed = sum(

@@ -7,11 +7,11 @@ The party that starts a negotiation mediates it: it opens a session to each part
 (``on_agenda``) for a strategy for that space, or declines, then runs a ``Participant``. Two
 agents may instead use alternating offers (``protocol=ALTERNATING_OFFERS``): the partner picks
 the protocol the ``Invite`` names. Groups stay mediated here, because the agent's sessions form
-a star around whoever started, and alternating offers needs every party to hear every move. Messages
-of the core travel as they are (encoded once by the core, decoded into the session's messages,
-checked again by the receiving core). Every party stores the accord with all signatures when it
-concludes; in mode ``ask`` nothing is signed without the owner's yes (``on_approval``).
-Deadlines are enforced by ticking the cores on the agent's wall clock.
+a star around whoever started, and alternating offers needs every party to hear every move. The
+core runs over the sessions on the transports' one driver (``edge_dan.transports.driver``): its
+typed messages travel as they are, encoded only by the session. Every party stores the accord
+with all signatures when it concludes; in mode ``ask`` nothing is signed without the owner's yes
+(``on_approval``). Deadlines are enforced by ticking the cores on the agent's wall clock.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from edge_dan.negotiation.protocols.core import (
     NO_NORMS,
     Agreed,
     ApprovalNeeded,
+    Event,
     Failed,
     Party,
     new_negotiation_id,
@@ -43,14 +44,15 @@ from edge_dan.negotiation.protocols.mediated import Mediator, Participant
 from edge_dan.negotiation.strategy import LittleDan
 from edge_dan.owner.peers import Peer
 from edge_dan.transports.channel import SessionChannel
+from edge_dan.transports.driver import drive
+from edge_dan.wire.core import Incoming
 from edge_dan.wire.errors import ProtocolError
-from edge_dan.wire.messages import Message, decode, encode
+from edge_dan.wire.messages import Message
 from edge_dan.wire.messages.agenda import Agenda
 from edge_dan.wire.messages.negotiation import Invite, NegotiationProtocol, Withdraw, WithdrawCode
 
 AgendaHandler = Callable[[Peer, str, OutcomeSpace], LittleDan | None]
 ApprovalHandler = Callable[[bytes, ApprovalNeeded], Awaitable[bool]]
-TICK_SECONDS = 0.25
 DEFAULT_TIMEOUT = 60.0
 INVITE_TIMEOUT = 30.0
 
@@ -103,9 +105,6 @@ class Negotiations:
         self._on_approval = on_approval
         self.results: asyncio.Queue[NegotiationResult] = asyncio.Queue()
 
-    def _now_ms(self) -> int:
-        return int(self._agent.clock() * 1000)
-
     # -- mediator -------------------------------------------------------------------------------
 
     async def run(
@@ -145,10 +144,10 @@ class Negotiations:
                 list(channels),
                 negotiation_id=negotiation_id,
                 max_rounds=max_rounds,
-                deadline_ms=self._now_ms() + int(timeout * 1000),
+                deadline=self._agent.clock() + timeout,
                 norms_digest=digest,
             )
-            starter.start(self._now_ms())
+            starter.start(self._agent.clock())
             return await self._drive(starter, channels)
         finally:
             await asyncio.gather(*(c.close() for c in channels.values()), return_exceptions=True)
@@ -180,7 +179,7 @@ class Negotiations:
             if not isinstance(invite, Invite):
                 continue  # no invitation after the agenda: nothing was joined
             party = self._invited(joined, invite)
-            party.receive(peer.identity_key, encode(invite), self._now_ms())
+            party.receive(Incoming(peer.identity_key, invite), self._agent.clock())
             await self._drive(party, {peer.identity_key: channel})
 
     def _join(
@@ -236,73 +235,31 @@ class Negotiations:
         with contextlib.suppress(ProtocolError):
             await channel.send(message)
 
-    # -- driving a core over channels -----------------------------------------------------------
+    # -- the owner's side of a running core ----------------------------------------------------
 
     async def _drive(
         self,
         party: Party,
         channels: dict[bytes, SessionChannel],
     ) -> NegotiationResult:
-        """Feed ``party`` what its peers send and the clock; send what it says; until it ends."""
-        inbox: asyncio.Queue[tuple[bytes, Message] | None] = asyncio.Queue()
-
-        async def read(sender: bytes, channel: SessionChannel) -> None:
-            try:
-                while True:
-                    inbox.put_nowait((sender, await channel.receive()))
-            except ProtocolError:
-                inbox.put_nowait(None)  # the session ended; the deadline will end the core
-
-        readers = [asyncio.create_task(read(k, c)) for k, c in channels.items()]
+        """Run ``party`` over ``channels`` (the transports' driver) until it ends; keep an accord,
+        hand it to bound devices, and ask the owner where the party needs a yes."""
         accord: Accord | None = None
         failure: Failed | None = None
         receipts: tuple[AccordReceipt, ...] = ()
-        try:
-            while True:
-                found = await self._flush(party, channels)
-                if found[0] is not None and accord is None:
-                    accord = found[0]
-                    receipts = await self._agent.apply_to_devices(accord)
-                failure = failure or found[1]
-                if party.state.terminal:
-                    break
-                try:
-                    item = await asyncio.wait_for(inbox.get(), timeout=TICK_SECONDS)
-                except TimeoutError:
-                    party.tick(self._now_ms())
-                    continue
-                if item is not None:
-                    sender, message = item
-                    party.receive(sender, encode(message), self._now_ms())
-            await self._flush(party, channels)
-        finally:
-            for reader in readers:
-                reader.cancel()
-            await asyncio.gather(*readers, return_exceptions=True)
+
+        async def handle(event: Event) -> None:
+            nonlocal accord, failure, receipts
+            if isinstance(event, Agreed) and accord is None:
+                accord = self._agent.owner.accords.add(event.accord).accord
+                receipts = await self._agent.apply_to_devices(accord)
+            elif isinstance(event, Failed):
+                failure = failure or event
+            elif isinstance(event, ApprovalNeeded):
+                approve = await self._on_approval(party.negotiation_id, event)
+                party.decide(approve, self._agent.clock())
+
+        await drive(party, channels, on_event=handle, clock=self._agent.clock)
         result = NegotiationResult(party.negotiation_id, accord, failure, receipts)
         self.results.put_nowait(result)
         return result
-
-    async def _flush(
-        self, party: Party, channels: dict[bytes, SessionChannel]
-    ) -> tuple[Accord | None, Failed | None]:
-        """Send the core's outgoing messages and handle its events (asking the owner if needed)."""
-        accord: Accord | None = None
-        failure: Failed | None = None
-        while True:
-            for out in party.take_outgoing():
-                channel = channels.get(out.recipient)
-                if channel is not None:
-                    with contextlib.suppress(ProtocolError):
-                        await channel.send(decode(out.data))
-            events = party.take_events()
-            if not events:
-                return accord, failure
-            for event in events:
-                if isinstance(event, Agreed):
-                    accord = self._agent.owner.accords.add(event.accord).accord
-                elif isinstance(event, Failed):
-                    failure = event
-                elif isinstance(event, ApprovalNeeded):
-                    approve = await self._on_approval(party.negotiation_id, event)
-                    party.decide(approve, self._now_ms())

@@ -20,6 +20,13 @@ attacker wins with probability at most ``max_attempts / 10**digits`` (5e-8 for 8
 
 ``spake2`` (PyPI, MIT; pure Python on ``cryptography``) is an optional dependency, imported on
 first use. It is not constant-time, so a code should not outlive its window.
+
+``CodeWindow`` and ``CodeEntry`` are one-shot handshake helpers, not message-driven cores, so they
+do not follow the core contract of :mod:`edge_dan.wire.core`: each side sends one ``PairSpake``
+and reads one, and what comes out is the Noise handshake (``XXpsk3``) to run, which the session
+then drives. Their single exchange happens before any session exists, so they take and give the
+encoded ``PairSpake`` the link carries (no session below them decodes it). They take time only
+where the window needs it (``now`` in seconds, any one clock).
 """
 
 from __future__ import annotations
@@ -104,7 +111,12 @@ class CodeAttempt:
 
 
 class CodeWindow:
-    """The headless side's one-time, expiring pairing window with a limited number of attempts."""
+    """The headless side's one-time, expiring pairing window with a limited number of attempts.
+
+    A one-shot handshake helper (see the module docstring): ``accept`` answers one typing side's
+    ``PairSpake`` with the reply and the ``XXpsk3`` responder to run; ``complete`` gives the result
+    once that handshake finished.
+    """
 
     def __init__(
         self,
@@ -175,7 +187,10 @@ class CodeWindow:
 
 
 class CodeEntry:
-    """The typing side: ``start()`` -> send; ``receive(reply)`` -> the XXpsk3 initiator to run."""
+    """The typing side: ``start()`` -> send; ``receive(reply)`` -> the XXpsk3 initiator to run.
+
+    A one-shot handshake helper (see the module docstring), not a core: one message out, one in.
+    """
 
     def __init__(self, typed_code: str, static: KeyPair, *, digits: int = DEFAULT_DIGITS) -> None:
         self._code = normalise_code(typed_code, digits)

@@ -25,8 +25,18 @@ seen by a person. Relaying the commitment unchanged fails outright, since C bind
 The messages must travel encrypted inside the Noise session: Na and Nb are secrets that, with h,
 make the pair's advertisement key.
 
-Any message out of order, duplicated, or from the wrong role aborts: ``receive`` raises a
-``PairingError`` subclass and the machine is finished; send ``abort_message()`` to the peer.
+``NumericComparison`` follows the core contract of :mod:`edge_dan.wire.core` with the session's
+messages in and out: ``receive(message, now)`` takes what the peer's session delivered,
+``take_outgoing()`` gives the messages to send, ``take_events()`` gives :class:`ShowCode` (show
+the digits and ask the owner, whose answer goes to ``confirm``), then :class:`Paired` or
+:class:`PairingFailed`. It has no timers (``tick`` does nothing; whoever runs it bounds the wait
+for the other owner) and does not care which clock ``now`` comes from.
+
+Any message out of order, duplicated, or from the wrong role fails the machine: a
+:class:`PairingFailed` event, and a ``PairAbort`` for the peer in the outgoing messages. The
+peer's own ``PairAbort`` or its owner's no fail it too (nothing more is sent then). Nothing the peer
+sends makes ``receive`` raise; the local side's own mistakes (``confirm`` twice, ``start`` on the
+responder) raise a ``PairingError`` and fail the machine.
 """
 
 from __future__ import annotations
@@ -34,18 +44,18 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import Enum
 
 from edge_dan.pairing.result import PairingResult, kdf
 from edge_dan.wire.errors import (
     CommitmentMismatch,
     HandshakeError,
-    MessageError,
     PairingAborted,
     PairingError,
     PairingRejected,
 )
-from edge_dan.wire.messages import Message, decode, encode
+from edge_dan.wire.messages import Message
 from edge_dan.wire.messages.pairing import (
     NONCE_LEN,
     AbortCode,
@@ -73,6 +83,31 @@ class State(Enum):
     FAILED = "failed"
 
 
+@dataclass(frozen=True)
+class ShowCode:
+    """Show ``code`` to the owner and ask whether the other screen shows the same six digits;
+    pass the answer to :meth:`NumericComparison.confirm`."""
+
+    code: str
+
+
+@dataclass(frozen=True)
+class Paired:
+    """Both owners said yes: ``result`` is what to store for the peer."""
+
+    result: PairingResult
+
+
+@dataclass(frozen=True)
+class PairingFailed:
+    """The pairing failed (``error`` says why); nothing from it may be stored."""
+
+    error: PairingError
+
+
+Event = ShowCode | Paired | PairingFailed
+
+
 def commitment(nonce: bytes, handshake_hash: bytes, s_i: bytes, s_r: bytes) -> bytes:
     """C = BLAKE2b keyed with the nonce over the handshake hash and both static keys."""
     return kdf(_COMMIT_LABEL, handshake_hash, s_i, s_r, key=nonce)
@@ -90,11 +125,13 @@ def advert_key(handshake_hash: bytes, na: bytes, nb: bytes) -> bytes:
 
 
 class NumericComparison:
-    """One side of numeric comparison. Build it with ``from_handshake`` after XX completes.
+    """One side of numeric comparison, a core (see the module docstring). Build it with
+    ``from_handshake`` or ``from_session`` after XX completes.
 
-    Initiator: ``start()`` -> send; then feed each received message to ``receive`` and send what
-    it returns (if anything). Once ``code`` is set, show it, and pass the owner's answer to
-    ``confirm`` (send what it returns). ``result`` is set once both owners said yes.
+    The initiator calls ``start()``; then both feed each message from the peer to ``receive`` and
+    send what ``take_outgoing`` gives. On :class:`ShowCode` (``code`` is set), show the digits and
+    pass the owner's answer to ``confirm``. ``result`` is set (and :class:`Paired` emitted) once
+    both owners said yes.
     """
 
     def __init__(
@@ -122,6 +159,8 @@ class NumericComparison:
         self.code: str | None = None
         self.result: PairingResult | None = None
         self.failure: PairingError | None = None
+        self._outgoing: list[Message] = []
+        self._events: list[Event] = []
 
     @classmethod
     def from_handshake(
@@ -167,96 +206,123 @@ class NumericComparison:
     def peer_static(self) -> bytes:
         return self._s_r if self.initiator else self._s_i
 
-    # ----- sending -------------------------------------------------------------------------
-    def start(self) -> bytes:
-        """Initiator only: commit to Na. Returns the encoded ``PairCommit``."""
+    # ----- the core contract ---------------------------------------------------------------
+    @property
+    def finished(self) -> bool:
+        """Whether the pairing ended (paired or failed)."""
+        return self.state in (State.PAIRED, State.FAILED)
+
+    def next_deadline(self) -> float | None:
+        """None: numeric comparison has no timers."""
+        return None
+
+    def tick(self, now: float) -> None:
+        """Nothing happens with time alone (see the module docstring)."""
+        del now
+
+    def take_outgoing(self) -> list[Message]:
+        """Messages for the peer, oldest first (the list is emptied)."""
+        out, self._outgoing = self._outgoing, []
+        return out
+
+    def take_events(self) -> list[Event]:
+        """Events for the owner, oldest first (the list is emptied)."""
+        out, self._events = self._events, []
+        return out
+
+    def receive(self, message: Message, now: float) -> None:
+        """Handle one message from the peer; never raises (a failure is a :class:`PairingFailed`).
+
+        A message after the end is dropped, except after pairing: a peer that keeps talking then
+        breaks the protocol, and the result is withdrawn (nothing is stored for a peer that
+        misbehaves at the end).
+        """
+        del now
+        if self.state is State.FAILED:
+            return
+        if isinstance(message, PairAbort):
+            self._fail(
+                PairingAborted(f"the peer aborted pairing (code {message.code}): {message.reason}")
+            )
+            return
+        try:
+            self._dispatch(message)
+        except PairingRejected as rejected:  # the peer's owner said no: nothing more to send
+            self._fail(rejected)
+        except PairingError as error:
+            self._fail(error)
+            self._outgoing.append(self._abort(str(error), _abort_code(error)))
+
+    # ----- the local side -----------------------------------------------------------------
+    def start(self) -> None:
+        """Initiator only: commit to Na (queues the ``PairCommit``)."""
         if not self.initiator or self.state is not State.START:
             raise self._fail(PairingAborted("start() is the initiator's first step, and only once"))
         self._na = self._nonce()
         self._commitment = commitment(self._na, self._h, self._s_i, self._s_r)
         self.state = State.WAIT_NONCE
-        return encode(PairCommit(self._commitment))
+        self._outgoing.append(PairCommit(self._commitment))
 
-    def confirm(self, accepted: bool) -> bytes:
-        """The local owner's answer once the code is shown. Returns the encoded ``PairConfirm``."""
+    def confirm(self, accepted: bool) -> None:
+        """The local owner's answer once the code is shown (queues the ``PairConfirm``)."""
         if self.state is not State.COMPARE or self._local_answer is not None:
             raise self._fail(PairingAborted("confirm() only once, while the code is shown"))
         self._local_answer = accepted
-        message = encode(PairConfirm(accepted))
+        self._outgoing.append(PairConfirm(accepted))
         if not accepted:
             self._fail(PairingRejected("the owner declined: the codes differ or pairing refused"))
         else:
             self._maybe_finish()
-        return message
 
-    def abort_message(self, reason: str = "", code: AbortCode | None = None) -> bytes:
-        """A ``PairAbort`` for the peer; the machine is failed afterwards (if it was not yet)."""
-        if code is None:
-            code = _abort_code(self.failure) if self.failure else AbortCode.CANCELLED
-        if self.failure is None:
-            self._fail(PairingAborted(f"aborted locally: {reason or code.name.lower()}"))
-        text = (reason or str(self.failure))[:120]
-        while len(text.encode("utf-8")) > 120:  # keep within the field's UTF-8 byte limit
-            text = text[:-1]
-        return encode(PairAbort(int(code), text))
+    def abort(self, reason: str = "", code: AbortCode = AbortCode.CANCELLED) -> None:
+        """Give up (the owner cancelled): queues a ``PairAbort`` and fails the machine."""
+        if self.finished:
+            return
+        self._fail(PairingAborted(f"aborted locally: {reason or code.name.lower()}"))
+        self._outgoing.append(self._abort(reason, code))
 
-    # ----- receiving -----------------------------------------------------------------------
-    def receive(self, data: bytes) -> bytes | None:
-        """Handle one message from the peer; returns the encoded reply to send, if any.
-
-        Raises a ``PairingError`` (also for malformed data) and fails the machine on anything out
-        of order; after that every call raises.
-        """
-        if self.state in (State.FAILED, State.PAIRED):
-            raise self._fail(PairingAborted(f"pairing is over ({self.state.value}); got more data"))
-        try:
-            message = decode(data)
-        except MessageError as exc:
-            raise self._fail(PairingAborted(f"malformed pairing message: {exc}")) from None
-        if isinstance(message, PairAbort):
-            raise self._fail(
-                PairingAborted(f"the peer aborted pairing (code {message.code}): {message.reason}")
-            )
-        return self._dispatch(message)
-
-    def _dispatch(self, message: Message) -> bytes | None:
+    # ----- internals ----------------------------------------------------------------------
+    def _dispatch(self, message: Message) -> None:
         state, initiator = self.state, self.initiator
+        if state is State.PAIRED:
+            raise PairingAborted(f"pairing is over; got a {type(message).__name__}")
         if isinstance(message, PairCommit) and not initiator and state is State.START:
             self._commitment = message.commitment
             self._nb = self._nonce()
             self.state = State.WAIT_REVEAL
-            return encode(PairNonce(self._nb))
-        if isinstance(message, PairNonce) and initiator and state is State.WAIT_NONCE:
+            self._outgoing.append(PairNonce(self._nb))
+        elif isinstance(message, PairNonce) and initiator and state is State.WAIT_NONCE:
             self._nb = message.nonce
             assert self._na is not None
+            self._outgoing.append(PairReveal(self._na))
             self._show_code()
-            return encode(PairReveal(self._na))
-        if isinstance(message, PairReveal) and not initiator and state is State.WAIT_REVEAL:
+        elif isinstance(message, PairReveal) and not initiator and state is State.WAIT_REVEAL:
             assert self._commitment is not None
             expected = commitment(message.nonce, self._h, self._s_i, self._s_r)
             if not hmac.compare_digest(expected, self._commitment):
-                raise self._fail(
-                    CommitmentMismatch("the revealed nonce does not open the peer's commitment")
-                )
+                raise CommitmentMismatch("the revealed nonce does not open the peer's commitment")
             self._na = message.nonce
             self._show_code()
-            return None
-        if isinstance(message, PairConfirm) and state is State.COMPARE:
+        elif isinstance(message, PairConfirm) and state is State.COMPARE:
             if self._remote_answer is not None:
-                raise self._fail(PairingAborted("duplicate PairConfirm from the peer"))
+                raise PairingAborted("duplicate PairConfirm from the peer")
             self._remote_answer = message.accepted
             if not message.accepted:
-                raise self._fail(PairingRejected("the peer's owner declined the pairing"))
+                raise PairingRejected("the peer's owner declined the pairing")
             self._maybe_finish()
-            return None
-        role = "initiator" if initiator else "responder"
-        raise self._fail(
-            PairingAborted(
+        else:
+            role = "initiator" if initiator else "responder"
+            raise PairingAborted(
                 f"unexpected {type(message).__name__} for the {role} in state {state.value}"
             )
-        )
 
-    # ----- internals ----------------------------------------------------------------------
+    @staticmethod
+    def _abort(reason: str, code: AbortCode) -> PairAbort:
+        text = (reason or code.name.lower())[:120]
+        while len(text.encode("utf-8")) > 120:  # keep within the field's UTF-8 byte limit
+            text = text[:-1]
+        return PairAbort(int(code), text)
+
     def _nonce(self) -> bytes:
         nonce = self._random(NONCE_LEN)
         if len(nonce) != NONCE_LEN:
@@ -267,6 +333,7 @@ class NumericComparison:
         assert self._na is not None and self._nb is not None
         self.code = comparison_code(self._h, self._s_i, self._s_r, self._na, self._nb)
         self.state = State.COMPARE
+        self._events.append(ShowCode(self.code))
 
     def _maybe_finish(self) -> None:
         if self._local_answer and self._remote_answer:
@@ -278,8 +345,11 @@ class NumericComparison:
                 handshake_hash=self._h,
             )
             self.state = State.PAIRED
+            self._events.append(Paired(self.result))
 
     def _fail(self, error: PairingError) -> PairingError:
+        if self.state is not State.FAILED:
+            self._events.append(PairingFailed(error))
         if self.failure is None:
             self.failure = error
         self.state = State.FAILED

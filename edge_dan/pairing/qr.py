@@ -14,6 +14,10 @@ that the peer saw the QR. Only then is the pairing complete on the showing side.
 The offer is one-time and expiring: ``QrInvite.responder`` consumes it on the first attempt, right
 or wrong (a failed attempt means someone tried a secret that is not theirs: show a new QR), and
 refuses once ``now`` passes the expiry. Times are given as input (seconds, any one clock).
+
+``QrInvite`` and ``QrScan`` exchange no messages of their own (the handshake is the exchange):
+they are one-shot handshake helpers that build the ``IKpsk2`` handshake for the session to drive
+and read its result, not cores under the contract of :mod:`edge_dan.wire.core`.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 - ``channel``: ``SessionChannel``, the link-independent async API over a session (inbox with
   back-pressure, timers, orderly close); each transport supplies a small ``FrameLink``.
+- ``driver``: the one driver of message-level protocol cores (negotiation, numeric comparison)
+  over one or many ``SessionChannel``s.
 - ``tcp``: ``connect``/``serve`` over 2-byte length-prefixed frames.
 - ``gatt``: ``open_gatt_channel``: a session over an ``edge_dan.ble.GattPipe`` (any BLE
   backend, either role) with the BLE fragment framing. The BLE stacks themselves live in

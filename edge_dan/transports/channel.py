@@ -1,8 +1,10 @@
 """The transport-agnostic half of a session channel: a sans-IO ``Session`` as an async API.
 
-A ``SessionChannel`` owns the session's clock (a timer task driving ``Session.tick``), a bounded
-inbox of received messages, and the mapping from session events to ``wait_established``,
-``receive``, ``close`` and the error that ended it. What moves the session's frames is a
+A ``SessionChannel`` drives the session through the core contract (:mod:`edge_dan.wire.core`):
+frames from the link go to ``receive``, what ``take_outgoing`` returns goes to the link, a timer
+task calls ``tick`` at the session's ``next_deadline``, and ``take_events`` feeds a bounded inbox
+of received messages and the mapping to ``wait_established``, ``receive``, ``close`` and the error
+that ended it. What moves the session's frames is a
 ``FrameLink``: TCP (length-prefixed frames on a stream, ``tcp.py``) and BLE (fragments on a GATT
 pipe, ``ble.py``) each provide one, so timers, back-pressure and error handling exist once.
 
@@ -198,15 +200,14 @@ class SessionChannel:
         """Whole session frames arrived from the peer, in order."""
         now = self._loop.time()
         for frame in frames:
-            self._session.receive_frame(frame, now=now)
+            self._session.receive(frame, now)
         self._flush()
         self._reschedule.set()
 
     def link_lost(self, what: str) -> None:
         """The link went away (``what`` says how); a failure unless the session already ended."""
-        state = self._session.state
-        if state not in (State.CLOSED, State.FAILED):
-            self._end(ConnectionLost(f"{what} during the {state.value} state"))
+        if not self._session.finished:
+            self._end(ConnectionLost(f"{what} during the {self._session.state.value} state"))
         else:
             self._flush()
 
@@ -242,10 +243,10 @@ class SessionChannel:
 
     def _flush(self) -> None:
         """Write queued frames and handle the session's events; never awaits, so order holds."""
-        frames = self._session.frames_to_send()
+        frames = self._session.take_outgoing()
         if frames:
             self._link.write(frames)
-        for event in self._session.events():
+        for event in self._session.take_events():
             if isinstance(event, HandshakeComplete):
                 if not self._established.done():
                     self._established.set_result(event)

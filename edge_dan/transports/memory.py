@@ -111,8 +111,8 @@ class MemoryLink:
         delivered = 0
         for _ in range(self.max_rounds):
             moved = self._move(self.a, self.b, A_TO_B) + self._move(self.b, self.a, B_TO_A)
-            self.events_a += self.a.events()
-            self.events_b += self.b.events()
+            self.events_a += self.a.take_events()
+            self.events_b += self.b.take_events()
             if not moved:
                 return delivered
             delivered += moved
@@ -137,13 +137,13 @@ class MemoryLink:
         self.tick()
 
     def _move(self, sender: Session, receiver: Session, direction: str) -> int:
-        frames = sender.frames_to_send()
+        frames = sender.take_outgoing()
         moved = 0
         for frame in frames:
             self.frames_sent[direction] += 1
             self.bytes_sent[direction] += len(frame)
             arriving = [frame] if self.faults is None else self.faults.apply(direction, frame)
             for delivered in arriving:
-                receiver.receive_frame(delivered, now=self.clock.now)
+                receiver.receive(delivered, self.clock.now)
                 moved += 1
         return moved or len(frames)

@@ -54,7 +54,7 @@ class SessionStateError(ProtocolError):
 
 class SendBufferFull(ProtocolError):
     """Outgoing frames waiting for the transport exceed the session's limit; drain
-    ``frames_to_send()`` (let the transport catch up) before sending more."""
+    ``take_outgoing()`` (let the transport catch up) before sending more."""
 
 
 class ConnectionLost(ProtocolError):

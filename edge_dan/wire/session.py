@@ -2,16 +2,19 @@
 
 One ``Session`` is one side of one conversation: the Noise handshake (XX for first contact, IK for
 a peer whose static key is known), then encrypted wire messages, keepalives and an orderly close.
-It never touches a socket or a clock. A transport feeds it whole Noise messages
-(``receive_frame``; delimiting them on the link is the framing's job) and the time (``tick``),
-sends what ``frames_to_send`` returns and reads what happened from ``next_event``/``events``::
+It follows the core contract of :mod:`edge_dan.wire.core` with frames as its input and output: a
+transport feeds it whole Noise messages (``receive``; delimiting them on the link is the framing's
+job) and the time (``tick``, when ``next_deadline`` comes), sends what ``take_outgoing`` returns and
+reads what happened from ``take_events``; ``finished`` says it ended (CLOSED or FAILED). Its
+events carry the decoded messages: the session is the layer that turns frames into messages, and
+every core above it sees only messages. Time is seconds on any monotonic clock::
 
     session = Session(Role.INITIATOR, identity, now=loop.time())
-    link.send_all(session.frames_to_send())
+    link.send_all(session.take_outgoing())
     for frame in link.frames():
-        session.receive_frame(frame, now=loop.time())
-        link.send_all(session.frames_to_send())
-        for event in session.events(): ...
+        session.receive(frame, loop.time())
+        link.send_all(session.take_outgoing())
+        for event in session.take_events(): ...
 
 States::
 
@@ -38,7 +41,7 @@ truncated or bit-flipped frames all fail authentication because nonces are impli
 malformed or unexpected messages; oversize frames) moves the session to FAILED and queues one
 ``ProtocolFailure``. Nothing from that frame is delivered, nothing more is sent (errors are never
 sent in the clear, nor encrypted to a peer that just broke the protocol) and later frames are
-ignored. ``receive_frame`` itself never raises for anything the peer sends.
+ignored. ``receive`` itself never raises for anything the peer sends.
 
 Keepalive. ``tick(now)`` sends a ``Ping`` after ``keepalive_interval`` seconds without a frame from
 the peer (and again every interval while the silence lasts); the peer answers ``Pong``. After
@@ -276,7 +279,7 @@ class Session:
 
     @property
     def pending_bytes(self) -> int:
-        """Bytes of frames queued for the transport and not yet taken by ``frames_to_send``."""
+        """Bytes of frames queued for the transport and not yet taken by ``take_outgoing``."""
         return self._pending_bytes
 
     def next_deadline(self) -> float | None:
@@ -291,19 +294,21 @@ class Session:
             return self._close_started + self.limits.close_timeout
         return None
 
+    @property
+    def finished(self) -> bool:
+        """Whether the session has ended (CLOSED or FAILED)."""
+        return self._state in (State.CLOSED, State.FAILED)
+
     # -- output ------------------------------------------------------------------------------
 
-    def frames_to_send(self) -> list[bytes]:
+    def take_outgoing(self) -> list[bytes]:
         """Every frame (one Noise message each) the transport should now send, in order."""
         frames = list(self._outgoing)
         self._outgoing.clear()
         self._pending_bytes = 0
         return frames
 
-    def next_event(self) -> Event | None:
-        return self._events.popleft() if self._events else None
-
-    def events(self) -> list[Event]:
+    def take_events(self) -> list[Event]:
         """Every event not yet taken, in order."""
         events = list(self._events)
         self._events.clear()
@@ -377,15 +382,14 @@ class Session:
         ):
             self._finish(Closed(self._close_code, self._close_reason, by_peer=False))
 
-    def receive_frame(self, frame: bytes, now: float | None = None) -> None:
+    def receive(self, frame: bytes, now: float) -> None:
         """Process one complete Noise message from the peer; never raises for the peer's input.
 
-        ``now`` (default: the latest time seen) stamps the frame for the dead-peer timer.
+        ``now`` stamps the frame for the dead-peer timer.
         """
-        if self._state in (State.CLOSED, State.FAILED):
+        if self.finished:
             return  # frames in flight after the end are dropped unread
-        if now is not None:
-            self._now = max(self._now, now)
+        self._now = max(self._now, now)
         try:
             if len(frame) > self.limits.max_frame_size:
                 raise FrameError(

@@ -21,7 +21,6 @@ from edge_dan.negotiation.protocols.agenda import agenda_for
 from edge_dan.negotiation.protocols.mediated import Mediator
 from edge_dan.negotiation.strategy import LittleDan
 from edge_dan.owner.peers import Peer
-from edge_dan.wire.messages import decode
 from edge_dan.wire.messages.negotiation import Bids, NegotiationProtocol, Withdraw, WithdrawCode
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("lab", [3], indirect=True)]
@@ -268,7 +267,7 @@ def test_an_agenda_without_an_invitation_is_skipped_and_the_session_still_serves
                 )
                 mediator.start(0)
                 (invite,) = mediator.take_outgoing()
-                await channel.send(decode(invite.data))
+                await channel.send(invite.message)
                 return declined, await asyncio.wait_for(channel.receive(), 10)
             finally:
                 await channel.close()

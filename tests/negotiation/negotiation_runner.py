@@ -5,12 +5,14 @@ put this folder on ``sys.path``) use it; an agent negotiates over its sessions
 (:mod:`edge_dan.agent.negotiations`).
 
 Either protocol: the initiator is a :class:`~edge_dan.negotiation.protocols.mediated.Mediator` or
-an :class:`~edge_dan.negotiation.protocols.ao.AoInitiator`. Messages are delivered first in, first
-out; the clock advances ``step_ms`` per delivery and is passed to the parties (they never read
-time). When no message is left and some party is still waiting, the clock jumps to ``deadline_ms``
-and every party gets a ``tick``, so a stalled negotiation ends by its deadline like it would on a
-real link. Owners in mode ``ask`` answer through ``owner``, a callback given the party's key and
-the :class:`ApprovalNeeded` event.
+an :class:`~edge_dan.negotiation.protocols.ao.AoInitiator`. Every party is stepped through the core
+contract (:mod:`edge_dan.wire.core`) alone, so a test can put anything that keeps it in a seat.
+Messages are delivered first in, first out, as the typed messages a session would deliver; the
+clock (seconds) advances ``step`` per delivery and is passed to the parties (they never read time).
+When no message is left and some party is still waiting, the clock jumps to the earliest
+``next_deadline`` of a party still running and every party gets a ``tick``, so a stalled
+negotiation ends by its deadline like it would on a real link. Owners in mode ``ask`` answer
+through ``owner``, a callback given the party's key and the :class:`ApprovalNeeded` event.
 """
 
 from __future__ import annotations
@@ -21,45 +23,30 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from edge_dan.negotiation.accords.accord import Accord
-from edge_dan.negotiation.protocols.core import (
-    Agreed,
-    ApprovalNeeded,
-    Event,
-    Failed,
-    Outgoing,
-    Party,
-)
+from edge_dan.negotiation.protocols.core import Agreed, ApprovalNeeded, Event, Failed
+from edge_dan.wire.core import Core, Incoming, Outgoing
+from edge_dan.wire.messages import Message, encode
 
 Owner = Callable[[bytes, ApprovalNeeded], bool]
 
 
-class Endpoint(Protocol):
-    """What the runner needs of a party (honest or, in tests, adversarial)."""
+class Endpoint(Core[Incoming, Outgoing, Event], Protocol):
+    """What the runner needs of a party (honest or, in tests, adversarial): the core contract,
+    its key, and the owner's answer."""
 
     @property
     def public_key(self) -> bytes: ...
 
-    def receive(self, sender: bytes, data: bytes, now_ms: int) -> None: ...
-
-    def tick(self, now_ms: int) -> None: ...
-
-    def decide(self, approve: bool, now_ms: int) -> None: ...
-
-    def take_outgoing(self) -> list[Outgoing]: ...
-
-    def take_events(self) -> list[Event]: ...
+    def decide(self, approve: bool, now: float) -> None: ...
 
 
 class Initiator(Endpoint, Protocol):
     """The party that starts a negotiation (a ``Mediator`` or an ``AoInitiator``)."""
 
     @property
-    def deadline_ms(self) -> int: ...
-
-    @property
     def round(self) -> int: ...
 
-    def start(self, now_ms: int) -> None: ...
+    def start(self, now: float) -> None: ...
 
 
 @dataclass
@@ -69,9 +56,9 @@ class RunResult:
     events: dict[bytes, list[Event]] = field(default_factory=dict)
     messages: dict[bytes, int] = field(default_factory=dict)
     bytes_sent: dict[bytes, int] = field(default_factory=dict)
-    transcript: list[tuple[bytes, bytes, bytes]] = field(default_factory=list)
+    transcript: list[tuple[bytes, bytes, Message]] = field(default_factory=list)  # from, to, what
     rounds: int = 0
-    end_ms: int = 0
+    end: float = 0.0
 
     def accord_of(self, party: bytes) -> Accord | None:
         """The accord ``party`` reached, if any."""
@@ -107,15 +94,16 @@ def run(
     initiator: Initiator,
     participants: Sequence[Endpoint],
     *,
-    start_ms: int = 0,
-    step_ms: int = 1,
+    start: float = 0.0,
+    step: float = 0.001,
     owner: Owner = _always_yes,
     max_deliveries: int = 1_000_000,
 ) -> RunResult:
     """Start ``initiator`` and deliver messages until nothing is left to deliver.
 
     ``rounds`` in the result: the mediator's bidding rounds, or the alternating-offers rounds
-    begun (a round is one turn per party).
+    begun (a round is one turn per party). ``bytes_sent`` counts each message as encoded for the
+    wire (what the session would encrypt).
     """
     parties: dict[bytes, Endpoint] = {initiator.public_key: initiator}
     for participant in participants:
@@ -126,14 +114,14 @@ def run(
         bytes_sent=dict.fromkeys(parties, 0),
     )
     queue: deque[tuple[bytes, Outgoing]] = deque()
-    now = start_ms
+    now = start
 
     def collect(key: bytes) -> None:
         party = parties[key]
         for out in party.take_outgoing():
             result.messages[key] += 1
-            result.bytes_sent[key] += len(out.data)
-            result.transcript.append((key, out.recipient, out.data))
+            result.bytes_sent[key] += len(encode(out.message))
+            result.transcript.append((key, out.recipient, out.message))
             queue.append((key, out))
         for event in party.take_events():
             result.events[key].append(event)
@@ -148,21 +136,21 @@ def run(
         while queue and deliveries < max_deliveries:
             sender, out = queue.popleft()
             deliveries += 1
-            now += step_ms
+            now += step
             if out.recipient in parties:
-                parties[out.recipient].receive(sender, out.data, now)
+                parties[out.recipient].receive(Incoming(sender, out.message), now)
                 collect(out.recipient)
-        if (
-            initiator.deadline_ms
-            and now < initiator.deadline_ms
-            and any(not p.state.terminal for p in parties.values() if isinstance(p, Party))
-        ):
-            now = initiator.deadline_ms
-            for key, party in parties.items():
-                party.tick(now)
-                collect(key)
-            continue
-        break
+        deadlines = [
+            deadline
+            for party in parties.values()
+            if not party.finished and (deadline := party.next_deadline()) is not None
+        ]
+        if not deadlines or deliveries >= max_deliveries:
+            break
+        now = max(now, min(deadlines))
+        for key, party in parties.items():
+            party.tick(now)
+            collect(key)
     result.rounds = initiator.round
-    result.end_ms = now
+    result.end = now
     return result

@@ -1,9 +1,8 @@
 """Numeric comparison with commit and reveal: the honest run, a relay in the middle, and every
-way of breaking the order."""
+way of breaking the order. The machines are stepped by hand through the core contract."""
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 from collections import Counter
 
@@ -13,6 +12,9 @@ from hypothesis import strategies as st
 
 from edge_dan.pairing.numeric import (
     NumericComparison,
+    Paired,
+    PairingFailed,
+    ShowCode,
     State,
     advert_key,
     commitment,
@@ -23,9 +25,8 @@ from edge_dan.wire.errors import (
     HandshakeError,
     PairingAborted,
     PairingRejected,
-    ProtocolError,
 )
-from edge_dan.wire.messages import Ping, decode, encode
+from edge_dan.wire.messages import Message, Ping, encode
 from edge_dan.wire.messages.pairing import (
     AbortCode,
     PairAbort,
@@ -33,6 +34,7 @@ from edge_dan.wire.messages.pairing import (
     PairConfirm,
     PairNonce,
     PairReveal,
+    PairSpake,
 )
 from edge_dan.wire.noise import Handshake, KeyPair
 
@@ -55,13 +57,21 @@ def machines() -> tuple[NumericComparison, NumericComparison]:
     return NumericComparison.from_handshake(i), NumericComparison.from_handshake(r)
 
 
+def exchange(sender: NumericComparison, receiver: NumericComparison) -> list[Message]:
+    """Hand what ``sender`` queued to ``receiver`` (as its session would); returns it."""
+    messages = sender.take_outgoing()
+    for message in messages:
+        receiver.receive(message, 0.0)
+    return messages
+
+
 def run_to_codes(a: NumericComparison, b: NumericComparison) -> None:
     """Commit, nonce, reveal between initiator ``a`` and responder ``b``."""
-    nonce = b.receive(a.start())
-    assert nonce is not None
-    reveal = a.receive(nonce)
-    assert reveal is not None
-    assert b.receive(reveal) is None
+    a.start()
+    assert [type(m) for m in exchange(a, b)] == [PairCommit]
+    assert [type(m) for m in exchange(b, a)] == [PairNonce]
+    assert [type(m) for m in exchange(a, b)] == [PairReveal]
+    assert b.take_outgoing() == []
 
 
 def test_honest_pairing_shows_equal_codes_and_equal_results() -> None:
@@ -70,11 +80,16 @@ def test_honest_pairing_shows_equal_codes_and_equal_results() -> None:
     assert a.code is not None and a.code == b.code
     assert len(a.code) == 6 and a.code.isdigit()
     assert {a.state, b.state} == {State.COMPARE}
-    assert b.receive(a.confirm(True)) is None
+    assert a.take_events() == b.take_events() == [ShowCode(a.code)]
+    a.confirm(True)
+    exchange(a, b)
     assert b.state is State.COMPARE  # b's own owner has not answered yet
-    assert a.receive(b.confirm(True)) is None
-    assert {a.state, b.state} == {State.PAIRED}
+    b.confirm(True)
+    exchange(b, a)
+    assert a.take_outgoing() == []
+    assert {a.state, b.state} == {State.PAIRED} and a.finished and b.finished
     assert a.result is not None and b.result is not None
+    assert a.take_events() == [Paired(a.result)] and b.take_events() == [Paired(b.result)]
     assert a.result.advert_key == b.result.advert_key and len(a.result.advert_key) == 32
     assert a.result.handshake_hash == b.result.handshake_hash
     assert a.result.peer_static == a.peer_static != b.peer_static == b.result.peer_static
@@ -87,8 +102,10 @@ def test_advert_key_is_fresh_per_pairing_and_differs_from_the_code_material() ->
     for _ in range(3):
         a, b = machines()
         run_to_codes(a, b)
-        b.receive(a.confirm(True))
-        a.receive(b.confirm(True))
+        a.confirm(True)
+        b.confirm(True)
+        exchange(a, b)
+        exchange(b, a)
         assert a.result is not None
         keys.add(a.result.advert_key)
         assert a.result.advert_key != a.result.handshake_hash
@@ -98,12 +115,13 @@ def test_advert_key_is_fresh_per_pairing_and_differs_from_the_code_material() ->
 def test_an_owner_who_declines_fails_both_sides() -> None:
     a, b = machines()
     run_to_codes(a, b)
-    no = b.confirm(False)
+    b.confirm(False)
     assert b.state is State.FAILED and isinstance(b.failure, PairingRejected)
-    assert decode(no) == PairConfirm(False)
-    with pytest.raises(PairingRejected):
-        a.receive(no)
+    assert exchange(b, a) == [PairConfirm(False)]
+    assert isinstance(a.failure, PairingRejected)
     assert a.result is None and a.state is State.FAILED
+    assert [type(e) for e in a.take_events()] == [ShowCode, PairingFailed]
+    assert a.take_outgoing() == []  # nothing more to say to a peer whose owner said no
     with pytest.raises(PairingAborted):
         a.confirm(True)  # too late
 
@@ -115,16 +133,16 @@ def test_relaying_the_messages_unchanged_breaks_the_commitment() -> None:
     _m_init, b_side = xx(mallory2, bob)
     assert a_side.handshake_hash != b_side.handshake_hash
     a, b = NumericComparison.from_handshake(a_side), NumericComparison.from_handshake(b_side)
-    nonce = b.receive(a.start())
-    assert nonce is not None
-    reveal = a.receive(nonce)
-    assert reveal is not None
-    with pytest.raises(CommitmentMismatch):
-        b.receive(reveal)
+    a.start()
+    exchange(a, b)
+    exchange(b, a)
+    exchange(a, b)  # the reveal
+    assert isinstance(b.failure, CommitmentMismatch)
     assert b.code is None and b.result is None
-    assert decode(b.abort_message()) == PairAbort(
-        AbortCode.COMMITMENT, "the revealed nonce does not open the peer's commitment"
-    )
+    assert b.take_events() == [PairingFailed(b.failure)]
+    assert b.take_outgoing() == [
+        PairAbort(AbortCode.COMMITMENT, "the revealed nonce does not open the peer's commitment")
+    ]
 
 
 def test_an_active_relay_makes_the_two_displayed_codes_differ() -> None:
@@ -187,9 +205,10 @@ def test_codes_are_uniform_enough() -> None:
 def test_initiator_refuses_a_nonce_before_it_committed() -> None:
     """A responder that sends Nb first (to choose it before any commitment) is refused."""
     a, _ = machines()
-    with pytest.raises(PairingAborted):
-        a.receive(encode(PairNonce(secrets.token_bytes(32))))
-    assert a.state is State.FAILED
+    a.receive(PairNonce(secrets.token_bytes(32)), 0.0)
+    assert a.state is State.FAILED and isinstance(a.failure, PairingAborted)
+    (abort,) = a.take_outgoing()
+    assert isinstance(abort, PairAbort) and abort.code == AbortCode.PROTOCOL
     with pytest.raises(PairingAborted):
         a.start()  # the machine stays dead
 
@@ -199,44 +218,42 @@ def test_the_commitment_hides_na_and_na_comes_only_after_nb() -> None:
     i_hs, r_hs = xx(KeyPair.generate(), KeyPair.generate())
     a = NumericComparison.from_handshake(i_hs, random_bytes=lambda n: na)
     b = NumericComparison.from_handshake(r_hs)
-    commit = a.start()
-    assert na not in commit
-    assert decode(commit) == PairCommit(
+    a.start()
+    (commit,) = exchange(a, b)
+    assert na not in encode(commit)
+    assert commit == PairCommit(
         commitment(na, i_hs.handshake_hash, i_hs.local_static or b"", r_hs.local_static or b"")
     )
     assert a.code is None  # the initiator has not revealed anything yet
-    nonce = b.receive(commit)
-    assert nonce is not None
-    assert decode(a.receive(nonce) or b"") == PairReveal(na)
+    exchange(b, a)
+    assert a.take_outgoing() == [PairReveal(na)]
 
 
 def test_a_reveal_that_does_not_open_the_commitment_aborts() -> None:
     a, b = machines()
-    nonce = b.receive(a.start())
-    assert nonce is not None
-    a.receive(nonce)
-    with pytest.raises(CommitmentMismatch):
-        b.receive(encode(PairReveal(secrets.token_bytes(32))))
+    a.start()
+    exchange(a, b)
+    exchange(b, a)
+    b.receive(PairReveal(secrets.token_bytes(32)), 0.0)
+    assert isinstance(b.failure, CommitmentMismatch)
     assert b.code is None and b.state is State.FAILED
 
 
 def test_a_responder_cannot_switch_its_nonce_after_the_reveal() -> None:
     a, b = machines()
-    nonce = b.receive(a.start())
-    assert nonce is not None
-    a.receive(nonce)
-    with pytest.raises(PairingAborted):
-        a.receive(encode(PairNonce(secrets.token_bytes(32))))
+    a.start()
+    exchange(a, b)
+    exchange(b, a)
+    a.receive(PairNonce(secrets.token_bytes(32)), 0.0)
+    assert isinstance(a.failure, PairingAborted)
 
 
-def _to_compare() -> tuple[NumericComparison, NumericComparison, bytes, bytes, bytes]:
+def _to_compare() -> tuple[NumericComparison, NumericComparison, Message, Message, Message]:
     a, b = machines()
-    commit = a.start()
-    nonce = b.receive(commit)
-    assert nonce is not None
-    reveal = a.receive(nonce)
-    assert reveal is not None
-    b.receive(reveal)
+    a.start()
+    (commit,) = exchange(a, b)
+    (nonce,) = exchange(b, a)
+    (reveal,) = exchange(a, b)
     return a, b, commit, nonce, reveal
 
 
@@ -250,34 +267,35 @@ def _to_compare() -> tuple[NumericComparison, NumericComparison, bytes, bytes, b
         ("a", "reveal"),  # wrong role
         ("b", "nonce"),  # wrong role
         ("a", "ping"),  # not a pairing message
-        ("b", "garbage"),
+        ("b", "spake"),  # another pairing method's message
     ],
 )
 def test_duplicate_wrong_role_or_foreign_messages_abort(side: str, message: str) -> None:
     a, b, commit, nonce, reveal = _to_compare()
-    data = {
+    sent = {
         "commit": commit,
         "nonce": nonce,
         "reveal": reveal,
-        "ping": encode(Ping(1)),
-        "garbage": b"\xff\x00",
+        "ping": Ping(1),
+        "spake": PairSpake(b"A" + bytes(32)),
     }[message]
     machine = a if side == "a" else b
-    with pytest.raises(PairingAborted):
-        machine.receive(data)
+    machine.receive(sent, 0.0)
+    assert isinstance(machine.failure, PairingAborted)
     assert machine.state is State.FAILED and machine.result is None
+    assert [type(m) for m in machine.take_outgoing()] == [PairAbort]
     with pytest.raises(PairingAborted):
         machine.confirm(True)
 
 
 def test_out_of_order_messages_abort() -> None:
     a, b = machines()
-    with pytest.raises(PairingAborted):
-        b.receive(encode(PairReveal(secrets.token_bytes(32))))  # reveal before commitment
+    b.receive(PairReveal(secrets.token_bytes(32)), 0.0)  # reveal before commitment
+    assert isinstance(b.failure, PairingAborted)
     a, b = machines()
     a.start()
-    with pytest.raises(PairingAborted):
-        a.receive(encode(PairConfirm(True)))  # confirmation before any code
+    a.receive(PairConfirm(True), 0.0)  # confirmation before any code
+    assert isinstance(a.failure, PairingAborted)
     a, b = machines()
     with pytest.raises(PairingAborted):
         b.start()  # the responder never starts
@@ -288,29 +306,35 @@ def test_out_of_order_messages_abort() -> None:
 
 def test_duplicate_confirmation_aborts_even_after_pairing() -> None:
     a, b, *_ = _to_compare()
-    yes_a, yes_b = a.confirm(True), b.confirm(True)
-    a.receive(yes_b)
+    a.confirm(True)
+    b.confirm(True)
+    (yes_a,), (yes_b,) = a.take_outgoing(), b.take_outgoing()
+    a.receive(yes_b, 0.0)
     assert a.state is State.PAIRED
-    with pytest.raises(PairingAborted):
-        a.receive(yes_b)
+    a.receive(yes_b, 0.0)
+    assert isinstance(a.failure, PairingAborted)
     assert a.result is None  # a peer that misbehaves at the end gets nothing stored
-    b.receive(yes_a)
+    assert [type(e) for e in a.take_events()] == [ShowCode, Paired, PairingFailed]
+    b.receive(yes_a, 0.0)
     assert b.state is State.PAIRED
 
 
 def test_peer_abort_is_reported_with_its_reason() -> None:
     a, b = machines()
     a.start()
-    abort = b.abort_message("owner cancelled", AbortCode.CANCELLED)
+    a.take_outgoing()  # the commitment is lost
+    b.abort("owner cancelled", AbortCode.CANCELLED)
     assert b.state is State.FAILED
-    with pytest.raises(PairingAborted, match="owner cancelled"):
-        a.receive(abort)
+    assert exchange(b, a) == [PairAbort(AbortCode.CANCELLED, "owner cancelled")]
+    assert isinstance(a.failure, PairingAborted) and "owner cancelled" in str(a.failure)
+    assert a.take_outgoing() == []  # the peer that aborted hears nothing more
 
 
-def test_abort_message_fits_its_field_for_any_reason() -> None:
+def test_an_abort_fits_its_field_for_any_reason() -> None:
     a, _ = machines()
-    decoded = decode(a.abort_message("é" * 200))
-    assert isinstance(decoded, PairAbort) and len(decoded.reason.encode()) <= 120
+    a.abort("é" * 200)
+    (sent,) = a.take_outgoing()
+    assert isinstance(sent, PairAbort) and len(sent.reason.encode()) <= 120
 
 
 def test_needs_a_completed_handshake_with_static_keys() -> None:
@@ -332,9 +356,22 @@ def test_derivations_are_domain_separated() -> None:
     assert comparison_code(h, s_i, s_r, na, nb) == comparison_code(h, s_i, s_r, na, nb)
 
 
+_NONCE = st.binary(min_size=32, max_size=32)
+_ANY_MESSAGE = st.one_of(
+    st.builds(PairCommit, _NONCE),
+    st.builds(PairNonce, _NONCE),
+    st.builds(PairReveal, _NONCE),
+    st.builds(PairConfirm, st.booleans()),
+    st.builds(PairAbort, st.integers(0, 65535), st.text(max_size=20)),
+    st.builds(Ping, st.integers(0, 2**64 - 1)),
+)
+
+
 @settings(max_examples=300, deadline=None)
-@given(data=st.binary(max_size=80), initiator=st.booleans(), started=st.booleans())
-def test_any_input_raises_only_protocol_errors(data: bytes, initiator: bool, started: bool) -> None:
+@given(messages=st.lists(_ANY_MESSAGE, max_size=6), initiator=st.booleans(), started=st.booleans())
+def test_no_sequence_of_messages_makes_receive_raise(
+    messages: list[Message], initiator: bool, started: bool
+) -> None:
     machine = NumericComparison(
         initiator=initiator,
         handshake_hash=_FUZZ_HASH,
@@ -343,8 +380,11 @@ def test_any_input_raises_only_protocol_errors(data: bytes, initiator: bool, sta
     )
     if started and initiator:
         machine.start()
-    with contextlib.suppress(ProtocolError):
-        machine.receive(data)
+    for message in messages:
+        machine.receive(message, 0.0)  # nothing may escape, not even a PairingError
+    failures = [e for e in machine.take_events() if isinstance(e, PairingFailed)]
+    assert len(failures) <= 1
+    assert (machine.state is State.FAILED) == bool(failures) == (machine.failure is not None)
 
 
 def test_from_session_matches_from_handshake() -> None:
@@ -359,4 +399,6 @@ def test_from_session_matches_from_handshake() -> None:
         peer_static=i.remote_static,
         random_bytes=lambda n: na,
     )
-    assert one.start() == two.start() and one.peer_static == two.peer_static
+    one.start()
+    two.start()
+    assert one.take_outgoing() == two.take_outgoing() and one.peer_static == two.peer_static

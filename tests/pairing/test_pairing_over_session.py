@@ -20,7 +20,7 @@ from edge_dan.pairing.policy import Access, decide
 from edge_dan.store import KdfParams
 from edge_dan.transports.memory import MemoryLink
 from edge_dan.wire.errors import PeerKeyChanged
-from edge_dan.wire.messages import decode, encode
+from edge_dan.wire.messages import Message
 from edge_dan.wire.messages.discovery import AdvertisingKeyGrant
 from edge_dan.wire.session import HandshakeComplete, MessageReceived, Role, Session, State
 
@@ -33,15 +33,23 @@ def _established(link: MemoryLink) -> tuple[HandshakeComplete, HandshakeComplete
     return a_peer, b_peer
 
 
-def _deliver(link: MemoryLink, sender: Session, data: bytes) -> bytes:
-    """Send one encoded pairing message through the session; return it as the peer received it."""
-    sender.send(decode(data))
+def _deliver(link: MemoryLink, sender: Session, message: Message) -> Message:
+    """Send one message through the session; return it as the peer received it."""
+    sender.send(message)
     link.pump()
     events = link.events_b if sender is link.a else link.events_a
     received = [e for e in events if isinstance(e, MessageReceived)]
     assert received, "the pairing message did not arrive"
     events.remove(received[0])
-    return encode(received[0].message)
+    return received[0].message
+
+
+def _relay(
+    link: MemoryLink, session: Session, sender: NumericComparison, receiver: NumericComparison
+) -> None:
+    """What ``sender`` queued, through ``session`` (its end of ``link``), to ``receiver``."""
+    for message in sender.take_outgoing():
+        receiver.receive(_deliver(link, session, message), 0.0)
 
 
 @pytest.fixture
@@ -78,15 +86,16 @@ def test_pair_over_a_session_then_reconnect_with_ik(owners: tuple[Owner, Owner])
         local_static=bob.static_public_key,
         peer_static=alice_seen_by_bob.peer_static_key,
     )
-    nonce = b.receive(_deliver(first, first.a, a.start()))
-    assert nonce is not None
-    reveal = a.receive(_deliver(first, first.b, nonce))
-    assert reveal is not None
-    assert b.receive(_deliver(first, first.a, reveal)) is None
+    a.start()
+    _relay(first, first.a, a, b)  # the commitment
+    _relay(first, first.b, b, a)  # the nonce
+    _relay(first, first.a, a, b)  # the reveal
     assert a.code is not None and a.code == b.code  # both screens show the same six digits
     assert len(a.code) == 6
-    a.receive(_deliver(first, first.b, b.confirm(True)))
-    b.receive(_deliver(first, first.a, a.confirm(True)))
+    b.confirm(True)
+    _relay(first, first.b, b, a)
+    a.confirm(True)
+    _relay(first, first.a, a, b)
     assert a.result is not None and b.result is not None
     assert a.result.advert_key == b.result.advert_key
     alice_owner.peers.add(bob.public_key, a.result, "Bob")
@@ -139,7 +148,7 @@ def _grant_advertising_keys(
         (alice_owner, bob_owner, alice_key, link.a),
         (bob_owner, alice_owner, bob_key, link.b),
     ):
-        grant = decode(_deliver(link, session, encode(grant_for(sender_owner))))
+        grant = _deliver(link, session, grant_for(sender_owner))
         assert isinstance(grant, AdvertisingKeyGrant)
         receiver_owner.advertising.set_partner_key(sender_identity, grant.key)
 
@@ -186,13 +195,12 @@ def test_a_relay_between_two_sessions_shows_different_codes(owners: tuple[Owner,
         peer_static=m_seen_by_bob.peer_static_key,
     )
     # Each half of the relay is an honest-looking run of the protocol.
-    nonce_to_alice = m_as_responder.receive(a.start())
-    nonce_from_bob = b.receive(m_as_initiator.start())
-    assert nonce_to_alice is not None and nonce_from_bob is not None
-    reveal_from_alice = a.receive(nonce_to_alice)
-    reveal_to_bob = m_as_initiator.receive(nonce_from_bob)
-    assert reveal_from_alice is not None and reveal_to_bob is not None
-    m_as_responder.receive(reveal_from_alice)
-    b.receive(reveal_to_bob)
+    a.start()
+    m_as_initiator.start()
+    for sender, receiver in [(a, m_as_responder), (m_as_initiator, b)] * 2:
+        for message in sender.take_outgoing():
+            receiver.receive(message, 0.0)
+        for message in receiver.take_outgoing():
+            sender.receive(message, 0.0)
     assert a.code is not None and b.code is not None
     assert a.code != b.code  # different handshakes, different nonces: the owners notice

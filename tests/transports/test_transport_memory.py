@@ -75,8 +75,8 @@ def test_pump_refuses_to_spin_forever() -> None:
     alice, bob = Identity.generate(), Identity.generate()
 
     class Chatty(Session):
-        def frames_to_send(self) -> list[bytes]:
-            return [b"x"] if self.state is State.FAILED else super().frames_to_send()
+        def take_outgoing(self) -> list[bytes]:
+            return [b"x"] if self.state is State.FAILED else super().take_outgoing()
 
     link = MemoryLink(
         Session(Role.INITIATOR, alice, now=0.0),
@@ -84,6 +84,6 @@ def test_pump_refuses_to_spin_forever() -> None:
         max_rounds=50,
     )
     link.pump()
-    link.b.receive_frame(b"garbage")
+    link.b.receive(b"garbage", link.clock.now)
     with pytest.raises(RuntimeError, match="still busy"):
         link.pump()

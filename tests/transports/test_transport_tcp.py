@@ -142,7 +142,7 @@ def test_peer_disconnect_mid_handshake_is_a_clean_error_on_both_sides() -> None:
         listener = await start(errors=errors)
         # A client that sends XX message 1 and hangs up.
         reader, writer = await asyncio.open_connection(HOST, listener.port)
-        first = Session(Role.INITIATOR, ALICE, now=0.0).frames_to_send()[0]
+        first = Session(Role.INITIATOR, ALICE, now=0.0).take_outgoing()[0]
         writer.write(encode_frame(first))
         await reader.readexactly(2)  # the server's message 2 is on its way
         writer.close()
@@ -231,8 +231,8 @@ def test_silent_peer_is_declared_dead_over_tcp() -> None:
         async def zombie(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             session = Session(Role.RESPONDER, BOB, now=0.0)
             header = await reader.readexactly(2)
-            session.receive_frame(await reader.readexactly(int.from_bytes(header, "big")))
-            writer.write(b"".join(encode_frame(f) for f in session.frames_to_send()))
+            session.receive(await reader.readexactly(int.from_bytes(header, "big")), 0.0)
+            writer.write(b"".join(encode_frame(f) for f in session.take_outgoing()))
             try:
                 await asyncio.sleep(5)
             finally:

@@ -76,7 +76,7 @@ def test_mangled_transport_frame_fails_the_session(fault: Fault, pattern: str) -
     link.a.send(note(99))
     link.pump()
     assert received(link.events_b) == expected
-    assert link.b.frames_to_send() == [] and link.b.next_deadline() is None
+    assert link.b.take_outgoing() == [] and link.b.next_deadline() is None
 
 
 @pytest.mark.parametrize("fault", [Fault.CORRUPT, Fault.TRUNCATE, Fault.DUPLICATE, Fault.DROP])
@@ -113,9 +113,9 @@ def test_oversize_frame_fails() -> None:
         Session(Role.RESPONDER, BOB, now=0.0, limits=limits),
     )
     link.pump()
-    link.b.receive_frame(b"\x00" * 1025)
+    link.b.receive(b"\x00" * 1025, link.clock.now)
     assert link.b.state is State.FAILED
-    (event,) = link.b.events()
+    (event,) = link.b.take_events()
     assert isinstance(event, ProtocolFailure) and isinstance(event.error, FrameError)
 
 
@@ -138,7 +138,7 @@ def test_handshake_payload_after_the_handshake_fails() -> None:
     link = established()
     assert link.a._send_cipher is not None
     payload = HandshakePayload(1, ALICE.public_key, ALICE.static_signature, ())
-    link.b.receive_frame(link.a._send_cipher.encrypt(encode(payload)))
+    link.b.receive(link.a._send_cipher.encrypt(encode(payload)), link.clock.now)
     assert link.b.state is State.FAILED
 
 
@@ -147,9 +147,7 @@ def test_handshake_payload_after_the_handshake_fails() -> None:
     frames=st.lists(st.binary(max_size=200), min_size=1, max_size=4),
     stage=st.sampled_from(["responder-fresh", "initiator-waiting", "established"]),
 )
-def test_fuzz_receive_frame_never_raises_and_never_delivers(
-    frames: list[bytes], stage: str
-) -> None:
+def test_fuzz_receive_never_raises_and_never_delivers(frames: list[bytes], stage: str) -> None:
     if stage == "responder-fresh":
         target = Session(Role.RESPONDER, BOB, now=0.0, pattern=None)
     elif stage == "initiator-waiting":
@@ -157,8 +155,8 @@ def test_fuzz_receive_frame_never_raises_and_never_delivers(
     else:
         target = _established_b()
     for frame in frames:
-        target.receive_frame(frame)  # nothing may escape, not even a ProtocolError
-    events = target.events()
+        target.receive(frame, 0.0)  # nothing may escape, not even a ProtocolError
+    events = target.take_events()
     assert all(not isinstance(e, MessageReceived | HandshakeComplete) for e in events)
     assert all(isinstance(e.error, ProtocolError) for e in events if isinstance(e, ProtocolFailure))
     assert target.state in (State.HANDSHAKE, State.FAILED)
@@ -166,26 +164,26 @@ def test_fuzz_receive_frame_never_raises_and_never_delivers(
 
 def _established_b() -> Session:
     link = established()
-    link.b.events()
+    link.b.take_events()
     return link.b
 
 
 def test_every_flipped_byte_and_every_truncation_of_a_transport_frame_is_refused() -> None:
     link = established()
     link.a.send(note(1))
-    (frame,) = link.a.frames_to_send()
+    (frame,) = link.a.take_outgoing()
     forgeries = [frame[:i] + bytes([frame[i] ^ 0x80]) + frame[i + 1 :] for i in range(len(frame))]
     forgeries += [frame[:i] for i in range(1, len(frame))] + [frame + b"\x00"]
     for forged in forgeries:
         b = _established_b()
-        b.receive_frame(forged)
+        b.receive(forged, 0.0)
         assert b.state is State.FAILED
-        (event,) = b.events()
+        (event,) = b.take_events()
         assert isinstance(event, ProtocolFailure)
 
 
 def test_frames_of_another_session_are_refused() -> None:
     first, second = established(), established()
     first.a.send(note(1))
-    second.b.receive_frame(first.a.frames_to_send()[0])
+    second.b.receive(first.a.take_outgoing()[0], second.clock.now)
     assert second.b.state is State.FAILED

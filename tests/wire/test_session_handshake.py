@@ -95,7 +95,7 @@ def test_a_hundred_messages_each_way(pattern: str) -> None:
 
 def test_xx_first_message_is_empty_in_the_clear() -> None:
     a = Session(Role.INITIATOR, ALICE, now=0.0)
-    (first,) = a.frames_to_send()
+    (first,) = a.take_outgoing()
     assert len(first) == 32  # the ephemeral key only: nothing about Alice travels in the clear
 
 
@@ -173,10 +173,10 @@ def test_peer_with_an_unknown_protocol_version_fails() -> None:
 
 def test_handshake_message_out_of_turn_fails() -> None:
     a = Session(Role.INITIATOR, ALICE, now=0.0)
-    first = a.frames_to_send()[0]
-    a.receive_frame(first)  # the initiator expects message 2, not its own message 1
+    first = a.take_outgoing()[0]
+    a.receive(first, 0.0)  # the initiator expects message 2, not its own message 1
     assert a.state is State.FAILED
-    assert isinstance(a.next_event(), ProtocolFailure)
+    assert isinstance(a.take_events()[0], ProtocolFailure)
 
 
 def test_close_handshake_both_sides() -> None:
@@ -194,7 +194,7 @@ def test_close_handshake_both_sides() -> None:
         Closed(0, "done", by_peer=True),
     ]
     assert link.events_a[1:] == [Closed(0, "done", by_peer=False)]
-    assert link.a.frames_to_send() == [] and link.b.frames_to_send() == []
+    assert link.a.take_outgoing() == [] and link.b.take_outgoing() == []
     assert link.a.next_deadline() is None
 
 
@@ -210,11 +210,11 @@ def test_simultaneous_close() -> None:
 
 def test_close_during_handshake_aborts_silently() -> None:
     a = Session(Role.INITIATOR, ALICE, now=0.0)
-    a.frames_to_send()
+    a.take_outgoing()
     a.close(CloseCode.REFUSED, "changed my mind")
     assert a.state is State.CLOSED
-    assert a.events() == [Closed(CloseCode.REFUSED, "changed my mind", by_peer=False)]
-    assert a.frames_to_send() == []
+    assert a.take_events() == [Closed(CloseCode.REFUSED, "changed my mind", by_peer=False)]
+    assert a.take_outgoing() == []
 
 
 def test_send_rules() -> None:
@@ -303,8 +303,8 @@ def test_pairing_patterns_with_a_wrong_psk_fail(pattern: str) -> None:
     assert isinstance(failure, ProtocolFailure) and isinstance(failure.error, DecryptError)
     if pattern == "IKpsk2":
         assert link.b.state is State.ESTABLISHED
-        forged = Session(Role.INITIATOR, MALLORY, now=0.0).frames_to_send()[0]
-        link.b.receive_frame(forged)
+        forged = Session(Role.INITIATOR, MALLORY, now=0.0).take_outgoing()[0]
+        link.b.receive(forged, link.clock.now)
         assert link.b.state.value == "failed"
 
 

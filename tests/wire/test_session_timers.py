@@ -45,20 +45,20 @@ def link_at(start: float = 100.0, limits: SessionLimits = LIMITS) -> MemoryLink:
 
 def test_handshake_timeout() -> None:
     a = Session(Role.INITIATOR, ALICE, now=100.0, limits=LIMITS)
-    a.frames_to_send()
+    a.take_outgoing()
     assert a.next_deadline() == 105.0
     a.tick(104.9)
-    assert a.state is State.HANDSHAKE and a.events() == []
+    assert a.state is State.HANDSHAKE and a.take_events() == []
     a.tick(105.0)
     assert a.state.value == "closed"
-    assert a.events() == [Closed(CloseCode.TIMEOUT, "the handshake timed out", by_peer=False)]
-    assert a.frames_to_send() == []
+    assert a.take_events() == [Closed(CloseCode.TIMEOUT, "the handshake timed out", by_peer=False)]
+    assert a.take_outgoing() == []
 
 
 def test_responder_handshake_timeout_when_the_initiator_vanishes() -> None:
     b = Session(Role.RESPONDER, BOB, now=0.0, limits=LIMITS)
-    b.receive_frame(Session(Role.INITIATOR, ALICE, now=0.0).frames_to_send()[0], now=1.0)
-    assert len(b.frames_to_send()) == 1
+    b.receive(Session(Role.INITIATOR, ALICE, now=0.0).take_outgoing()[0], 1.0)
+    assert len(b.take_outgoing()) == 1
     b.tick(5.0)
     assert b.state is State.CLOSED
 
@@ -70,10 +70,10 @@ def test_pings_go_out_on_schedule_and_are_answered() -> None:
     for t in range(1, 61):
         link.clock.now = 100.0 + t
         link.a.tick(link.clock.now)
-        for frame in link.a.frames_to_send():
+        for frame in link.a.take_outgoing():
             assert link.b._recv_cipher is not None
             sent.append((link.clock.now, decode(link.b._recv_cipher.copy().decrypt(frame))))
-            link.b.receive_frame(frame, now=link.clock.now)
+            link.b.receive(frame, link.clock.now)
         link.pump()
     assert [(t, m) for t, m in sent] == [(110.0 + 10 * i, Ping(i)) for i in range(6)]
     assert link.a.state is State.ESTABLISHED and link.b.state is State.ESTABLISHED
@@ -84,9 +84,9 @@ def test_pong_answers_carry_the_ping_counter() -> None:
     link = link_at()
     link.clock.now = 110.0
     link.a.tick(110.0)
-    (ping,) = link.a.frames_to_send()
-    link.b.receive_frame(ping)
-    (pong,) = link.b.frames_to_send()
+    (ping,) = link.a.take_outgoing()
+    link.b.receive(ping, link.clock.now)
+    (pong,) = link.b.take_outgoing()
     assert link.a._recv_cipher is not None
     assert decode(link.a._recv_cipher.copy().decrypt(pong)) == Pong(0)
 
@@ -96,13 +96,13 @@ def test_silent_peer_is_declared_dead_at_the_configured_timeout() -> None:
     pings = 0
     for t in range(1, 31):
         link.a.tick(100.0 + t)
-        frames = link.a.frames_to_send()  # Bob hears nothing: he is dead
+        frames = link.a.take_outgoing()  # Bob hears nothing: he is dead
         pings += len(frames)
         if t < 30:
             assert link.a.state is State.ESTABLISHED
     assert pings == 2 + 1  # pings at 110 and 120, then a best-effort Close at 130
     assert link.a.state is State.CLOSED
-    (closed,) = [e for e in link.a.events() if isinstance(e, Closed)]
+    (closed,) = [e for e in link.a.take_events() if isinstance(e, Closed)]
     assert closed.code == CloseCode.TIMEOUT and not closed.by_peer
     assert link.a.next_deadline() is None
 
@@ -115,7 +115,7 @@ def test_traffic_resets_the_dead_peer_timer() -> None:
             link.b.send(Error(ErrorCode.INTERNAL, 0, "still here"))
             link.pump()
         link.a.tick(link.clock.now)
-        link.a.frames_to_send()  # Alice's pings go nowhere, but Bob keeps talking
+        link.a.take_outgoing()  # Alice's pings go nowhere, but Bob keeps talking
     assert link.a.state is State.ESTABLISHED
 
 
@@ -130,12 +130,12 @@ def test_both_sides_ticked_stay_alive_for_an_hour() -> None:
 def test_close_timeout_when_the_peer_never_answers() -> None:
     link = link_at()
     link.a.close(CloseCode.NORMAL, "bye")
-    link.a.frames_to_send()  # lost
+    link.a.take_outgoing()  # lost
     link.a.tick(101.9)
     assert link.a.state is State.CLOSING
     link.a.tick(102.0)
     assert link.a.state.value == "closed"
-    assert link.a.events()[-1] == Closed(CloseCode.NORMAL, "bye", by_peer=False)
+    assert link.a.take_events()[-1] == Closed(CloseCode.NORMAL, "bye", by_peer=False)
 
 
 def test_oversize_message_is_refused_at_send() -> None:
@@ -168,7 +168,7 @@ def test_pending_bytes_limit() -> None:
     link = link_at(limits=limits)
     message = Error(ErrorCode.INTERNAL, 0, "y" * 100)
     link.a.send(message)
-    frame_size = len(link.a.frames_to_send()[0])
+    frame_size = len(link.a.take_outgoing()[0])
     fits = limits.max_pending_bytes // frame_size
     for _ in range(fits):
         link.a.send(message)
@@ -176,7 +176,7 @@ def test_pending_bytes_limit() -> None:
     with pytest.raises(SendBufferFull, match="wait for the transport"):
         link.a.send(message)
     assert link.a.pending_bytes == fits * frame_size  # a refused send changes nothing
-    assert len(link.a.frames_to_send()) == fits
+    assert len(link.a.take_outgoing()) == fits
     link.a.send(message)  # drained: room again
     assert link.a.state is State.ESTABLISHED
 

@@ -25,11 +25,12 @@ builds and verifies the same :class:`~edge_dan.negotiation.accords.accord.Accord
 offerer's ``time_ms``).
 
 Deadlines: ``max_rounds`` (a round is ``n`` turns, one per party; at least 2, since an agreement
-takes ``n + 1`` turns) and an absolute ``deadline_ms``; time is passed in, never read. The
+takes ``n + 1`` turns) and an absolute ``deadline`` (wall-clock seconds, ``deadline_ms`` on the
+wire); time is passed in (``now``, see :mod:`~edge_dan.negotiation.protocols.core`), never read. The
 first party whose turn comes when no offer can be agreed within the turns left sends
 ``Withdraw(DEADLINE)``, and every party ends with ``DEADLINE``. Any party can walk away at any time
-(:meth:`~.core.Party.withdraw`); its ``Withdraw`` ends the negotiation for all (an
-accord needs every party).
+(:meth:`~.core.Party.withdraw`); its ``Withdraw`` ends the negotiation for all (an accord needs
+every party).
 
 Strategy: Little Dan's alternating-offers core (:class:`~.strategy.AlternatingOffers`, a Boulware
 concession with an opponent model over everyone's offers) on relative time ``turn / last turn at
@@ -41,14 +42,14 @@ only commitment, so the owner is asked right before each signature (:class:`Appr
 no counters with a new offer and the strategy never offers or accepts that outcome again. Offers
 themselves need no yes: they bind nobody.
 
-Errors: a message that does not decode, names another negotiation, comes from the party whose
-turn it is not, repeats or replays a turn, names an outcome outside the space, accepts when no
-offer stands, carries a signature that does not verify, or arrives after the deadline ends the
-negotiation for the receiver: it emits :class:`Failed` and sends ``Withdraw(PROTOCOL_ERROR)`` (or
-``DEADLINE``) to every other party. Messages from keys that are not parties are dropped with an
-:class:`Ignored` event, as is anything after the end. Links to different peers may reorder: a
-move that arrives before the move it answers (the sender's own next turn, before this party's
-next turn) is held, at most one per sender, until its turn comes.
+Errors: a message of a kind the protocol does not use, or one that names another negotiation, comes
+from the party whose turn it is not, repeats or replays a turn, names an outcome outside the space,
+accepts when no offer stands, carries a signature that does not verify, or arrives after the
+deadline ends the negotiation for the receiver: it emits :class:`Failed` and sends
+``Withdraw(PROTOCOL_ERROR)`` (or ``DEADLINE``) to every other party. Messages from keys that are not
+parties are dropped with an :class:`Ignored` event, as is anything after the end. Links to different
+peers may reorder: a move that arrives before the move it answers (the sender's own next turn,
+before this party's next turn) is held, at most one per sender, until its turn comes.
 
 What each message reveals (to every other party; there is no mediator to hide anything from):
 
@@ -85,8 +86,10 @@ from edge_dan.negotiation.protocols.core import (
     ProtocolViolation,
     State,
     new_negotiation_id,
+    to_ms,
 )
 from edge_dan.negotiation.strategy import AlternatingOffers, LittleDan, Mode
+from edge_dan.wire.core import Incoming
 from edge_dan.wire.messages.negotiation import (
     Invite,
     Join,
@@ -313,10 +316,11 @@ class AoParty(Party):
         self._standing = _Standing(self.public_key, self.turn, index, accord)
         self._turn_played()
 
-    def decide(self, approve: bool, now_ms: int) -> None:
+    def decide(self, approve: bool, now: float) -> None:
         """The owner's yes or no to signing the outcome of the pending :class:`ApprovalNeeded`."""
         if self.state is not State.DECIDING or self._pending is None:
             raise NegotiationError("no offer is waiting for the owner")
+        now_ms = to_ms(now)
         if self._past_deadline(now_ms):
             self._fail(WithdrawCode.DEADLINE, "the deadline passed", self._others())
             return
@@ -343,7 +347,7 @@ class AoInitiator(AoParty):
         *,
         negotiation_id: bytes,
         max_rounds: int = 20,
-        deadline_ms: int = 0,
+        deadline: float | None = None,
         norms_digest: bytes = NO_NORMS,
         exponent: float = 5.0,
     ) -> None:
@@ -364,16 +368,16 @@ class AoInitiator(AoParty):
         self.parties = parties
         self.initiator = identity.public_key
         self.max_rounds = max_rounds
-        self.deadline_ms = deadline_ms
+        self.deadline_ms = 0 if deadline is None else to_ms(deadline)
 
-    def start(self, now_ms: int) -> None:
+    def start(self, now: float) -> None:
         """Send the invitations."""
         if self.state is not State.IDLE:
             raise NegotiationError("this negotiation has already started")
-        if self.deadline_ms and now_ms >= self.deadline_ms:
+        if self._past_deadline(to_ms(now)):
             raise NegotiationError("the deadline is already past")
         self.state = State.BIDDING
-        self._start_ms = now_ms
+        self._start_ms = to_ms(now)
         self._awaiting_joins = set(self._others())
         invite = Invite(
             self.negotiation_id,
@@ -394,15 +398,15 @@ class AoInitiator(AoParty):
 class AoResponder(AoParty):
     """A party invited to an alternating-offers negotiation."""
 
-    def receive(self, sender: bytes, data: bytes, now_ms: int) -> None:
-        """Handle bytes ``sender`` sent (the first must be an alternating-offers ``Invite``)."""
+    def receive(self, item: Incoming, now: float) -> None:
+        """Handle a message a peer sent (the first must be an alternating-offers ``Invite``)."""
         if self.state is State.IDLE:
-            self._accept_invite(sender, data, now_ms)
+            self._accept_invite(item.sender, item.message, to_ms(now))
             return
-        super().receive(sender, data, now_ms)
+        super().receive(item, now)
 
-    def _accept_invite(self, sender: bytes, data: bytes, now_ms: int) -> None:
-        invite = self._open_invitation(sender, data, now_ms)
+    def _accept_invite(self, sender: bytes, message: Message, now_ms: int) -> None:
+        invite = self._open_invitation(sender, message, now_ms)
         if invite is None:
             return
         self.parties = invite.parties

@@ -4,6 +4,13 @@ See :mod:`.mediated` and :mod:`.ao` for the protocols themselves and what each m
 :class:`Party` holds what every party of either shares: the outbox and event list, the
 invitation check, the deadline, walking away, and the commit point (the non-harm check right
 before signing).
+
+Every party follows the core contract of :mod:`edge_dan.wire.core`: typed messages in with the
+peer that sent them (:class:`~edge_dan.wire.core.Incoming`), :class:`~edge_dan.wire.core.Outgoing`
+messages and :class:`Event` values out, never bytes. Time is input, as float seconds on the wall
+clock (Unix time, as ``time.time()`` gives it): deadlines and accord timestamps travel as
+wall-clock milliseconds, the same for every party, so a party converts ``now`` to milliseconds
+inside and all parties' clocks must roughly agree.
 """
 
 from __future__ import annotations
@@ -17,14 +24,14 @@ from edge_dan.negotiation.accords.accord import Accord, space_digest
 from edge_dan.negotiation.domain.errors import NegotiationError
 from edge_dan.negotiation.domain.outcomes import Outcome
 from edge_dan.negotiation.strategy import LittleDan
-from edge_dan.wire.errors import MessageError
+from edge_dan.wire.core import Incoming, Outgoing
 from edge_dan.wire.messages.negotiation import (
     NEGOTIATION_ID_LEN,
     Invite,
     Withdraw,
     WithdrawCode,
 )
-from edge_dan.wire.messages.schema import Message, decode, encode
+from edge_dan.wire.messages.schema import Message
 
 NO_NORMS = bytes(32)
 """Norms digest of a negotiation under no group norms."""
@@ -49,14 +56,6 @@ class State(Enum):
     def terminal(self) -> bool:
         """Whether nothing more can happen."""
         return self in (State.AGREED, State.FAILED)
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """Bytes to send to one party."""
-
-    recipient: bytes
-    data: bytes
 
 
 @dataclass(frozen=True)
@@ -93,6 +92,11 @@ class Ignored:
 Event = Agreed | Failed | ApprovalNeeded | Ignored
 
 
+def to_ms(seconds: float) -> int:
+    """Wall-clock seconds as the whole milliseconds of the wire (deadlines, accord times)."""
+    return round(seconds * 1000)
+
+
 def new_negotiation_id(entropy: bytes) -> bytes:
     """A negotiation id from 16 random bytes the caller supplies (sans-IO: no randomness here)."""
     if len(entropy) != NEGOTIATION_ID_LEN:
@@ -101,7 +105,7 @@ def new_negotiation_id(entropy: bytes) -> bytes:
 
 
 class Party:
-    """Shared machinery of :class:`Mediator` and :class:`Participant`."""
+    """Shared machinery of every party of either protocol; a core (:mod:`edge_dan.wire.core`)."""
 
     def __init__(self, identity: Identity, strategy: LittleDan, norms_digest: bytes) -> None:
         self.identity = identity
@@ -127,6 +131,16 @@ class Party:
         """This party's identity key."""
         return self._public_key
 
+    @property
+    def finished(self) -> bool:
+        """Whether the negotiation ended (agreed or failed)."""
+        return self.state.terminal
+
+    def next_deadline(self) -> float | None:
+        """When ``tick`` ends a running negotiation: its deadline (wall-clock seconds), if any."""
+        running = not self.state.terminal and self.state is not State.IDLE
+        return self.deadline_ms / 1000 if running and self.deadline_ms else None
+
     def take_outgoing(self) -> list[Outgoing]:
         """Messages to send, oldest first (the list is emptied)."""
         out, self._outbox = self._outbox, []
@@ -140,7 +154,7 @@ class Party:
     # -- helpers -----------------------------------------------------------------------------
 
     def _send(self, recipient: bytes, message: Message) -> None:
-        self._outbox.append(Outgoing(recipient, encode(message)))
+        self._outbox.append(Outgoing(recipient, message))
 
     def _fail(self, code: WithdrawCode, detail: str, notify: Sequence[bytes]) -> None:
         for peer in notify:
@@ -163,8 +177,12 @@ class Party:
 
     # -- public inputs -----------------------------------------------------------------------
 
-    def receive(self, sender: bytes, data: bytes, now_ms: int) -> None:
-        """Handle bytes ``sender`` sent; outputs go to the outbox and the event list."""
+    def receive(self, item: Incoming, now: float) -> None:
+        """Handle a message a peer sent; outputs go to the outbox and the event list.
+
+        ``item.sender`` must be the identity key the peer's session proved.
+        """
+        sender, now_ms = item.sender, to_ms(now)
         if self.state.terminal:
             self._events.append(Ignored(sender, "negotiation already ended"))
             return
@@ -175,41 +193,32 @@ class Party:
             self._fail(WithdrawCode.DEADLINE, "the deadline passed", self._notify_on_end())
             return
         try:
-            try:
-                message = decode(data)
-            except MessageError as error:
-                raise ProtocolViolation(f"undecodable message: {error}") from None
-            self._dispatch(sender, message, now_ms)
+            self._dispatch(sender, item.message, now_ms)
         except ProtocolViolation as violation:
             self._fail(WithdrawCode.PROTOCOL_ERROR, str(violation), self._notify_on_end())
 
-    def tick(self, now_ms: int) -> None:
+    def tick(self, now: float) -> None:
         """Let time pass: ends the negotiation once the deadline is reached."""
-        running = not self.state.terminal and self.state is not State.IDLE
-        if running and self._past_deadline(now_ms):
+        deadline = self.next_deadline()
+        if deadline is not None and self._past_deadline(to_ms(now)):
             self._fail(WithdrawCode.DEADLINE, "the deadline passed", self._notify_on_end())
 
-    def withdraw(self, now_ms: int) -> None:
+    def withdraw(self, now: float) -> None:
         """Walk away now (the owner's right at any time)."""
-        del now_ms
+        del now
         if not self.state.terminal:
             self._fail(WithdrawCode.WALK_AWAY, "this party walked away", self._notify_on_end())
 
-    def decide(self, approve: bool, now_ms: int) -> None:
+    def decide(self, approve: bool, now: float) -> None:
         """The owner's answer to the pending :class:`ApprovalNeeded`."""
         raise NotImplementedError
 
     def _dispatch(self, sender: bytes, message: Message, now_ms: int) -> None:
         raise NotImplementedError
 
-    def _open_invitation(self, sender: bytes, data: bytes, now_ms: int) -> Invite | None:
+    def _open_invitation(self, sender: bytes, invite: Message, now_ms: int) -> Invite | None:
         """The first message, if it is an invitation this party can take; else None, with the
         reason already reported (ignored if it is no invitation, declined if it does not fit)."""
-        try:
-            invite = decode(data)
-        except MessageError as error:
-            self._events.append(Ignored(sender, f"not an invitation: {error}"))
-            return None
         if not isinstance(invite, Invite):
             self._events.append(Ignored(sender, "expected an invitation"))
             return None

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,15 +25,16 @@ from negotiation_runner import Endpoint, Initiator, RunResult, run
 from edge_dan.identity import Identity
 from edge_dan.negotiation.domain.outcomes import DiscreteIssue, Outcome, OutcomeSpace
 from edge_dan.negotiation.domain.utility import Evaluator, LinearAdditiveUtility, Profile, RedLine
-from edge_dan.negotiation.protocols.core import ApprovalNeeded, Event, Outgoing, Party, State
+from edge_dan.negotiation.protocols.core import ApprovalNeeded, Event, Party, State
 from edge_dan.negotiation.strategy import LittleDan, Mode, Policy
-from edge_dan.wire.messages import encode
+from edge_dan.wire.core import Incoming, Outgoing
 from edge_dan.wire.messages.negotiation import Withdraw
+from edge_dan.wire.messages.pairing import PairConfirm
 from edge_dan.wire.messages.schema import Message
 
 IDENTITIES = [Identity.generate() for _ in range(4)]
 NID = b"property-test-id"
-DEADLINE_MS = 10_000
+DEADLINE = 10.0  # seconds
 
 
 def fast(examples: int) -> settings:
@@ -128,14 +130,21 @@ class Adversary(Generic[P]):
     def public_key(self) -> bytes:
         return self.honest.public_key
 
-    def receive(self, sender: bytes, data: bytes, now_ms: int) -> None:
-        self.honest.receive(sender, data, now_ms)
+    @property
+    def finished(self) -> bool:
+        return self.honest.finished
 
-    def tick(self, now_ms: int) -> None:
-        self.honest.tick(now_ms)
+    def next_deadline(self) -> float | None:
+        return self.honest.next_deadline()
 
-    def decide(self, approve: bool, now_ms: int) -> None:
-        self.honest.decide(approve, now_ms)
+    def receive(self, item: Incoming, now: float) -> None:
+        self.honest.receive(item, now)
+
+    def tick(self, now: float) -> None:
+        self.honest.tick(now)
+
+    def decide(self, approve: bool, now: float) -> None:
+        self.honest.decide(approve, now)
 
     def take_events(self) -> list[Event]:
         return self.honest.take_events()
@@ -159,19 +168,20 @@ class Adversary(Generic[P]):
 
     def _rewrite(self, out: Outgoing) -> list[Outgoing]:
         """What goes out instead of ``out``, the message the adversary cheats on."""
-        if self.kind == "garbage":
-            return [Outgoing(out.recipient, b"\xa1\x00" + out.data[:5])]
+        if self.kind == "garbage":  # well-formed on the wire, nonsense to a negotiation
+            return [Outgoing(out.recipient, PairConfirm(True))]
         if self.kind == "repeat":
             return [out, out]
         if self.kind == "late":
             self.held.append(out)  # delivered after the next message, out of turn
             return []
         if self.kind == "withdraw":
-            return [Outgoing(out.recipient, encode(Withdraw(NID, 0)))]
+            return [Outgoing(out.recipient, Withdraw(NID, 0))]
         if self.kind == "wrong_id":
-            return [Outgoing(out.recipient, out.data.replace(NID, b"another-nego-id!"))]
+            other = dataclasses.replace(out.message, **{"negotiation_id": b"another-nego-id!"})
+            return [Outgoing(out.recipient, other)]
         forged = self._forge(out)
-        return [out if forged is None else Outgoing(out.recipient, encode(forged))]
+        return [out if forged is None else Outgoing(out.recipient, forged)]
 
     def _forge(self, out: Outgoing) -> Message | None:
         """A well-formed message replacing ``out`` for the protocol's own kinds (None: send it)."""

@@ -16,7 +16,8 @@ from edge_dan.negotiation.protocols.core import Failed, Party, State
 from edge_dan.negotiation.protocols.mediated import Mediator, Participant
 from edge_dan.negotiation.strategy import LittleDan
 from edge_dan.transports.memory import A_TO_B, Fault, FaultInjector, MemoryLink
-from edge_dan.wire.messages import decode, encode
+from edge_dan.wire.core import Incoming
+from edge_dan.wire.messages import Message
 from edge_dan.wire.messages.negotiation import WithdrawCode
 from edge_dan.wire.session import MessageReceived, Role, Session
 from edge_dan.wire.session import State as SessionState
@@ -51,7 +52,7 @@ def negotiate(
         LittleDan(PROFILES[0]),
         [i.public_key for i in ids[1:]],
         negotiation_id=NID,
-        deadline_ms=60_000,
+        deadline=60.0,
     )
     participants = [
         Participant(i, LittleDan(p)) for i, p in zip(ids[1:], PROFILES[1:], strict=True)
@@ -71,12 +72,12 @@ def negotiate(
         p.public_key: link for p, link in zip(participants, links, strict=True)
     }
     parties: list[Party] = [mediator, *participants]
-    now = 0
-    queue: deque[tuple[Party, bytes, bytes]] = deque()
+    now = 0.0
+    queue: deque[tuple[Party, bytes, Message]] = deque()
 
     def collect(party: Party) -> None:
         for out in party.take_outgoing():
-            queue.append((party, out.recipient, out.data))
+            queue.append((party, out.recipient, out.message))
 
     def deliver_events(link: MemoryLink) -> None:
         # Session a is the mediator's end, session b the participant's.
@@ -89,14 +90,14 @@ def negotiate(
                 event = events.pop(0)
                 if isinstance(event, MessageReceived) and session.peer is not None:
                     sender = session.peer.peer_identity_key  # proved by the handshake
-                    receiver.receive(sender, encode(event.message), now)
+                    receiver.receive(Incoming(sender, event.message), now)
                     collect(receiver)
 
     mediator.start(now)
     collect(mediator)
     while queue:
-        sender, recipient, data = queue.popleft()
-        now += 1
+        sender, recipient, message = queue.popleft()
+        now += 0.001
         if sender is mediator:
             link = by_key[recipient]
             session = link.a
@@ -104,12 +105,12 @@ def negotiate(
             link = by_key[sender.public_key]
             session = link.b
         if session.state is SessionState.ESTABLISHED:
-            session.send(decode(data))
+            session.send(message)
             link.pump()
         deliver_events(link)
     if any(not p.state.terminal for p in parties):
         for party in parties:
-            party.tick(60_000)
+            party.tick(60.0)
     return mediator, participants, links
 
 

@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from negotiation_runner import RunResult
 from property_harness import (
-    DEADLINE_MS,
+    DEADLINE,
     IDENTITIES,
     NID,
     Adversary,
@@ -29,9 +29,9 @@ from property_harness import (
     strategies,
 )
 
-from edge_dan.negotiation.protocols.core import Outgoing, Party, State
+from edge_dan.negotiation.protocols.core import Party, State
 from edge_dan.negotiation.protocols.mediated import Mediator, Participant
-from edge_dan.wire.messages import decode, encode
+from edge_dan.wire.core import Outgoing
 from edge_dan.wire.messages.negotiation import Bids
 from edge_dan.wire.messages.schema import Message
 
@@ -43,14 +43,14 @@ class ParticipantAdversary(Adversary[Participant]):
     """
 
     def _forge(self, out: Outgoing) -> Message | None:
-        message = decode(out.data)
+        message = out.message
         if self.kind == "out_of_space" and isinstance(message, Bids):
             levels = ((self.honest.space.cardinality,), *message.levels[1:])
             return Bids(NID, message.round, message.first_level, levels)
         return None
 
     def _hardline(self, out: Outgoing) -> Outgoing:
-        message = decode(out.data)
+        message = out.message
         if not isinstance(message, Bids):
             return out
         favourite = self.honest.strategy.concession_levels(1)[0][:1]
@@ -59,7 +59,7 @@ class ParticipantAdversary(Adversary[Participant]):
             for position in range(len(message.levels))
         )
         bids = Bids(NID, message.round, message.first_level, levels)
-        return Outgoing(out.recipient, encode(bids))
+        return Outgoing(out.recipient, bids)
 
 
 def negotiate(
@@ -77,7 +77,7 @@ def negotiate(
         negotiation_id=NID,
         max_rounds=case.max_rounds,
         levels=case.levels,
-        deadline_ms=DEADLINE_MS,
+        deadline=DEADLINE,
     )
     participants = [Participant(i, dan) for i, dan in zip(ids[1:], dans[1:], strict=True)]
     cheat = None if adversary is None else (ParticipantAdversary, *adversary)

@@ -19,7 +19,8 @@ from edge_dan.negotiation.protocols.core import Agreed, ApprovalNeeded, Failed, 
 from edge_dan.negotiation.protocols.mediated import Mediator, Participant
 from edge_dan.negotiation.protocols.mediated.pace import PaceSchedule
 from edge_dan.negotiation.strategy import LittleDan, Mode, Policy
-from edge_dan.wire.messages import decode, encode, registered
+from edge_dan.wire.core import Incoming
+from edge_dan.wire.messages import Message, encode, registered
 from edge_dan.wire.messages.negotiation import (
     MAX_LISTED_PER_MESSAGE,
     Answer,
@@ -32,6 +33,7 @@ from edge_dan.wire.messages.negotiation import (
     Withdraw,
     WithdrawCode,
 )
+from edge_dan.wire.messages.pairing import PairConfirm
 
 NID = bytes(range(16))
 
@@ -64,7 +66,7 @@ def two_profiles(rv: float = 0.0) -> tuple[Profile, Profile]:
 
 
 def setup(
-    profiles: list[Profile], policies: list[Policy] | None = None, deadline_ms: int = 0
+    profiles: list[Profile], policies: list[Policy] | None = None, deadline: float | None = None
 ) -> tuple[list[Identity], Mediator, list[Participant]]:
     ids = identities(len(profiles))
     policies = policies or [Policy()] * len(profiles)
@@ -73,7 +75,7 @@ def setup(
         LittleDan(profiles[0], policy=policies[0]),
         [i.public_key for i in ids[1:]],
         negotiation_id=NID,
-        deadline_ms=deadline_ms,
+        deadline=deadline,
     )
     participants = [
         Participant(i, LittleDan(p, policy=pol))
@@ -174,27 +176,28 @@ def test_walk_away_ends_it_for_everyone() -> None:
     mediator.start(0)
     for out in mediator.take_outgoing():
         target = next(p for p in participants if p.public_key == out.recipient)
-        target.receive(ids[0].public_key, out.data, 1)
+        target.receive(Incoming(ids[0].public_key, out.message), 1)
     participants[0].withdraw(2)
     (leave,) = participants[0].take_outgoing()[-1:]
-    mediator.receive(participants[0].public_key, leave.data, 3)
+    mediator.receive(Incoming(participants[0].public_key, leave.message), 3)
     relayed = mediator.take_outgoing()
-    assert [decode(o.data) for o in relayed] == [Withdraw(NID, WithdrawCode.PEER_WITHDREW)]
+    assert [o.message for o in relayed] == [Withdraw(NID, WithdrawCode.PEER_WITHDREW)]
     participants[1].take_outgoing()
-    participants[1].receive(ids[0].public_key, relayed[0].data, 4)
+    participants[1].receive(Incoming(ids[0].public_key, relayed[0].message), 4)
     assert participants[1].state is State.FAILED
     assert mediator.state is State.FAILED
 
 
-def _opened() -> tuple[list[Identity], Mediator, Participant, bytes]:
+def _opened() -> tuple[list[Identity], Mediator, Participant, Bids]:
     """A mediator and one participant after the invitation; the participant's round-1 Bids."""
     a, b = two_profiles()
     ids, mediator, (participant,) = setup([a, b])
     mediator.start(0)
     (invite,) = mediator.take_outgoing()
-    participant.receive(ids[0].public_key, invite.data, 1)
+    participant.receive(Incoming(ids[0].public_key, invite.message), 1)
     (bids,) = participant.take_outgoing()
-    return ids, mediator, participant, bids.data
+    assert isinstance(bids.message, Bids)
+    return ids, mediator, participant, bids.message
 
 
 def _levels(
@@ -207,39 +210,39 @@ def _levels(
 @pytest.mark.parametrize(
     "bad",
     [
-        b"\x00garbage",
-        encode(Bids(NID, 1, 0, _levels((999_999,)))),  # outside the space
-        encode(Bids(NID, 1, 0, _levels((1, 1)))),  # repeated outcome
-        encode(Bids(NID, 2, 0, _levels((1,)))),  # wrong round
-        encode(Bids(NID, 1, 5, _levels((1,)))),  # skipped levels
-        encode(Bids(NID, 1, 0, _levels((1,), 1))),  # fewer levels than asked
-        encode(Bids(bytes(16), 1, 0, _levels((1,)))),  # another negotiation
-        encode(Join(NID)),  # the mediated protocol has no Join
-        encode(Propose(NID, 1, 0, 0)),  # only the mediator proposes
+        PairConfirm(True),  # well-formed on the wire, but no negotiation message
+        Bids(NID, 1, 0, _levels((999_999,))),  # outside the space
+        Bids(NID, 1, 0, _levels((1, 1))),  # repeated outcome
+        Bids(NID, 2, 0, _levels((1,))),  # wrong round
+        Bids(NID, 1, 5, _levels((1,))),  # skipped levels
+        Bids(NID, 1, 0, _levels((1,), 1)),  # fewer levels than asked
+        Bids(bytes(16), 1, 0, _levels((1,))),  # another negotiation
+        Join(NID),  # the mediated protocol has no Join
+        Propose(NID, 1, 0, 0),  # only the mediator proposes
     ],
 )
-def test_invalid_message_to_mediator_ends_cleanly(bad: bytes) -> None:
+def test_invalid_message_to_mediator_ends_cleanly(bad: Message) -> None:
     ids, mediator, participant, _ = _opened()
-    mediator.receive(ids[1].public_key, bad, 3)
+    mediator.receive(Incoming(ids[1].public_key, bad), 3)
     assert mediator.state is State.FAILED
     (event,) = [e for e in mediator.take_events() if isinstance(e, Failed)]
     assert event.code is WithdrawCode.PROTOCOL_ERROR
     (notice,) = mediator.take_outgoing()
-    participant.receive(ids[0].public_key, notice.data, 4)
+    participant.receive(Incoming(ids[0].public_key, notice.message), 4)
     assert participant.state is State.FAILED
     assert participant.accord is None and mediator.accord is None
 
 
 def test_repeated_bids_and_late_messages_end_cleanly() -> None:
     ids, mediator, _, bids = _opened()
-    mediator.receive(ids[1].public_key, bids, 4)
+    mediator.receive(Incoming(ids[1].public_key, bids), 4)
     mediator.take_outgoing()
-    mediator.receive(ids[1].public_key, bids, 5)  # the same Bids again
+    mediator.receive(Incoming(ids[1].public_key, bids), 5)  # the same Bids again
     assert mediator.state is State.FAILED
 
     ids, mediator, participant, bids = _opened()
-    mediator.deadline_ms = participant.deadline_ms = 100
-    mediator.receive(ids[1].public_key, bids, 100)
+    mediator.deadline_ms = participant.deadline_ms = 100_000  # 100 s after the epoch
+    mediator.receive(Incoming(ids[1].public_key, bids), 100.0)
     assert mediator.state is State.FAILED
     assert [e.code for e in mediator.take_events() if isinstance(e, Failed)] == [
         WithdrawCode.DEADLINE
@@ -249,20 +252,20 @@ def test_repeated_bids_and_late_messages_end_cleanly() -> None:
 def test_a_round_asking_more_than_the_invitation_allows_is_refused() -> None:
     ids, mediator, participant, _ = _opened()
     greedy = OpenRound(NID, 2, mediator.levels_per_round + 1)  # reveal more than promised
-    participant.receive(ids[0].public_key, encode(greedy), 3)
+    participant.receive(Incoming(ids[0].public_key, greedy), 3)
     assert participant.state is State.FAILED
-    assert [decode(o.data) for o in participant.take_outgoing()] == [
+    assert [o.message for o in participant.take_outgoing()] == [
         Withdraw(NID, WithdrawCode.PROTOCOL_ERROR)
     ]
 
 
 def test_a_proposal_the_participant_never_listed_is_refused_unsigned() -> None:
     ids, _, participant, bids = _opened()
-    listed = {i for level in decode(bids).levels for i in level}  # type: ignore[attr-defined]
+    listed = {i for level in bids.levels for i in level}
     unlisted = next(i for i in range(participant.space.cardinality) if i not in listed)
-    participant.receive(ids[0].public_key, encode(Propose(NID, 1, unlisted, 5)), 4)
+    participant.receive(Incoming(ids[0].public_key, Propose(NID, 1, unlisted, 5)), 4)
     assert participant.state is State.FAILED
-    assert [decode(o.data) for o in participant.take_outgoing()] == [
+    assert [o.message for o in participant.take_outgoing()] == [
         Withdraw(NID, WithdrawCode.PROTOCOL_ERROR)
     ]
 
@@ -270,25 +273,25 @@ def test_a_proposal_the_participant_never_listed_is_refused_unsigned() -> None:
 @pytest.mark.parametrize("forger", ["participant", "stranger"])
 def test_a_conclusion_without_the_mediators_valid_signature_binds_nothing(forger: str) -> None:
     ids, _, participant, bids = _opened()
-    listed = next(i for level in decode(bids).levels for i in level)  # type: ignore[attr-defined]
-    participant.receive(ids[0].public_key, encode(Propose(NID, 1, listed, 5)), 4)
-    (answer,) = [decode(o.data) for o in participant.take_outgoing()]
+    listed = next(i for level in bids.levels for i in level)
+    participant.receive(Incoming(ids[0].public_key, Propose(NID, 1, listed, 5)), 4)
+    (answer,) = [o.message for o in participant.take_outgoing()]
     assert isinstance(answer, Answer) and answer.accept
     outcome = participant.space.outcome_at(listed)
     accord = Accord.of(NID, participant.parties, participant.space, outcome, 5)
     key = ids[1] if forger == "participant" else Identity.generate()
     forged = Concluded(NID, (key.sign(accord.message()), answer.signature))
-    participant.receive(ids[0].public_key, encode(forged), 6)
+    participant.receive(Incoming(ids[0].public_key, forged), 6)
     assert participant.state is State.FAILED and participant.accord is None
-    out = [decode(o.data) for o in participant.take_outgoing()]
+    out = [o.message for o in participant.take_outgoing()]
     assert out == [Withdraw(NID, WithdrawCode.PROTOCOL_ERROR)]
 
 
 def test_strangers_are_ignored_and_cannot_end_a_negotiation() -> None:
     _, mediator, participant, _ = _opened()
     stranger = Identity.generate().public_key
-    mediator.receive(stranger, encode(Withdraw(NID, 0)), 3)
-    participant.receive(stranger, encode(Withdraw(NID, 0)), 3)
+    mediator.receive(Incoming(stranger, Withdraw(NID, 0)), 3)
+    participant.receive(Incoming(stranger, Withdraw(NID, 0)), 3)
     assert mediator.state is State.BIDDING and participant.state is State.BIDDING
     assert any(isinstance(e, Ignored) for e in mediator.take_events())
 
@@ -305,16 +308,16 @@ def test_invitation_for_another_space_is_declined() -> None:
     participant = Participant(ids[1], LittleDan(stranger_profile))
     mediator.start(0)
     (invite,) = mediator.take_outgoing()
-    participant.receive(ids[0].public_key, invite.data, 1)
+    participant.receive(Incoming(ids[0].public_key, invite.message), 1)
     assert participant.state is State.FAILED
-    assert [decode(o.data) for o in participant.take_outgoing()] == [
+    assert [o.message for o in participant.take_outgoing()] == [
         Withdraw(NID, WithdrawCode.DECLINED)
     ]
 
 
 def test_time_deadline_ends_a_stalled_negotiation() -> None:
     a, b = two_profiles()
-    _, mediator, _ = setup([a, b], deadline_ms=50)
+    _, mediator, _ = setup([a, b], deadline=50.0)
     mediator.start(0)
     mediator.take_outgoing()  # the invitation is lost
     states = []
@@ -355,21 +358,19 @@ def test_no_message_carries_utilities_weights_or_profiles() -> None:
     assert result.accord_of(ids[0].public_key) is not None
     negotiation_types = {t for t in registered() if 512 <= t <= 1023}
     cardinality = scenario.space.cardinality
-    for _, _, data in result.transcript:
-        raw = cbor2.loads(data)
+    for _, _, message in result.transcript:
+        raw = cbor2.loads(encode(message))
         assert raw[1] in negotiation_types
         atoms = _walk(raw)
         # No floats at all: utilities, weights and evaluations would need them.
         assert not any(isinstance(a, float) for a in atoms)
-        message = decode(data)
         if isinstance(message, Bids):
             for level in message.levels:
                 assert all(0 <= i < cardinality for i in level)
         # No text: issue or value names (and thus evaluation tables) never travel.
         assert not any(isinstance(a, str) for a in atoms)
     # The mediator's own levels never leave it: its round openers are empty.
-    for sender, _, data in result.transcript:
-        message = decode(data)
+    for sender, _, message in result.transcript:
         if sender == ids[0].public_key and isinstance(message, Bids):
             assert message.levels == ()
         assert not isinstance(message, Invite) or message.parties[0] == ids[0].public_key
@@ -409,8 +410,7 @@ def test_large_levels_are_split_across_messages_without_repeats() -> None:
     ids, mediator, participants = setup([picky, flat])
     result = run(mediator, participants)
     listed: list[int] = []
-    for sender, _, data in result.transcript:
-        message = decode(data)
+    for sender, _, message in result.transcript:
         if sender == ids[1].public_key and isinstance(message, Bids):
             sizes = sum(len(level) for level in message.levels)
             assert sizes <= MAX_LISTED_PER_MESSAGE

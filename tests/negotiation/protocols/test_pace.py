@@ -10,7 +10,7 @@ from test_negotiation_protocol import setup, two_profiles
 from edge_dan.negotiation.domain.errors import NegotiationError
 from edge_dan.negotiation.formats.genius import load_scenario
 from edge_dan.negotiation.protocols.mediated.pace import PaceSchedule
-from edge_dan.wire.messages import decode
+from edge_dan.wire.messages import Message
 from edge_dan.wire.messages.negotiation import (
     Answer,
     Bids,
@@ -40,8 +40,8 @@ def test_schedule_fits_the_levels_and_a_short_round_limit() -> None:
         PaceSchedule.plan(0, 20, 2)
 
 
-def _kinds(transcript: list[tuple[bytes, bytes, bytes]]) -> list[type]:
-    return [type(decode(data)) for _, _, data in transcript]
+def _kinds(transcript: list[tuple[bytes, bytes, Message]]) -> list[type]:
+    return [type(message) for _, _, message in transcript]
 
 
 def test_bilateral_flow_has_no_join() -> None:
@@ -63,7 +63,7 @@ def test_every_round_asks_within_the_invitations_cap() -> None:
     ids, mediator, participants = setup(profiles)
     result = run(mediator, participants)
     assert result.accord_of(ids[0].public_key) is not None
-    messages = [decode(data) for _, _, data in result.transcript]
+    messages = [message for _, _, message in result.transcript]
     (invite, *_) = (m for m in messages if isinstance(m, Invite))
     asked = [invite.opening_levels] + [m.levels for m in messages if isinstance(m, OpenRound)]
     assert all(1 <= k <= invite.levels_per_round for k in asked)

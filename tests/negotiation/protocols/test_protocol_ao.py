@@ -21,8 +21,9 @@ from edge_dan.negotiation.domain.errors import NegotiationError
 from edge_dan.negotiation.domain.utility import Profile, RedLine
 from edge_dan.negotiation.formats.genius import load_scenario
 from edge_dan.negotiation.protocols.ao import AoInitiator, AoParty, AoResponder
-from edge_dan.negotiation.protocols.core import ApprovalNeeded, Failed, Ignored, Outgoing, State
+from edge_dan.negotiation.protocols.core import ApprovalNeeded, Failed, Ignored, State
 from edge_dan.negotiation.strategy import AlternatingOffers, LittleDan, Mode, Policy
+from edge_dan.wire.core import Incoming, Outgoing
 from edge_dan.wire.errors import MessageError
 from edge_dan.wire.messages import Message, decode, encode
 from edge_dan.wire.messages.negotiation import (
@@ -33,6 +34,7 @@ from edge_dan.wire.messages.negotiation import (
     WithdrawCode,
 )
 from edge_dan.wire.messages.negotiation_ao import Accept, Offer
+from edge_dan.wire.messages.pairing import PairConfirm
 
 ID_HEX = "50" + NID.hex()
 
@@ -42,7 +44,7 @@ def setup(
     policies: list[Policy] | None = None,
     *,
     max_rounds: int = 20,
-    deadline_ms: int = 0,
+    deadline: float | None = None,
 ) -> tuple[list[Identity], AoInitiator, list[AoResponder]]:
     ids = [Identity.generate() for _ in profiles]
     policies = policies or [Policy()] * len(profiles)
@@ -52,7 +54,7 @@ def setup(
         [i.public_key for i in ids[1:]],
         negotiation_id=NID,
         max_rounds=max_rounds,
-        deadline_ms=deadline_ms,
+        deadline=deadline,
     )
     responders = [
         AoResponder(i, LittleDan(p, policy=pol))
@@ -63,8 +65,7 @@ def setup(
 
 def moves(outs: list[Outgoing]) -> list[Message]:
     """The distinct messages of one broadcast (one per recipient, all equal)."""
-    decoded = [decode(out.data) for out in outs]
-    return list(dict.fromkeys(decoded))
+    return list(dict.fromkeys(out.message for out in outs))
 
 
 # -- agreement --------------------------------------------------------------------------------
@@ -128,7 +129,7 @@ def test_agreement_on_the_opening_offer_takes_n_plus_one_turns(n: int) -> None:
     assert result.accord_of(ids[-1].public_key) is not None
     assert initiator.turn == n + 1
     assert result.total_messages == (n + 3) * (n - 1)  # the module doc's count
-    kinds = [type(decode(data)).__name__ for _, _, data in result.transcript]
+    kinds = [type(message).__name__ for _, _, message in result.transcript]
     assert kinds.count("Offer") == n - 1 and kinds.count("Accept") == n * (n - 1)
 
 
@@ -145,12 +146,11 @@ def test_no_message_carries_utilities_weights_or_profiles() -> None:
             return [a for pair in value.items() for item in pair for a in atoms(item)]
         return [value]
 
-    for _, _, data in result.transcript:
-        raw = cbor2.loads(data)
+    for _, _, message in result.transcript:
+        raw = cbor2.loads(encode(message))
         assert 512 <= raw[1] <= 1023
         found = atoms(raw)
         assert not any(isinstance(a, float | str) for a in found)
-        message = decode(data)
         if isinstance(message, Offer):
             assert message.outcome < scenario.space.cardinality
 
@@ -176,8 +176,8 @@ def test_ask_mode_a_no_means_no_signature_and_a_later_yes_agrees() -> None:
     refused = b.space.index(asked[0].outcome)
     offered = [
         message.outcome
-        for sender, _, data in result.transcript
-        if sender == ids[1].public_key and isinstance(message := decode(data), Offer)
+        for sender, _, message in result.transcript
+        if sender == ids[1].public_key and isinstance(message, Offer)
     ]
     assert offered.count(refused) <= 1
 
@@ -204,8 +204,8 @@ def test_ask_mode_owner_always_no_never_agrees_and_never_signs() -> None:
     assert result.accord_of(ids[1].public_key) is None
     assert initiator.state is State.FAILED and responders[0].state is State.FAILED
     assert not any(
-        isinstance(decode(data), Accept)
-        for sender, _, data in result.transcript
+        isinstance(message, Accept)
+        for sender, _, message in result.transcript
         if sender == ids[0].public_key
     )
 
@@ -221,23 +221,23 @@ def test_decide_without_a_pending_question_is_refused() -> None:
 
 
 def started(
-    profiles: list[Profile], deadline_ms: int = 0
+    profiles: list[Profile], deadline: float | None = None
 ) -> tuple[list[Identity], AoInitiator, list[AoResponder], list[Outgoing]]:
     """Invitations and joins delivered; returns the initiator's opening broadcast."""
-    ids, initiator, responders = setup(profiles, deadline_ms=deadline_ms)
+    ids, initiator, responders = setup(profiles, deadline=deadline)
     initiator.start(0)
     for out in initiator.take_outgoing():
         responder = next(r for r in responders if r.public_key == out.recipient)
-        responder.receive(ids[0].public_key, out.data, 1)
+        responder.receive(Incoming(ids[0].public_key, out.message), 1)
         (join,) = responder.take_outgoing()
-        initiator.receive(responder.public_key, join.data, 2)
+        initiator.receive(Incoming(responder.public_key, join.message), 2)
     return ids, initiator, responders, initiator.take_outgoing()
 
 
-def deliver(outs: list[Outgoing], sender: bytes, to: AoParty, now: int) -> None:
+def deliver(outs: list[Outgoing], sender: bytes, to: AoParty, now: float) -> None:
     for out in outs:
         if out.recipient == to.public_key:
-            to.receive(sender, out.data, now)
+            to.receive(Incoming(sender, out.message), now)
 
 
 def test_invitation_names_the_protocol_and_the_initiator_opens() -> None:
@@ -245,13 +245,13 @@ def test_invitation_names_the_protocol_and_the_initiator_opens() -> None:
     ids, initiator, responders = setup([a, b])
     initiator.start(0)
     (invite,) = initiator.take_outgoing()
-    message = decode(invite.data)
+    message = invite.message
     assert isinstance(message, Invite)
     assert message.protocol == NegotiationProtocol.ALTERNATING_OFFERS
     assert message.parties == (ids[0].public_key, ids[1].public_key)
-    responders[0].receive(ids[0].public_key, invite.data, 1)
+    responders[0].receive(Incoming(ids[0].public_key, invite.message), 1)
     assert moves(responders[0].take_outgoing()) == [Join(NID)]
-    initiator.receive(ids[1].public_key, encode(Join(NID)), 2)
+    initiator.receive(Incoming(ids[1].public_key, Join(NID)), 2)
     (opening,) = moves(initiator.take_outgoing())
     assert isinstance(opening, Offer) and opening.turn == 0
     assert a(a.space.outcome_at(opening.outcome)) == max(a.utilities())
@@ -271,28 +271,28 @@ def test_unsuitable_invitations_are_declined(invite_change: dict[str, object]) -
     ids, initiator, responders = setup([a, b])
     initiator.start(0)
     (out,) = initiator.take_outgoing()
-    invite = decode(out.data)
+    invite = out.message
     assert isinstance(invite, Invite)
     changed = dataclasses.replace(invite, **invite_change)  # type: ignore[arg-type]
-    responders[0].receive(ids[0].public_key, encode(changed), 1)
+    responders[0].receive(Incoming(ids[0].public_key, changed), 1)
     assert responders[0].state is State.FAILED
     assert moves(responders[0].take_outgoing()) == [Withdraw(NID, WithdrawCode.DECLINED)]
 
 
-def _bad_moves(ids: list[Identity], cardinality: int) -> dict[str, bytes]:
+def _bad_moves(ids: list[Identity], cardinality: int) -> dict[str, Message]:
     """Messages from party 1 to the initiator at turn 1 (its turn), each broken one way."""
     stranger_signature = Identity.generate().sign(b"not an accord")
     return {
-        "garbage": b"\x00garbage",
-        "out_of_space": encode(Offer(NID, 1, cardinality, 5)),
-        "out_of_turn": encode(Offer(NID, 0, 0, 5)),  # turn 0 was the initiator's
-        "skipped_turn": encode(Offer(NID, 4, 0, 5)),  # party 1's next turn but one
-        "past_round_limit": encode(Offer(NID, 3 * 20 + 1, 0, 5)),  # 20 rounds of 3 turns
-        "foreign_negotiation": encode(Offer(b"another-nego-id!", 1, 0, 5)),
-        "bad_signature": encode(Accept(NID, 1, stranger_signature)),
-        "repeated_join": encode(Join(NID)),
-        "second_invite": encode(
-            Invite(NID, (ids[1].public_key, ids[0].public_key), bytes(32), 5, 0, 1, 1, bytes(32))
+        "garbage": PairConfirm(True),  # well-formed on the wire, but no negotiation message
+        "out_of_space": Offer(NID, 1, cardinality, 5),
+        "out_of_turn": Offer(NID, 0, 0, 5),  # turn 0 was the initiator's
+        "skipped_turn": Offer(NID, 4, 0, 5),  # party 1's next turn but one
+        "past_round_limit": Offer(NID, 3 * 20 + 1, 0, 5),  # 20 rounds of 3 turns
+        "foreign_negotiation": Offer(b"another-nego-id!", 1, 0, 5),
+        "bad_signature": Accept(NID, 1, stranger_signature),
+        "repeated_join": Join(NID),
+        "second_invite": Invite(
+            NID, (ids[1].public_key, ids[0].public_key), bytes(32), 5, 0, 1, 1, bytes(32)
         ),
     }
 
@@ -318,7 +318,7 @@ def test_a_broken_move_ends_the_negotiation_cleanly(kind: str) -> None:
     for responder in responders:
         deliver(opening, ids[0].public_key, responder, 3)
     bad = _bad_moves(ids, a.space.cardinality)[kind]
-    initiator.receive(ids[1].public_key, bad, 4)
+    initiator.receive(Incoming(ids[1].public_key, bad), 4)
     assert initiator.state is State.FAILED
     (event,) = [e for e in initiator.take_events() if isinstance(e, Failed)]
     assert event.code is WithdrawCode.PROTOCOL_ERROR
@@ -335,7 +335,7 @@ def test_accept_with_nothing_standing_and_repeated_moves_end_cleanly() -> None:
     # An Accept on turn 0 has nothing to accept: only the initiator may move then, but a
     # responder that sees one from the initiator before any offer must refuse it.
     signature = initiator.identity.sign(b"x")
-    responder.receive(ids[0].public_key, encode(Accept(NID, 0, signature)), 3)
+    responder.receive(Incoming(ids[0].public_key, Accept(NID, 0, signature)), 3)
     assert responder.state is State.FAILED
 
     ids, initiator, (responder,), opening = started([a, b])
@@ -349,8 +349,8 @@ def test_accept_with_nothing_standing_and_repeated_moves_end_cleanly() -> None:
 
 def test_a_late_message_after_the_deadline_ends_it() -> None:
     a, b = opposed()
-    ids, _, (responder,), opening = started([a, b], deadline_ms=100)
-    deliver(opening, ids[0].public_key, responder, 100)
+    ids, _, (responder,), opening = started([a, b], deadline=100.0)
+    deliver(opening, ids[0].public_key, responder, 100.0)
     assert responder.state is State.FAILED
     assert [e.code for e in responder.take_events() if isinstance(e, Failed)] == [
         WithdrawCode.DEADLINE
@@ -391,8 +391,8 @@ def test_strangers_are_ignored_and_cannot_end_a_negotiation() -> None:
     a, b = opposed()
     _, initiator, (responder,), _ = started([a, b])
     stranger = Identity.generate().public_key
-    initiator.receive(stranger, encode(Withdraw(NID, 0)), 3)
-    responder.receive(stranger, encode(Withdraw(NID, 0)), 3)
+    initiator.receive(Incoming(stranger, Withdraw(NID, 0)), 3)
+    responder.receive(Incoming(stranger, Withdraw(NID, 0)), 3)
     assert initiator.state is State.BIDDING and responder.state is State.BIDDING
     assert any(isinstance(e, Ignored) for e in initiator.take_events())
     assert any(isinstance(e, Ignored) for e in responder.take_events())
@@ -412,7 +412,7 @@ def test_any_party_can_walk_away_at_any_time(moment: str) -> None:
         for responder in responders:
             deliver(invites, ids[0].public_key, responder, 1)
             (join,) = responder.take_outgoing()
-            initiator.receive(responder.public_key, join.data, 2)
+            initiator.receive(Incoming(responder.public_key, join.message), 2)
         opening = initiator.take_outgoing()
         for responder in responders:
             deliver(opening, ids[0].public_key, responder, 3)
@@ -429,7 +429,7 @@ def test_any_party_can_walk_away_at_any_time(moment: str) -> None:
         failures = [e for e in other.take_events() if isinstance(e, Failed)]
         assert [f.code for f in failures] == [WithdrawCode.PEER_WITHDREW]
     # Nothing moves after the end, and later messages are dropped.
-    initiator.receive(ids[2].public_key, encode(Offer(NID, 1, 0, 6)), 6)
+    initiator.receive(Incoming(ids[2].public_key, Offer(NID, 1, 0, 6)), 6)
     assert any(isinstance(e, Ignored) for e in initiator.take_events())
 
 
@@ -439,7 +439,7 @@ def test_walking_away_while_the_owner_decides() -> None:
     initiator.start(0)
     deliver(initiator.take_outgoing(), ids[0].public_key, responder, 1)
     (join,) = responder.take_outgoing()
-    initiator.receive(ids[1].public_key, join.data, 2)
+    initiator.receive(Incoming(ids[1].public_key, join.message), 2)
     deliver(initiator.take_outgoing(), ids[0].public_key, responder, 3)
     assert responder.state is State.DECIDING
     assert [type(e) for e in responder.take_events()] == [ApprovalNeeded]
@@ -458,13 +458,13 @@ def test_round_limit_ends_it_for_everyone_with_one_withdraw() -> None:
     codes = [failure.code for i in ids if (failure := result.failure_of(i.public_key))]
     assert codes == [WithdrawCode.DEADLINE, WithdrawCode.DEADLINE]
     assert result.rounds <= 3
-    withdraws = [d for _, _, d in result.transcript if isinstance(decode(d), Withdraw)]
+    withdraws = [m for _, _, m in result.transcript if isinstance(m, Withdraw)]
     assert len(withdraws) == 1  # whoever first sees no offer can be agreed in time says so
 
 
 def test_time_deadline_ends_a_stalled_negotiation() -> None:
     a, b = opposed()
-    _, initiator, _ = setup([a, b], deadline_ms=50)
+    _, initiator, _ = setup([a, b], deadline=50.0)
     initiator.start(0)
     initiator.take_outgoing()  # the invitations are lost
     states = []
@@ -484,7 +484,7 @@ def test_initiator_rejects_bad_configuration() -> None:
         AoInitiator(me, LittleDan(a), others, negotiation_id=NID)  # 11 parties
     with pytest.raises(NegotiationError):
         AoInitiator(me, LittleDan(a), others[:1], negotiation_id=NID, max_rounds=1)
-    initiator = AoInitiator(me, LittleDan(a), others[:1], negotiation_id=NID, deadline_ms=10)
+    initiator = AoInitiator(me, LittleDan(a), others[:1], negotiation_id=NID, deadline=10.0)
     with pytest.raises(NegotiationError):
         initiator.start(10)
 

@@ -21,7 +21,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from negotiation_runner import RunResult
 from property_harness import (
-    DEADLINE_MS,
+    DEADLINE,
     IDENTITIES,
     NID,
     Adversary,
@@ -37,8 +37,8 @@ from property_harness import (
 
 from edge_dan.negotiation.accords.accord import Accord
 from edge_dan.negotiation.protocols.ao import AoInitiator, AoParty, AoResponder
-from edge_dan.negotiation.protocols.core import Outgoing, State
-from edge_dan.wire.messages import decode, encode
+from edge_dan.negotiation.protocols.core import State
+from edge_dan.wire.core import Outgoing
 from edge_dan.wire.messages.negotiation_ao import Accept, Offer
 from edge_dan.wire.messages.schema import Message
 
@@ -81,7 +81,7 @@ class ResponderAdversary(Adversary[AoResponder]):
         self.favourite = int(honest.strategy.profile.utilities().argmax())
 
     def _forge(self, out: Outgoing) -> Message | None:
-        message = decode(out.data)
+        message = out.message
         turn = getattr(message, "turn", self.honest.turn)
         cardinality = self.honest.space.cardinality
         if self.kind == "out_of_space":
@@ -104,9 +104,9 @@ class ResponderAdversary(Adversary[AoResponder]):
         return None
 
     def _hardline(self, out: Outgoing) -> Outgoing:
-        message = decode(out.data)
+        message = out.message
         if isinstance(message, Offer | Accept):
-            return Outgoing(out.recipient, encode(Offer(NID, message.turn, self.favourite, 0)))
+            return Outgoing(out.recipient, Offer(NID, message.turn, self.favourite, 0))
         return out
 
 
@@ -124,7 +124,7 @@ def negotiate(
         [i.public_key for i in ids[1:]],
         negotiation_id=NID,
         max_rounds=case.max_rounds + 1,  # the drawn 1..6 as 2..7: agreement takes two rounds
-        deadline_ms=DEADLINE_MS,
+        deadline=DEADLINE,
     )
     responders = [RecordingResponder(i, dan) for i, dan in zip(ids[1:], dans[1:], strict=True)]
     parties: list[Recording] = [initiator, *responders]

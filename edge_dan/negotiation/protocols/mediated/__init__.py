@@ -29,18 +29,20 @@ Flow::
 Every party reveals the same number of levels each round, so all concede at the same pace. How many
 (:class:`~.pace.PaceSchedule`): a larger opening, a steady pace that spreads the levels over
 ``min(max_rounds, pace_rounds)`` rounds, and one look-ahead round. The invitation states the most
-any round may ask (``levels_per_round``); a participant refuses a round that asks for more.
-Messages for ``n`` parties and ``R`` rounds: ``(n - 1) * (2R + 3)``. Deadlines: ``max_rounds`` and
-an absolute ``deadline_ms``; time is passed in (``now_ms``), never read. Any party can walk away at
-any time (:meth:`~.core.Party.withdraw`): a participant's ``Withdraw`` makes the mediator end the
-negotiation for everyone.
+any round may ask (``levels_per_round``); a participant refuses a round that asks for more. Messages
+for ``n`` parties and ``R`` rounds: ``(n - 1) * (2R + 3)``. Deadlines: ``max_rounds`` and an
+absolute ``deadline`` (wall-clock seconds, ``deadline_ms`` on the wire); time is passed in (``now``,
+see :mod:`~edge_dan.negotiation.protocols.core`), never read. Any party can walk away at any time
+(:meth:`~.core.Party.withdraw`): a participant's ``Withdraw`` makes the mediator end the negotiation
+for everyone.
 
-Errors: a message that does not decode, names another negotiation, comes out of turn, repeats,
-lists an outcome outside the space or listed before, skips or exceeds levels, carries a bad
-signature, or arrives after the deadline ends the negotiation for the receiver (it sends
-``Withdraw(PROTOCOL_ERROR)``; the mediator sends it to everyone) and emits :class:`Failed`.
-Messages from keys that are not parties are dropped with an :class:`Ignored` event (a stranger
-must not be able to end someone else's negotiation); anything after the end is ignored too.
+Errors: a message of a kind the protocol does not use there, or one that names another negotiation,
+comes out of turn, repeats, lists an outcome outside the space or listed before, skips or exceeds
+levels, carries a bad signature, or arrives after the deadline ends the negotiation for the receiver
+(it sends ``Withdraw(PROTOCOL_ERROR)``; the mediator sends it to everyone) and emits
+:class:`Failed`. Messages from keys that are not parties are dropped with an :class:`Ignored` event
+(a stranger must not be able to end someone else's negotiation); anything after the end is ignored
+too.
 
 What each message reveals:
 

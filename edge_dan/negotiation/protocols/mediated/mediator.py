@@ -22,6 +22,7 @@ from edge_dan.negotiation.protocols.core import (
     ProtocolViolation,
     State,
     new_negotiation_id,
+    to_ms,
 )
 from edge_dan.negotiation.protocols.mediated.pace import PaceSchedule
 from edge_dan.negotiation.strategy import IntArray, LittleDan, Mode
@@ -52,7 +53,7 @@ class Mediator(Party):
         *,
         negotiation_id: bytes,
         max_rounds: int = 20,
-        deadline_ms: int = 0,
+        deadline: float | None = None,
         levels: int = 40,
         norms_digest: bytes = NO_NORMS,
         lookahead_levels: int | None = None,
@@ -75,7 +76,7 @@ class Mediator(Party):
         self.negotiation_id = new_negotiation_id(negotiation_id)
         self.parties = parties
         self.max_rounds = max_rounds
-        self.deadline_ms = deadline_ms
+        self.deadline_ms = 0 if deadline is None else to_ms(deadline)
         self.levels = levels
         self.schedule = PaceSchedule.plan(
             levels,
@@ -106,11 +107,11 @@ class Mediator(Party):
     def _notify_on_end(self) -> Sequence[bytes]:
         return self._others() if self.state is not State.IDLE else ()
 
-    def start(self, now_ms: int) -> None:
+    def start(self, now: float) -> None:
         """Send the invitations, which also open round 1."""
         if self.state is not State.IDLE:
             raise NegotiationError("this negotiation has already started")
-        if self.deadline_ms and now_ms >= self.deadline_ms:
+        if self._past_deadline(to_ms(now)):
             raise NegotiationError("the deadline is already past")
         self._begin_round(self.schedule.opening)
         invite = Invite(
@@ -232,11 +233,11 @@ class Mediator(Party):
         else:
             self._decide_own(approve=True)
 
-    def decide(self, approve: bool, now_ms: int) -> None:
+    def decide(self, approve: bool, now: float) -> None:
         """The owner's yes or no to the outcome the mediator is about to propose."""
         if self.state is not State.PROPOSING or self._proposal is None or self._signatures:
             raise NegotiationError("no proposal is waiting for the owner")
-        if self._past_deadline(now_ms):
+        if self._past_deadline(to_ms(now)):
             self._fail(WithdrawCode.DEADLINE, "the deadline passed", self._others())
             return
         self._decide_own(approve=approve)

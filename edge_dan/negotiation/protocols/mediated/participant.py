@@ -22,8 +22,10 @@ from edge_dan.negotiation.protocols.core import (
     Party,
     ProtocolViolation,
     State,
+    to_ms,
 )
 from edge_dan.negotiation.strategy import IntArray, LittleDan, Mode
+from edge_dan.wire.core import Incoming
 from edge_dan.wire.messages.negotiation import (
     MAX_LEVELS,
     MAX_LISTED_PER_MESSAGE,
@@ -56,19 +58,19 @@ class Participant(Party):
     def _notify_on_end(self) -> Sequence[bytes]:
         return (self.mediator,) if self.mediator else ()
 
-    def receive(self, sender: bytes, data: bytes, now_ms: int) -> None:
-        """Handle bytes ``sender`` sent (the first message must be an ``Invite``)."""
+    def receive(self, item: Incoming, now: float) -> None:
+        """Handle a message a peer sent (the first must be an ``Invite``)."""
         if self.state is State.IDLE:
-            self._accept_invite(sender, data, now_ms)
+            self._accept_invite(item.sender, item.message, to_ms(now))
             return
-        if sender != self.mediator and not self.state.terminal:
-            self._events.append(Ignored(sender, "only the mediator talks to a participant"))
+        if item.sender != self.mediator and not self.state.terminal:
+            self._events.append(Ignored(item.sender, "only the mediator talks to a participant"))
             return
-        super().receive(sender, data, now_ms)
+        super().receive(item, now)
 
-    def _accept_invite(self, sender: bytes, data: bytes, now_ms: int) -> None:
+    def _accept_invite(self, sender: bytes, message: Message, now_ms: int) -> None:
         self.mediator = sender
-        invite = self._open_invitation(sender, data, now_ms)
+        invite = self._open_invitation(sender, message, now_ms)
         if invite is None:
             return
         self.parties = invite.parties
@@ -158,11 +160,11 @@ class Participant(Party):
             return
         self._answer(approve=True)
 
-    def decide(self, approve: bool, now_ms: int) -> None:
+    def decide(self, approve: bool, now: float) -> None:
         """The owner's yes or no to the outcome of the pending :class:`ApprovalNeeded`."""
         if self.state is not State.DECIDING:
             raise NegotiationError("no proposal is waiting for the owner")
-        if self._past_deadline(now_ms):
+        if self._past_deadline(to_ms(now)):
             self._fail(WithdrawCode.DEADLINE, "the deadline passed", self._notify_on_end())
             return
         self._answer(approve=approve)
