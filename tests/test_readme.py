@@ -20,7 +20,7 @@ def tutorial() -> str:
     section = text.split("## Five-minute tutorial", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```python\n(.*?)```", section, re.S)
     assert len(blocks) == 1, "the tutorial has exactly one Python block"
-    return blocks[0]
+    return str(blocks[0])
 
 
 def test_the_tutorial_uses_only_edge_dan_names_in_at_most_30_lines() -> None:
