@@ -10,8 +10,9 @@ Everything an app needs is importable from here; the sub-packages hold the rest:
   serves or goes against, and whether it would harm someone; ``ValueProfile`` is a set of values.
 - The agent: ``Agent(owner, networks=...)`` is found by nearby agents, pairs with a stranger
   whose owner opened pairing (numeric comparison: both owners see the same six digits) and
-  negotiates with partners; ``LanNetwork`` (default: mDNS and TCP) or ``LoopbackNetwork`` with a
-  ``LoopbackHub`` (agents in one process) are the networks it uses.
+  negotiates with partners; ``LanNetwork`` (default: mDNS and TCP), ``BleNetwork`` (Bluetooth
+  LE: ``BleNetwork.for_platform()``) or ``LoopbackNetwork`` with a ``LoopbackHub`` (agents in
+  one process) are the networks it uses.
 - Negotiation: an ``OutcomeSpace`` of ``TextIssue``, ``DiscreteIssue`` and ``IntegerIssue``;
   ``strategy_for(owner, space, model)`` is the owner's negotiator for it (harmful options are red
   lines whatever the profile); ``Agent.negotiate`` returns a ``NegotiationResult`` whose
@@ -41,6 +42,7 @@ _WHERE = {
     "AgentFailure": "edge_dan.agent",
     "NegotiationResult": "edge_dan.agent",
     "PartnerSession": "edge_dan.agent",
+    "BleNetwork": "edge_dan.agent.ble_network",
     "LanNetwork": "edge_dan.agent.networks",
     "LoopbackHub": "edge_dan.agent.networks",
     "LoopbackNetwork": "edge_dan.agent.networks",
@@ -69,6 +71,7 @@ __all__ = [
     "Agent",
     "AgentError",
     "AgentFailure",
+    "BleNetwork",
     "DiscreteIssue",
     "EdgeDanError",
     "IntegerIssue",
@@ -118,6 +121,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ lo
         NegotiationResult,
         PartnerSession,
     )
+    from edge_dan.agent.ble_network import BleNetwork
     from edge_dan.agent.networks import LanNetwork, LoopbackHub, LoopbackNetwork
     from edge_dan.agent.values import strategy_for
     from edge_dan.model import ValueModel

@@ -1,7 +1,8 @@
 """The Agent: one Little Dan on the network, composed from the layers below (see ``core``).
 
 - ``core``: ``Agent``: the owner's data, identity, the networks, discovery, partner sessions.
-- ``networks``: how the agent is found and reached (``LanNetwork``, ``LoopbackNetwork``).
+- ``networks``: how the agent is found and reached (``LanNetwork``, ``LoopbackNetwork``);
+  ``ble_network``: ``BleNetwork``, Bluetooth LE.
 - ``sessions``: ``PartnerSession``, and what the agent offers the parts that serve sessions.
 - ``pairing``: pairing with a stranger nearby (numeric comparison; both owners answer).
 - ``negotiations``: negotiating with partners over those sessions, mediator or participant,

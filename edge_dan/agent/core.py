@@ -219,6 +219,8 @@ class Agent:
             port = getattr(network, "port", None)
             if port is not None:
                 return int(port)
+        if self._started:  # e.g. Bluetooth LE only
+            raise AgentError("none of the agent's networks listens on a TCP port")
         raise AgentError("the agent is not started")
 
     async def open_to_pairing(self, duration: float) -> None:

@@ -9,10 +9,12 @@ open sessions to an address it reported. A ``Network`` does all four for one med
 - ``LoopbackNetwork``: TCP on 127.0.0.1, and adverts passed through a ``LoopbackHub`` in this
   process instead of multicast. Several agents in one process (apps' tests, demos, simulations)
   use real sockets and the real handshake, with no root, no namespace and nothing on the LAN.
+- ``BleNetwork`` (``edge_dan.agent.ble_network``): Bluetooth LE; the token in BLE advertisements
+  from a peripheral, a central's scans, sessions over the GATT pipe. Give it a central and a
+  peripheral of any backend, or ``BleNetwork.for_platform()`` for this machine's.
 
-Bluetooth LE joins the same way (a network whose adverts are BLE advertisements and whose
-sessions run over the GATT pipe). The agent keeps one directory across its networks and reaches
-a partner over the link the directory prefers.
+The agent keeps one directory across its networks and reaches a partner over the link the
+directory prefers (the LAN when both are up).
 """
 
 from __future__ import annotations
@@ -339,10 +341,20 @@ class LoopbackNetwork(_TcpNetwork):
 
 
 def default_networks() -> list[Network]:
-    """The networks an agent uses when none are given: the LAN.
+    """The networks an agent uses when none are given: the LAN only.
 
-    Bluetooth LE is added here where the platform has an adapter, once the agent carries
-    sessions over it (the product's ``edge-dan run``).
+    Bluetooth LE is the owner's or the app's choice, not a default::
+
+        Agent(owner, networks=[LanNetwork(), BleNetwork.for_platform()])
+
+    Whether BLE would *work* here cannot be told cheaply and without side effects: an adapter in
+    ``/sys/class/bluetooth`` and bleak installed say nothing of bluetoothd running, the adapter
+    being powered, LE advertising being allowed, or D-Bus letting this user register a service.
+    Only trying (D-Bus calls, opening a controller) tells, and a failed start would stop the
+    whole agent, LAN included. And on a stock BlueZ the advertisement leaves from the adapter's
+    public address (unless ``Privacy`` is on), a stable identifier that rotating tokens cannot
+    hide: an agent should not start broadcasting it because a library happens to be installed.
+    ``BleNetwork.for_platform`` says at once what is missing where BLE cannot run.
     """
     return [LanNetwork()]
 

@@ -12,7 +12,8 @@ imports neither of them (nor they each other).
   saw), and the AD bytes codec behind them.
 - ``roles``: the ``Central`` and ``Peripheral`` every backend implements.
 - ``errors``: ``BleUnavailable`` and the connection failures, the same from every backend.
-- ``choice``: ``backend_for_platform``, ``open_central``, ``open_peripheral``.
+- ``choice``: ``backend_for_platform``, ``open_central``, ``open_peripheral``; for an agent's
+  two roles, ``agent_backends`` and ``open_roles``.
 - ``backends``: ``bleak`` (central), ``bluez`` (Linux peripheral over D-Bus), ``bumble`` (both
   roles on any HCI controller) and ``sim`` (bumble on an in-process software radio).
 
@@ -20,7 +21,13 @@ Importing this package, or any module but a backend, loads no BLE library.
 """
 
 from edge_dan.ble.advertising import Advertisement, ScanReport
-from edge_dan.ble.choice import backend_for_platform, open_central, open_peripheral
+from edge_dan.ble.choice import (
+    agent_backends,
+    backend_for_platform,
+    open_central,
+    open_peripheral,
+    open_roles,
+)
 from edge_dan.ble.errors import BleUnavailable, ConnectFailed, DeviceNotFound, ServiceMissing
 from edge_dan.ble.gatt import AGENT_SERVICE, GattPipe, GattService, att_payload_size
 from edge_dan.ble.roles import Central, Peripheral, find_device
@@ -37,9 +44,11 @@ __all__ = [
     "Peripheral",
     "ScanReport",
     "ServiceMissing",
+    "agent_backends",
     "att_payload_size",
     "backend_for_platform",
     "find_device",
     "open_central",
     "open_peripheral",
+    "open_roles",
 ]

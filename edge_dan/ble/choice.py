@@ -27,6 +27,11 @@ Then the backend's library must import, or ``BleUnavailable`` names the package 
 ``sim`` is never chosen: tests build its devices with ``edge_dan.ble.backends.sim`` and hand
 them to the bumble roles. ``open_central``/``open_peripheral`` apply the rule (or a backend named
 by the caller) and hand out a ready ``Central``/``Peripheral``, closing it afterwards.
+
+An agent plays both roles (it advertises and accepts as a peripheral, scans and connects as a
+central): ``agent_backends`` says which two backends that takes here, or raises
+``BleUnavailable`` naming what is missing, without opening or importing anything; ``open_roles``
+opens both, on one bumble device when an HCI transport is given.
 """
 
 from __future__ import annotations
@@ -35,12 +40,15 @@ import contextlib
 import importlib.util
 import sys
 from collections.abc import AsyncIterator
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from edge_dan.ble.errors import BleUnavailable
 from edge_dan.ble.gatt import GattService
 from edge_dan.ble.roles import Central, Peripheral
 from edge_dan.wire.framing.ble import MAX_ATT_MTU
+
+if TYPE_CHECKING:  # bumble loads only when a bumble role is built
+    from bumble.device import Device
 
 Role = Literal["central", "peripheral"]
 ROLES: dict[str, tuple[Role, ...]] = {
@@ -92,10 +100,78 @@ def check_backend(
         )
 
 
+def agent_backends(
+    *, hci_transport: str | None = None, platform: str = sys.platform
+) -> tuple[str, str]:
+    """The (central, peripheral) backends an agent runs here, both checked: ``BleUnavailable``
+    naming what to give or install when either role cannot run. Opens and imports nothing."""
+    central = backend_for_platform("central", hci_transport=hci_transport, platform=platform)
+    peripheral = backend_for_platform("peripheral", hci_transport=hci_transport, platform=platform)
+    check_backend(central, "central", hci_transport=hci_transport, platform=platform)
+    check_backend(peripheral, "peripheral", hci_transport=hci_transport, platform=platform)
+    return central, peripheral
+
+
 def _chosen(backend: str | None, role: Role, hci_transport: str | None) -> str:
     name = backend or backend_for_platform(role, hci_transport=hci_transport)
     check_backend(name, role, hci_transport=hci_transport)
     return name
+
+
+class _Roles:
+    """Builds roles whose lives end with ``stack``: a central stops scanning, a peripheral stops
+    (advertising, links, registration), then the bumble device closes. Bumble roles share one
+    device, as one controller serves both."""
+
+    def __init__(
+        self,
+        stack: contextlib.AsyncExitStack,
+        *,
+        hci_transport: str | None,
+        adapter: str | None,
+        max_mtu: int,
+    ) -> None:
+        self._stack = stack
+        self._hci_transport = hci_transport
+        self._adapter = adapter
+        self._max_mtu = max_mtu
+        self._device: Device | None = None
+
+    async def _bumble_device(self) -> Device:
+        if self._device is None:
+            from edge_dan.ble.backends.bumble import open_device
+
+            assert self._hci_transport is not None
+            self._device = await self._stack.enter_async_context(open_device(self._hci_transport))
+        return self._device
+
+    async def central(self, name: str) -> Central:
+        central: Central
+        if name == "bumble":
+            from edge_dan.ble.backends.bumble import BumbleCentral
+
+            central = BumbleCentral(await self._bumble_device(), mtu=self._max_mtu)
+        else:
+            from edge_dan.ble.backends.bleak import BleakCentral
+
+            central = BleakCentral(adapter=self._adapter, max_mtu=self._max_mtu)
+        self._stack.push_async_callback(central.stop_scan)
+        return central
+
+    async def peripheral(self, name: str, service: GattService) -> Peripheral:
+        peripheral: Peripheral
+        if name == "bumble":
+            from edge_dan.ble.backends.bumble import BumblePeripheral
+
+            device = await self._bumble_device()
+            peripheral = BumblePeripheral(device, service, max_mtu=self._max_mtu)
+        else:
+            from edge_dan.ble.backends.bluez import BluezPeripheral
+
+            peripheral = BluezPeripheral(service, adapter=self._adapter or "hci0")
+        await peripheral.start()
+        self._stack.push_async_callback(peripheral.stop)
+        return peripheral
 
 
 @contextlib.asynccontextmanager
@@ -112,25 +188,9 @@ async def open_central(
     asks for it, bleak caps what BlueZ negotiated).
     """
     name = _chosen(backend, "central", hci_transport)
-    central: Central
-    if name == "bumble":
-        from edge_dan.ble.backends.bumble import BumbleCentral, open_device
-
-        assert hci_transport is not None
-        async with open_device(hci_transport) as device:
-            central = BumbleCentral(device, mtu=max_mtu)
-            try:
-                yield central
-            finally:
-                await central.stop_scan()
-        return
-    from edge_dan.ble.backends.bleak import BleakCentral
-
-    central = BleakCentral(adapter=adapter, max_mtu=max_mtu)
-    try:
-        yield central
-    finally:
-        await central.stop_scan()
+    async with contextlib.AsyncExitStack() as stack:
+        roles = _Roles(stack, hci_transport=hci_transport, adapter=adapter, max_mtu=max_mtu)
+        yield await roles.central(name)
 
 
 @contextlib.asynccontextmanager
@@ -145,24 +205,24 @@ async def open_peripheral(
     """A started ``Peripheral`` serving ``service`` on ``backend`` (default: the rule above);
     stopped (advertising, links, registration) on the way out. ``adapter``: BlueZ's (``hci0``)."""
     name = _chosen(backend, "peripheral", hci_transport)
-    peripheral: Peripheral
-    if name == "bumble":
-        from edge_dan.ble.backends.bumble import BumblePeripheral, open_device
+    async with contextlib.AsyncExitStack() as stack:
+        roles = _Roles(stack, hci_transport=hci_transport, adapter=adapter, max_mtu=max_mtu)
+        yield await roles.peripheral(name, service)
 
-        assert hci_transport is not None
-        async with open_device(hci_transport) as device:
-            peripheral = BumblePeripheral(device, service, max_mtu=max_mtu)
-            await peripheral.start()
-            try:
-                yield peripheral
-            finally:
-                await peripheral.stop()
-        return
-    from edge_dan.ble.backends.bluez import BluezPeripheral
 
-    peripheral = BluezPeripheral(service, adapter=adapter or "hci0")
-    await peripheral.start()
-    try:
-        yield peripheral
-    finally:
-        await peripheral.stop()
+@contextlib.asynccontextmanager
+async def open_roles(
+    service: GattService,
+    *,
+    hci_transport: str | None = None,
+    adapter: str | None = None,
+    max_mtu: int = MAX_ATT_MTU,
+) -> AsyncIterator[tuple[Central, Peripheral]]:
+    """Both roles an agent plays, on the backends ``agent_backends`` picks: a ``Central`` and a
+    started ``Peripheral`` serving ``service`` (on one device when bumble drives a controller),
+    both stopped on the way out."""
+    central_name, peripheral_name = agent_backends(hci_transport=hci_transport)
+    async with contextlib.AsyncExitStack() as stack:
+        roles = _Roles(stack, hci_transport=hci_transport, adapter=adapter, max_mtu=max_mtu)
+        central = await roles.central(central_name)
+        yield central, await roles.peripheral(peripheral_name, service)

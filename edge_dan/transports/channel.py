@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from typing import Protocol
 
 from edge_dan.wire.errors import ConnectionLost, ProtocolError, SessionClosed, SessionStateError
@@ -34,6 +34,8 @@ from edge_dan.wire.session import (
 
 DEFAULT_MAX_INBOX = 256  # received messages held for the application before reading pauses
 SessionFactory = Callable[[float], Session]  # the event loop's time -> a fresh Session
+Handler = Callable[["SessionChannel"], Awaitable[None]]  # runs an accepted, established session
+ErrorHook = Callable[[ProtocolError], None]
 
 
 class FrameLink(Protocol):
@@ -289,3 +291,47 @@ class SessionChannel:
                 return
             self._session.tick(self._loop.time())
             self._flush()
+
+
+async def serve_accepted(
+    channel: SessionChannel,
+    handler: Handler,
+    channels: set[SessionChannel],
+    on_error: ErrorHook | None = None,
+) -> None:
+    """Run ``handler`` on a channel a listener accepted, once its handshake completed; close the
+    channel when it returns. ``channels`` holds it meanwhile (so the listener can end it);
+    ``on_error`` hears why a session failed (handshake, garbage, timeout), if it did."""
+    channels.add(channel)
+    failure: ProtocolError | None = None
+    try:
+        try:
+            await channel.wait_established()
+        except ProtocolError as error:
+            failure = error  # any end before the handshake completed is worth reporting
+            return
+        try:
+            await handler(channel)
+        except SessionClosed:
+            pass
+        except ProtocolError as error:
+            failure = error
+    except asyncio.CancelledError:  # the listener or the loop shuts down: no goodbyes
+        channel.abort()
+        raise
+    finally:
+        await channel.close()
+        channels.discard(channel)
+        ended = channel.error
+        if failure is None and not isinstance(ended, SessionClosed):
+            failure = ended
+        if on_error is not None and failure is not None:
+            on_error(failure)
+
+
+async def shut_down(channels: Collection[SessionChannel], reason: str) -> None:
+    """End every channel with a close handshake (``SHUTTING_DOWN``), together."""
+    await asyncio.gather(
+        *(channel.close(CloseCode.SHUTTING_DOWN, reason) for channel in list(channels)),
+        return_exceptions=True,
+    )

@@ -18,6 +18,9 @@ lost, repeated or reordered fragment cannot be repaired: the side that notices t
 ``FrameError``; the peer ends with ``SessionClosed``. A disconnect ends both with
 ``ConnectionLost`` (unless the session had already closed in order).
 
+A peripheral accepts sessions with ``serve_gatt`` (a responder session on every pipe it
+accepts, then the handler; ``GattListener.close`` ends them), as ``tcp.serve`` does on a port.
+
 Unlike TCP, a GATT peer cannot be paused: received messages queue up beyond ``max_inbox`` if
 the application does not read them, bounded in practice by BLE's own throughput.
 """
@@ -29,11 +32,22 @@ import contextlib
 from collections import deque
 
 from edge_dan.ble.gatt import GattPipe
-from edge_dan.transports.channel import DEFAULT_MAX_INBOX, SessionChannel, SessionFactory
+from edge_dan.ble.roles import Peripheral
+from edge_dan.transports.channel import (
+    DEFAULT_MAX_INBOX,
+    ErrorHook,
+    Handler,
+    SessionChannel,
+    SessionFactory,
+    serve_accepted,
+    shut_down,
+)
 from edge_dan.wire.errors import ConnectionLost, FrameError
 from edge_dan.wire.framing.ble import DEFAULT_MAX_MESSAGE, BleFragmenter, BleReassembler
+from edge_dan.wire.session import Session
 
 CLOSE_FLUSH_TIMEOUT = 5.0  # the last fragments (a Close) get this long to leave before we cut
+HANDLER_GRACE = 5.0  # handlers get this long to return once their sessions ended at close
 
 
 class GattLink:
@@ -160,6 +174,12 @@ class GattLink:
             self._released.set()  # whatever the stack did, nobody waits for this link again
 
 
+def _channel(pipe: GattPipe, session: Session, max_inbox: int) -> SessionChannel:
+    return SessionChannel(
+        session, GattLink(pipe, session.limits.max_frame_size), max_inbox=max_inbox
+    )
+
+
 async def open_gatt_channel(
     pipe: GattPipe,
     session_factory: SessionFactory,
@@ -171,14 +191,79 @@ async def open_gatt_channel(
     Either role works on either side of the link (usually the central initiates). Raises the
     ``ProtocolError`` that ended the handshake; the pipe is then disconnected.
     """
-    loop = asyncio.get_running_loop()
-    session = session_factory(loop.time())
-    channel = SessionChannel(
-        session, GattLink(pipe, session.limits.max_frame_size), max_inbox=max_inbox
-    )
+    channel = _channel(pipe, session_factory(asyncio.get_running_loop().time()), max_inbox)
     try:
         await channel.wait_established()
     except BaseException:  # a failed handshake, or the caller cancelled us: leave nothing behind
         await asyncio.shield(channel.release())
         raise
     return channel
+
+
+class GattListener:
+    """A running ``serve_gatt``: its live channels, and ``close()``."""
+
+    def __init__(
+        self,
+        accepting: asyncio.Task[None],
+        channels: set[SessionChannel],
+        served: set[asyncio.Task[None]],
+    ) -> None:
+        self._accepting = accepting
+        self.channels = channels
+        self._served = served
+
+    async def close(self) -> None:
+        """Stop accepting, end every live session (SHUTTING_DOWN) and wait for their handlers
+        (cancelled after ``HANDLER_GRACE`` seconds). The peripheral itself stays the caller's."""
+        self._accepting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._accepting
+        await shut_down(self.channels, "no longer accepting sessions over BLE")
+        served = set(self._served)
+        if served:
+            _, late = await asyncio.wait(served, timeout=HANDLER_GRACE)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*served, return_exceptions=True)
+
+
+async def serve_gatt(
+    peripheral: Peripheral,
+    session_factory: SessionFactory,
+    handler: Handler,
+    *,
+    max_sessions: int = 8,
+    max_inbox: int = DEFAULT_MAX_INBOX,
+    on_error: ErrorHook | None = None,
+) -> GattListener:
+    """Accept sessions on a started ``peripheral``: a session from ``session_factory`` on each
+    pipe it accepts, and ``handler(channel)`` once its handshake completed, as ``tcp.serve`` does
+    for connections (the channel is closed when the handler returns). Pipes beyond
+    ``max_sessions`` are disconnected at once; a session that fails is reported to ``on_error``.
+    """
+    loop = asyncio.get_running_loop()
+    channels: set[SessionChannel] = set()
+    served: set[asyncio.Task[None]] = set()
+
+    async def serve_pipe(pipe: GattPipe) -> None:
+        try:
+            session = session_factory(loop.time())
+        except BaseException:
+            await pipe.disconnect()
+            raise
+        await serve_accepted(_channel(pipe, session, max_inbox), handler, channels, on_error)
+
+    async def accept_pipes() -> None:
+        while True:
+            pipe = await peripheral.accept()
+            if len(served) >= max_sessions:
+                await pipe.disconnect()
+                if on_error is not None:
+                    on_error(ConnectionLost(f"refused a central: {max_sessions} sessions run"))
+                continue
+            task = asyncio.create_task(serve_pipe(pipe))
+            served.add(task)
+            task.add_done_callback(served.discard)
+
+    return GattListener(asyncio.create_task(accept_pipes()), channels, served)

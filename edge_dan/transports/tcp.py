@@ -22,12 +22,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import Awaitable, Callable
 
-from edge_dan.transports.channel import DEFAULT_MAX_INBOX, SessionChannel, SessionFactory
-from edge_dan.wire.errors import ConnectionLost, ProtocolError, SessionClosed
+from edge_dan.transports.channel import (
+    DEFAULT_MAX_INBOX,
+    ErrorHook,
+    Handler,
+    SessionChannel,
+    SessionFactory,
+    serve_accepted,
+    shut_down,
+)
+from edge_dan.wire.errors import ConnectionLost, ProtocolError
 from edge_dan.wire.framing.tcp import TcpDeframer, encode_frame
-from edge_dan.wire.messages import CloseCode
 from edge_dan.wire.session import Session
 
 __all__ = [
@@ -40,8 +46,6 @@ __all__ = [
     "serve",
 ]
 
-Handler = Callable[[SessionChannel], Awaitable[None]]
-ErrorHook = Callable[[ProtocolError], None]
 READ_CHUNK = 65536
 
 
@@ -153,13 +157,7 @@ class Listener:
     async def close(self) -> None:
         """Stop accepting, end every live session (SHUTTING_DOWN) and wait for them."""
         self.server.close()
-        await asyncio.gather(
-            *(
-                c.close(CloseCode.SHUTTING_DOWN, "server shutting down")
-                for c in list(self.channels)
-            ),
-            return_exceptions=True,
-        )
+        await shut_down(self.channels, "server shutting down")
         await self.server.wait_closed()
 
 
@@ -186,45 +184,22 @@ async def serve(
     loop = asyncio.get_running_loop()
     channels: set[SessionChannel] = set()
 
-    def report(error: ProtocolError | None) -> None:
-        if on_error is not None and error is not None:
-            on_error(error)
-
     async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if len(channels) >= max_sessions:
             writer.transport.abort()
-            report(ConnectionLost(f"refused a connection: {max_sessions} sessions already run"))
+            if on_error is not None:
+                on_error(
+                    ConnectionLost(f"refused a connection: {max_sessions} sessions already run")
+                )
             return
         try:
             session = session_factory(loop.time())
         except BaseException:
             writer.transport.abort()
             raise
-        channel = _channel(session, reader, writer, max_inbox)
-        channels.add(channel)
-        failure: ProtocolError | None = None
-        try:
-            try:
-                await channel.wait_established()
-            except ProtocolError as error:
-                failure = error  # any end before the handshake completed is worth reporting
-                return
-            try:
-                await handler(channel)
-            except SessionClosed:
-                pass
-            except ProtocolError as error:
-                failure = error
-        except asyncio.CancelledError:  # the server or the loop shuts down: no goodbyes
-            channel.abort()
-            raise
-        finally:
-            await channel.close()
-            channels.discard(channel)
-            ended = channel.error
-            if failure is None and not isinstance(ended, SessionClosed):
-                failure = ended
-            report(failure)
+        await serve_accepted(
+            _channel(session, reader, writer, max_inbox), handler, channels, on_error
+        )
 
     if sock is not None:
         server = await asyncio.start_server(on_connect, sock=sock)

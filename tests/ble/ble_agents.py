@@ -1,9 +1,11 @@
 """Agents on bumble's software radio, shared by the BLE tests of ``ble``, ``discovery`` and
-``transports`` (on pytest's path through ``pythonpath``, as ``firmware_helpers`` is).
+``transports``, and by the agents of ``tests/agent`` (on pytest's path through ``pythonpath``, as
+``firmware_helpers`` is).
 
 An ``Agent`` is one bumble device on a simulated link (``edge_dan.ble.backends.sim``) that
 advertises its rotating token (``BleAdvertiser`` on a ``BumblePeripheral`` serving
-``AGENT_SERVICE``) and can scan (``BleScanner`` on a ``BumbleCentral``), as an agent does.
+``AGENT_SERVICE``) and can scan (``BleScanner`` on a ``BumbleCentral``), as an agent does;
+``roles`` gives the device's two roles alone, for an ``edge_dan`` Agent's ``BleNetwork``.
 """
 
 from __future__ import annotations
@@ -34,15 +36,23 @@ class Agent:
     scanner: BleScanner
 
 
+async def roles(
+    link: LocalLink, name: str, *, mtu: int = 517
+) -> tuple[Device, BumbleCentral, BumblePeripheral]:
+    """One device on the link in both of an agent's roles (the peripheral serving
+    ``AGENT_SERVICE``, advertising quickly once asked to), neither started."""
+    device = await powered_device(link, name)
+    peripheral = BumblePeripheral(device, AGENT_SERVICE, advertising_interval=INTERVAL)
+    return device, BumbleCentral(device, mtu=mtu), peripheral
+
+
 async def agent(link: LocalLink, name: str, *, mtu: int = 517, period: float = 900.0) -> Agent:
     """One agent on the link: advertising its token and ready to scan, on one device."""
-    device = await powered_device(link, name)
+    device, central, peripheral = await roles(link, name, mtu=mtu)
     key = new_advertising_key()
-    peripheral = BumblePeripheral(device, AGENT_SERVICE, advertising_interval=INTERVAL)
     await peripheral.start()
     advertiser = BleAdvertiser(peripheral, TokenRotator(key, period=period))
     await advertiser.start()
-    central = BumbleCentral(device, mtu=mtu)
     return Agent(device, key, peripheral, advertiser, central, BleScanner(central))
 
 

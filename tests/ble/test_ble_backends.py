@@ -18,7 +18,7 @@ from edge_dan.ble.advertising import Advertisement, ScanReport, legacy_payloads
 from edge_dan.ble.backends.bleak import BleakCentral
 from edge_dan.ble.backends.bumble import BumbleCentral
 from edge_dan.ble.backends.sim import new_link, powered_device
-from edge_dan.ble.choice import backend_for_platform, check_backend
+from edge_dan.ble.choice import agent_backends, backend_for_platform, check_backend
 from edge_dan.ble.roles import find_device
 from edge_dan.wire.errors import ConnectionLost
 
@@ -26,7 +26,8 @@ from edge_dan.wire.errors import ConnectionLost
 def test_importing_the_layer_and_its_users_loads_no_ble_library() -> None:
     probe = (
         "import sys, edge_dan.ble, edge_dan.ble.backends.bleak, edge_dan.ble.backends.bluez,"
-        " edge_dan.discovery.ble, edge_dan.transports.gatt, edge_dan.bridge.ble_port\n"
+        " edge_dan.discovery.ble, edge_dan.transports.gatt, edge_dan.bridge.ble_port,"
+        " edge_dan.agent.ble_network\n"
         "print(sorted(m for m in ('bleak', 'bumble') if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
@@ -45,6 +46,13 @@ def test_a_peripheral_is_bluez_on_linux_and_needs_a_controller_elsewhere() -> No
     for platform in ("darwin", "win32"):
         with pytest.raises(BleUnavailable, match=r"HCI transport.*pip install bumble"):
             backend_for_platform("peripheral", platform=platform)
+
+
+def test_an_agent_needs_both_roles_and_is_told_what_is_missing() -> None:
+    assert agent_backends(platform="linux") == ("bleak", "bluez")
+    assert agent_backends(hci_transport="usb:0", platform="darwin") == ("bumble", "bumble")
+    with pytest.raises(BleUnavailable, match=r"HCI transport.*pip install bumble"):
+        agent_backends(platform="darwin")  # bleak alone cannot advertise
 
 
 def test_a_backend_asked_for_what_it_cannot_do_says_so() -> None:
