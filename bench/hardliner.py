@@ -69,7 +69,7 @@ def utility(profile: Profile, scenario: GeniusScenario, accord: Accord | None) -
     """``profile``'s utility of the accord; its reservation value without one."""
     if accord is None:
         return profile.reservation_value
-    return float(profile(scenario.space.from_dict(accord.outcome_dict())))
+    return float(profile(scenario.space.from_dict(accord.terms)))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

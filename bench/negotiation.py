@@ -186,7 +186,7 @@ def ours(
     ]
     result = run(mediator, participants)
     accord = result.accord_of(identities[0].public_key)
-    outcome = None if accord is None else scenario.space.from_dict(accord.outcome_dict())
+    outcome = None if accord is None else scenario.space.from_dict(accord.terms)
     record = _record(
         scenario=scenario,
         names=names,
@@ -238,7 +238,7 @@ def ours_ao(
     ]
     result = run(initiator, responders)
     accord = result.accord_of(identities[0].public_key)
-    outcome = None if accord is None else scenario.space.from_dict(accord.outcome_dict())
+    outcome = None if accord is None else scenario.space.from_dict(accord.terms)
     record = _record(
         scenario=scenario,
         names=names,

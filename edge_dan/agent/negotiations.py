@@ -216,7 +216,7 @@ class Negotiations:
         if group:
             norms = self._agent.owner.norms.of_group(group)
             lines = norms.red_lines(strategy.space)
-            digest = norms.digest()
+            digest = norms.digest
         if self._agent.value_model is not None:
             lines += owner_harm_red_lines(
                 self._agent.owner, self._agent.value_model, strategy.space

@@ -1,6 +1,6 @@
 """``owner.norms``: the norms of the groups this owner belongs to, as the exact bytes signed.
 
-Like accords (``edge_dan.owner.accords``): kept under ``Norm.digest()``, signatures merged as they
+Like accords (``edge_dan.owner.accords``): kept under ``Norm.digest``, signatures merged as they
 arrive (``edge_dan.negotiation.accords.merge.merge_norm``), each checked first; a norm binds
 (becomes a red line in the group's negotiations) only once every member has signed.
 """
@@ -34,7 +34,7 @@ class Norms:
     def add(self, norm: Norm) -> bool:
         """Keep ``norm`` (merging signatures with the kept copy); True once it is binding.
         ``AgreementRejected`` (and nothing changes) if a signature does not verify."""
-        key = norm.digest()
+        key = norm.digest
         with self._store.transaction() as conn:
             row = conn.execute("SELECT data FROM norms WHERE norm_id = ?", (key,)).fetchone()
             kept = None if row is None else _load(self._store.path, bytes(row[0]))
@@ -42,7 +42,7 @@ class Norms:
                 merged = merge_norm(kept, norm)
             except AccordError as exc:
                 raise AgreementRejected(f"norm not stored: {exc}") from exc
-            complete = not merged.missing()
+            complete = not merged.missing
             conn.execute(
                 "INSERT INTO norms (norm_id, group_id, name, time_ms, complete, data, stored_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (norm_id) DO UPDATE SET"

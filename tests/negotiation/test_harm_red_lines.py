@@ -67,8 +67,8 @@ def test_two_owners_who_both_want_it_never_agree_to_it(model: ValueModel) -> Non
     )
     participant = Participant(b, LittleDan(likes_harm(), extra_red_lines=lines))
     accord = run(mediator, [participant]).accord_of(a.public_key)
-    assert accord is not None and accord.outcome_dict()["plan"] != HARMFUL
+    assert accord is not None and accord.terms["plan"] != HARMFUL
     # Without the red lines they would have picked it: the line is what keeps it out.
     free = Mediator(a, LittleDan(likes_harm()), [b.public_key], negotiation_id=b"y" * 16)
     unbound = run(free, [Participant(b, LittleDan(likes_harm()))]).accord_of(a.public_key)
-    assert unbound is not None and unbound.outcome_dict()["plan"] == HARMFUL
+    assert unbound is not None and unbound.terms["plan"] == HARMFUL

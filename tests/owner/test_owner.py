@@ -56,7 +56,7 @@ def test_a_store_made_before_the_owner_layer_opens_with_everything_in_it(before:
         assert len(owner.advertising.own_key()) == 32
         (kept,) = owner.accords.list(binding_only=True)
         kept.accord.verify()
-        assert kept.accord.outcome_dict() == {"music": "off"}
+        assert kept.accord.terms == {"music": "off"}
         space = OutcomeSpace([DiscreteIssue("music", ("off", "loud"))])
         assert len(owner.norms.of_group(bytes(16)).red_lines(space)) == 1
         # ... and it goes on working as any store does.

@@ -65,7 +65,7 @@ def test_a_bad_signature_is_refused_and_nothing_changes(owner: Owner) -> None:
     with pytest.raises(AgreementRejected):
         owner.accords.add(moved)
     (stored,) = owner.accords.list()
-    assert stored.accord.missing() == (b.public_key,)
+    assert stored.accord.missing == (b.public_key,)
 
 
 def test_accords_are_listed_newest_first(owner: Owner) -> None:

@@ -152,14 +152,15 @@ class Accord:
         pairs = tuple(space.as_dict(outcome).items())
         return cls(negotiation_id, tuple(parties), pairs, time_ms, space_digest(space))
 
-    def outcome_dict(self) -> dict[str, Value]:
-        """``{issue name: value}``."""
+    @property
+    def terms(self) -> dict[str, Value]:
+        """What was agreed: ``{issue name: value}``."""
         return dict(self.outcome)
 
     def __str__(self) -> str:
         """What was agreed, by whom and when, for a person: no bytes."""
         terms = "; ".join(f"{name} = {value}" for name, value in self.outcome)
-        signed = len(self.parties) - len(self.missing())
+        signed = len(self.parties) - len(self.missing)
         who = ", ".join(fingerprint(party, groups=2) for party in self.parties)
         return (
             f"accord {self.id.hex()[:12]}: {terms}; signed by {signed} of "
@@ -169,7 +170,7 @@ class Accord:
     def __repr__(self) -> str:
         return (
             f"Accord(id={self.id.hex()[:12]}..., terms={dict(self.outcome)!r}, "
-            f"parties={len(self.parties)}, signed={len(self.parties) - len(self.missing())}, "
+            f"parties={len(self.parties)}, signed={len(self.parties) - len(self.missing)}, "
             f"time={_utc(self.time_ms)!r})"
         )
 
@@ -216,6 +217,7 @@ class Accord:
         slots[self.parties.index(party)] = signature
         return replace(self, signatures=tuple(slots))
 
+    @property
     def missing(self) -> tuple[bytes, ...]:
         """Parties whose signature is not in yet."""
         return tuple(p for p, s in zip(self.parties, self.signatures, strict=True) if s is None)
@@ -223,11 +225,11 @@ class Accord:
     @property
     def complete(self) -> bool:
         """Whether every slot holds a signature (not whether they verify)."""
-        return not self.missing()
+        return not self.missing
 
     def verify(self) -> None:
         """Raise :class:`AccordError` unless every party's signature is in and verifies."""
-        missing = self.missing()
+        missing = self.missing
         if missing:
             raise AccordError(
                 f"accord not binding: {len(missing)} of {len(self.parties)} signatures missing"

@@ -47,7 +47,7 @@ def merge_norm(kept: Norm | None, incoming: Norm) -> Norm:
             members=incoming.members,
             time_ms=incoming.time_ms,
         )
-    elif kept.digest() != incoming.digest():
+    elif kept.digest != incoming.digest:
         raise NormError("these are two different norms; their signatures do not merge")
     merged = kept
     for member, signature in zip(incoming.members, incoming.signatures, strict=True):

@@ -95,6 +95,7 @@ class Norm:
         """The bytes each member signs."""
         return signing_message(NORM_CONTEXT, self.body())
 
+    @property
     def digest(self) -> bytes:
         """32-byte digest of the body (what a negotiation refers to)."""
         return hashlib.blake2b(self.body(), digest_size=32, person=b"edge-dan-norm-1").digest()
@@ -117,15 +118,16 @@ class Norm:
         slots[self.members.index(member)] = signature
         return replace(self, signatures=tuple(slots))
 
+    @property
     def missing(self) -> tuple[bytes, ...]:
         """Members whose signature is not in yet."""
         return tuple(m for m, s in zip(self.members, self.signatures, strict=True) if s is None)
 
     def verify(self) -> None:
         """Raise :class:`NormError` unless every member signed and every signature verifies."""
-        if self.missing():
+        if self.missing:
             raise NormError(
-                f"norm {self.name!r} not adopted: {len(self.missing())} signatures missing"
+                f"norm {self.name!r} not adopted: {len(self.missing)} signatures missing"
             )
         message = self.message()
         for position, (member, signature) in enumerate(
@@ -208,7 +210,7 @@ class GroupNorms:
         if norm.group_id != self.group_id:
             raise NormError(f"norm {norm.name!r} belongs to another group")
         norm.verify()
-        if norm.digest() not in {n.digest() for n in self._norms}:
+        if norm.digest not in {n.digest for n in self._norms}:
             self._norms.append(norm)
 
     def red_lines(self, space: OutcomeSpace) -> tuple[RedLine, ...]:
@@ -216,6 +218,7 @@ class GroupNorms:
         lines = (norm.red_line(space) for norm in self._norms)
         return tuple(line for line in lines if line is not None)
 
+    @property
     def digest(self) -> bytes:
         """What ``Invite.norms_digest`` carries: all zeros when no norm is adopted."""
         return norms_digest(self._norms)
@@ -225,5 +228,5 @@ def norms_digest(norms: Sequence[Norm]) -> bytes:
     """Order-independent digest of a set of norms (all zeros for none)."""
     if not norms:
         return NO_NORMS_DIGEST
-    joined = b"".join(sorted({norm.digest() for norm in norms}))
+    joined = b"".join(sorted({norm.digest for norm in norms}))
     return hashlib.blake2b(joined, digest_size=32, person=b"edge-dan-norms-1").digest()

@@ -30,17 +30,17 @@ def test_complete_accord_verifies_and_round_trips_byte_exact() -> None:
     again = Accord.from_bytes(data)
     assert again == accord and again.to_bytes() == data
     again.verify()
-    assert again.outcome_dict() == {"place": "park", "hour": 19}
+    assert again.terms == {"place": "park", "hour": 19}
 
 
 def test_partial_accord_binds_nobody_and_names_the_missing() -> None:
     ids, full = signed()
     partial = replace(full, signatures=(full.signatures[0], None, full.signatures[2]))
-    assert partial.missing() == (ids[1].public_key,)
+    assert partial.missing == (ids[1].public_key,)
     with pytest.raises(AccordError, match="1 of 3 signatures missing"):
         partial.verify()
     restored = Accord.from_bytes(partial.to_bytes())
-    assert restored.missing() == (ids[1].public_key,)
+    assert restored.missing == (ids[1].public_key,)
 
 
 @pytest.mark.parametrize("field", ["outcome", "party", "id", "time", "space", "order"])

@@ -28,7 +28,7 @@ def test_signatures_from_separate_copies_add_up() -> None:
     a, b, c = (Identity.generate() for _ in range(3))
     base = accord(a, b, c)
     kept = merge_accord(None, signed(base, a))
-    assert kept.missing() == (b.public_key, c.public_key)
+    assert kept.missing == (b.public_key, c.public_key)
     kept = merge_accord(kept, signed(base, c))
     kept = merge_accord(kept, signed(base, b))
     assert kept.complete and kept.id == base.id
@@ -65,9 +65,9 @@ def test_norm_signatures_merge_the_same_way() -> None:
         time_ms=1,
     )
     kept = merge_norm(None, norm.with_signature(a.public_key, norm.sign(a)))
-    assert kept.missing() == (b.public_key,)
+    assert kept.missing == (b.public_key,)
     kept = merge_norm(kept, norm.with_signature(b.public_key, norm.sign(b)))
-    assert kept.missing() == ()
+    assert kept.missing == ()
     kept.verify()
     with pytest.raises(NormError):
         merge_norm(None, replace(norm, signatures=(b"\x02" * 64, None)))

@@ -47,7 +47,7 @@ def test_adopted_norm_is_a_red_line_for_everyone_in_later_negotiations() -> None
     free = Mediator(members[0], LittleDan(owls[0]), [members[1].public_key], negotiation_id=GROUP)
     free_result = run(free, [Participant(members[1], LittleDan(owls[1]))])
     free_accord = free_result.accord_of(members[0].public_key)
-    assert free_accord is not None and free_accord.outcome_dict()["hour"] in QUIET
+    assert free_accord is not None and free_accord.terms["hour"] in QUIET
     # Under the norm they never do.
     lines = norms.red_lines(SPACE)
     mediator = Mediator(
@@ -55,14 +55,14 @@ def test_adopted_norm_is_a_red_line_for_everyone_in_later_negotiations() -> None
         LittleDan(owls[0], extra_red_lines=lines),
         [members[1].public_key],
         negotiation_id=GROUP,
-        norms_digest=norms.digest(),
+        norms_digest=norms.digest,
     )
     participant = Participant(
-        members[1], LittleDan(owls[1], extra_red_lines=lines), norms_digest=norms.digest()
+        members[1], LittleDan(owls[1], extra_red_lines=lines), norms_digest=norms.digest
     )
     accord = run(mediator, [participant]).accord_of(members[1].public_key)
     assert accord is not None
-    assert accord.outcome_dict()["hour"] not in QUIET
+    assert accord.terms["hour"] not in QUIET
 
 
 def test_a_party_under_other_norms_declines() -> None:
@@ -73,7 +73,7 @@ def test_a_party_under_other_norms_declines() -> None:
         LittleDan(night_owl()),
         [members[1].public_key],
         negotiation_id=GROUP,
-        norms_digest=norms.digest(),
+        norms_digest=norms.digest,
     )
     participant = Participant(members[1], LittleDan(night_owl()))
     run(mediator, [participant])
@@ -84,7 +84,7 @@ def test_a_norm_binds_only_when_every_member_signed() -> None:
     members = [Identity.generate() for _ in range(3)]
     norm = Norm(GROUP, "quiet hours", "hour", QUIET, tuple(m.public_key for m in members), 5)
     norm = norm.with_signature(members[0].public_key, norm.sign(members[0]))
-    assert norm.missing() == (members[1].public_key, members[2].public_key)
+    assert norm.missing == (members[1].public_key, members[2].public_key)
     with pytest.raises(NormError, match="2 signatures missing"):
         GroupNorms(GROUP).adopt(norm)
 

@@ -261,6 +261,6 @@ def honest_endings(
         assert (accord is not None) == (party.state is State.AGREED)
         if accord is not None:
             accord.verify()
-            assert_unharmed(case.profiles[position], case.space.from_dict(accord.outcome_dict()))
+            assert_unharmed(case.profiles[position], case.space.from_dict(accord.terms))
         endings.add(b"none" if accord is None else accord.to_bytes())
     return endings

@@ -125,5 +125,5 @@ def test_owners_in_ask_mode_are_never_committed_without_their_yes(
     for party, ask in zip(parties, asks, strict=True):
         accord = result.accord_of(party.public_key)
         if accord is not None and ask:
-            outcome = case.space.from_dict(accord.outcome_dict())
+            outcome = case.space.from_dict(accord.terms)
             assert outcome in owner.approved.get(party.public_key, set())

@@ -91,7 +91,7 @@ def test_bilateral_agreement_is_signed_by_both_and_on_the_pareto_frontier() -> N
     accords = [result.accord_of(i.public_key) for i in ids]
     assert accords[0] is not None and accords[0] == accords[1]
     accords[0].verify()
-    outcome = a.space.from_dict(accords[0].outcome_dict())
+    outcome = a.space.from_dict(accords[0].terms)
     analysis = Analysis(np.stack([a.utilities(), b.utilities()], axis=1))
     assert analysis.pareto_distance(a.space.index(outcome)) == 0.0
     assert analysis.np_ratio(a.space.index(outcome)) >= 0.9
@@ -108,7 +108,7 @@ def test_multilateral_agreement_on_the_party_domain() -> None:
     accord.verify()
     assert all(result.accord_of(i.public_key) == accord for i in ids)
     matrix = np.stack([p.utilities() for p in profiles], axis=1)
-    index = scenario.space.index(scenario.space.from_dict(accord.outcome_dict()))
+    index = scenario.space.index(scenario.space.from_dict(accord.terms))
     assert Analysis(matrix).np_ratio(index) >= 0.8
 
 
@@ -119,7 +119,7 @@ def test_nobody_is_committed_below_reservation_or_across_a_red_line() -> None:
     ids, mediator, participants = setup([a, b])
     accord = run(mediator, participants).accord_of(ids[1].public_key)
     assert accord is not None
-    outcome = a.space.from_dict(accord.outcome_dict())
+    outcome = a.space.from_dict(accord.terms)
     assert a(outcome) >= 0.45 and b(outcome) >= 0.45
     assert isinstance(outcome[1], int) and outcome[1] < 21
 
@@ -149,7 +149,7 @@ def test_ask_mode_owner_no_means_no_signature_and_a_later_yes_agrees() -> None:
     result = run(mediator, participants, owner=owner)
     accord = result.accord_of(ids[0].public_key)
     assert len(asked) == 2 and asked[0].outcome != asked[1].outcome
-    assert accord is not None and b.space.from_dict(accord.outcome_dict()) == asked[1].outcome
+    assert accord is not None and b.space.from_dict(accord.terms) == asked[1].outcome
 
 
 def test_ask_mode_owner_always_no_never_agrees() -> None:
@@ -166,7 +166,7 @@ def test_policy_minimum_raises_the_floor() -> None:
     ids, mediator, participants = setup([a, b], [Policy(), Policy(min_utility=0.8)])
     accord = run(mediator, participants).accord_of(ids[1].public_key)
     if accord is not None:
-        assert b(b.space.from_dict(accord.outcome_dict())) >= 0.8
+        assert b(b.space.from_dict(accord.terms)) >= 0.8
 
 
 def test_walk_away_ends_it_for_everyone() -> None:
@@ -421,4 +421,4 @@ def test_large_levels_are_split_across_messages_without_repeats() -> None:
     # What did not fit waits for a later level, so the mediator underestimates the flat party's
     # gain on it (here its own favourite, index 9,999, overflowed); the outcome is still near
     # the top for the picky party and agreed by both.
-    assert accord.outcome_dict()["b"] == "99" and int(accord.outcome_dict()["a"]) >= 80
+    assert accord.terms["b"] == "99" and int(accord.terms["a"]) >= 80

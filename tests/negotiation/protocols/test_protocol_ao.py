@@ -87,7 +87,7 @@ def test_shared_domain_agreement_binds_every_party_above_reservation(domain: str
     assert [accord.to_bytes()] * n == [
         p.accord.to_bytes() for p in (initiator, *responders) if p.accord
     ]
-    outcome = scenario.space.from_dict(accord.outcome_dict())
+    outcome = scenario.space.from_dict(accord.terms)
     for p in profiles:
         assert p(outcome) >= p.reservation_value
     assert 1 < result.rounds <= 20
@@ -100,7 +100,7 @@ def test_nobody_is_committed_below_reservation_or_across_a_red_line() -> None:
     ids, initiator, responders = setup([a, b])
     accord = run(initiator, responders).accord_of(ids[1].public_key)
     assert accord is not None
-    outcome = a.space.from_dict(accord.outcome_dict())
+    outcome = a.space.from_dict(accord.terms)
     assert a(outcome) >= 0.45 and b(outcome) >= 0.45
     assert isinstance(outcome[1], int) and outcome[1] < 21
 
@@ -171,7 +171,7 @@ def test_ask_mode_a_no_means_no_signature_and_a_later_yes_agrees() -> None:
     result = run(initiator, responders, owner=owner)
     accord = result.accord_of(ids[0].public_key)
     assert len(asked) == 2 and asked[0].outcome != asked[1].outcome
-    assert accord is not None and b.space.from_dict(accord.outcome_dict()) == asked[1].outcome
+    assert accord is not None and b.space.from_dict(accord.terms) == asked[1].outcome
     # The refused outcome is never offered again (at most once: before its closing question).
     refused = b.space.index(asked[0].outcome)
     offered = [
