@@ -11,8 +11,9 @@ by all three and kept in each store.
     python examples/household.py            # run by examples/quickstart.sh
     python examples/household.py --json     # the result as JSON
 
-Pairing here writes what a completed pairing ceremony leaves in both stores (in real life each
-pair of owners compares a 6-digit code once; see ``edge_dan.pairing``).
+Pairing is the real ceremony: one owner opens pairing, the other's agent sees the offer over
+mDNS, and both owners are shown the same six digits (numeric comparison over a Noise session);
+here the demo answers yes for its owners, and says so.
 """
 
 from __future__ import annotations
@@ -25,26 +26,27 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from edge_dan.agent import Agent
-from edge_dan.agent.networks import LanNetwork
-from edge_dan.agent.values import text_evaluations
-from edge_dan.model import ValueModel
-from edge_dan.negotiation.domain.analysis import Analysis
-from edge_dan.negotiation.domain.outcomes import DiscreteIssue, OutcomeSpace, TextIssue, Value
-from edge_dan.negotiation.domain.utility import LinearAdditiveUtility, Profile, RedLine
-from edge_dan.negotiation.strategy import LittleDan
-from edge_dan.owner import Owner
-from edge_dan.owner.peers import Peer
-from edge_dan.pairing.result import PairingResult
-from edge_dan.store import KdfParams
-from edge_dan.values.profile import ValueProfile
+from edge_dan import (
+    Agent,
+    DiscreteIssue,
+    KdfParams,
+    LanNetwork,
+    LittleDan,
+    OutcomeSpace,
+    Owner,
+    RedLine,
+    TextIssue,
+    ValueModel,
+    strategy_for,
+)
+from edge_dan.negotiation.domain.analysis import Analysis  # the metrics shown at the end
 
 ACTIVITIES = (
     "Volunteer together at the community food bank",
@@ -70,24 +72,29 @@ class Member:
     name: str
     values: dict[str, float]  # the owner's value profile (the rest stay at 0.5)
     issue_weights: dict[str, float]
-    budget: dict[Value, float]
-    start: dict[Value, float]
+    budget: dict[str | int, float]
+    start: dict[str | int, float]
     red_line: tuple[str, str, str]  # (issue, value, why)
     reservation: float
     owner: Owner | None = None  # the member's data, in their own encrypted store
     agent: Agent | None = None
-    activity: dict[Value, float] = field(default_factory=dict)  # from the value model
 
-    def profile(self, space: OutcomeSpace) -> Profile:
-        utility = LinearAdditiveUtility(
-            space,
-            self.issue_weights,
-            {"activity": dict(self.activity), "budget": self.budget, "start": self.start},
-        )
+    def strategy(self, space: OutcomeSpace, model: ValueModel) -> LittleDan:
+        """The member's negotiator: activities judged by their values, their own tables for the
+        budget and the start, their red line, their reservation value."""
+        assert self.owner is not None
         issue, value, why = self.red_line
         position = space.issue_position(issue)
         line = RedLine.when(lambda outcome: outcome[position] == value, why)
-        return Profile(space, utility, reservation_value=self.reservation, red_lines=(line,))
+        return strategy_for(
+            self.owner,
+            space,
+            model,
+            weights=self.issue_weights,
+            tables={"budget": self.budget, "start": self.start},
+            reservation=self.reservation,
+            red_lines=(line,),
+        )
 
 
 HOUSEHOLD = (
@@ -121,15 +128,30 @@ HOUSEHOLD = (
 )
 
 
-def pair(a: Member, b: Member) -> None:
-    """What a completed pairing ceremony leaves in both stores, advertising keys included."""
-    assert a.owner is not None and b.owner is not None
-    for me, other in ((a.owner, b.owner), (b.owner, a.owner)):
-        identity = other.identity.ensure()
-        result = PairingResult("numeric", identity.static_public_key, os.urandom(32), bytes(64))
-        name = b.name if me is a.owner else a.name
-        me.peers.add(identity.public_key, result, name)
-        me.advertising.set_partner_key(identity.public_key, other.advertising.own_key())
+def owner_says_yes(me: str, say: Callable[[str], None]) -> Callable[..., Awaitable[str]]:
+    """The member's side of numeric comparison: the demo reads the digits, says yes, and names
+    the new partner (the demo knows whose device has that fingerprint; a person would type it)."""
+
+    async def confirm(code: str, fingerprint: str) -> str:
+        other = next(
+            m.name
+            for m in HOUSEHOLD
+            if m.owner is not None and m.owner.identity.ensure().fingerprint == fingerprint
+        )
+        say(f"  {me}'s screen shows {code} for {other} ({fingerprint[:9]}): the same, so yes")
+        return other
+
+    return confirm
+
+
+async def pair(a: Member, b: Member, say: Callable[[str], None]) -> None:
+    """B's owner opens pairing; A's agent sees the offer nearby and both owners confirm."""
+    assert a.agent is not None and b.agent is not None
+    await b.agent.open_to_pairing(60.0)
+    offer = await a.agent.wait_for_pairing_offer(timeout=20)
+    peer = await a.agent.pair(offer.key, owner_says_yes(a.name, say))
+    await b.agent.close_pairing()
+    await a.agent.wait_for_partner(peer.identity_key, timeout=20)
 
 
 async def saturday(home: Path, interface: str, say: Any) -> dict[str, Any]:
@@ -139,44 +161,43 @@ async def saturday(home: Path, interface: str, say: Any) -> dict[str, Any]:
         member.owner = Owner.create(
             home / member.name.lower(), f"{member.name}'s passphrase", kdf=kdf
         )
-        profile = ValueProfile.neutral().edit(member.values)
-        member.owner.profile.update(profile, source="edit", note="demo")
-        member.activity = {
-            k: v for k, v in text_evaluations(member.owner, model, ACTIVITIES).items()
-        }
+        member.owner.profile.edit(member.values, note="demo")
+        activity = member.strategy(SPACE, model).profile.utility
+        best = max(ACTIVITIES, key=lambda a: activity((a, BUDGETS[0], STARTS[0])))
         say(f"{member.name}'s agent is {member.owner.identity.ensure().fingerprint[:19]}...")
-        best = max(member.activity, key=member.activity.__getitem__)
         say(f"  its value model likes most: {best!r}")
         say(f"  red line: {member.red_line[2]}")
-    ana, ben, caro = HOUSEHOLD
-    for a, b in ((ana, ben), (ana, caro), (ben, caro)):
-        pair(a, b)
-    say("Paired: Ana-Ben, Ana-Caro, Ben-Caro.")
 
-    def judge(member: Member) -> Callable[[Peer, str, OutcomeSpace], LittleDan | None]:
-        def on_agenda(peer: Peer, title: str, space: OutcomeSpace) -> LittleDan | None:
+    def judge(member: Member) -> Callable[..., LittleDan | None]:
+        def on_agenda(peer: Any, title: str, space: OutcomeSpace) -> LittleDan | None:
             say(f"{member.name}'s agent: {peer.name} asks about {title!r}; judging it privately")
-            return LittleDan(member.profile(space))
+            return member.strategy(space, model)
 
         return on_agenda
 
+    ana, ben, caro = HOUSEHOLD
     for member in HOUSEHOLD:
         assert member.owner is not None
         member.agent = Agent(
             member.owner,
             networks=[LanNetwork(interfaces=[interface])],
             on_agenda=judge(member),
+            on_pairing=owner_says_yes(member.name, say),
             value_model=model,
         )
         await member.agent.start()
     try:
+        for a, b in ((ana, ben), (ana, caro), (ben, caro)):
+            say(f"{b.name} opens pairing; {a.name}'s agent sees the offer nearby:")
+            await pair(a, b, say)
+        say("Paired: Ana-Ben, Ana-Caro, Ben-Caro.")
         assert ana.agent is not None and ben.agent is not None and caro.agent is not None
         partners = [ben.agent.identity.public_key, caro.agent.identity.public_key]
         for key in partners:
             entry = await ana.agent.wait_for_partner(key, timeout=20)
             say(f"Ana's agent found {entry.name} over mDNS at {entry.preferred.address}")
         result = await ana.agent.negotiate(
-            partners, "Saturday", SPACE, LittleDan(ana.profile(SPACE)), timeout=30
+            partners, "Saturday", SPACE, ana.strategy(SPACE, model), timeout=30
         )
     finally:
         for member in HOUSEHOLD:
@@ -187,7 +208,7 @@ async def saturday(home: Path, interface: str, say: Any) -> dict[str, Any]:
         return {"agreement": False, "failure": str(result.failure)}
     result.accord.verify()
     outcome = tuple(value for _, value in result.accord.outcome)
-    profiles = [member.profile(SPACE) for member in HOUSEHOLD]
+    profiles = [member.strategy(SPACE, model).profile for member in HOUSEHOLD]
     # Outcomes across someone's red line are worth nothing to them: the Nash point is sought
     # among what everyone may accept, from everyone's reservation value.
     matrix = np.stack([np.where(p.acceptable_mask(), p.utilities(), 0.0) for p in profiles], 1)
@@ -196,7 +217,7 @@ async def saturday(home: Path, interface: str, say: Any) -> dict[str, Any]:
     stored = {m.name: len(m.owner.accords.list(binding_only=True)) for m in HOUSEHOLD if m.owner}
     say("")
     say("Agreed, signed by all three:")
-    for issue, value in result.accord.outcome:
+    for issue, value in result.accord.terms.items():
         say(f"  {issue}: {value}")
     for member in HOUSEHOLD:
         say(
@@ -209,7 +230,7 @@ async def saturday(home: Path, interface: str, say: Any) -> dict[str, Any]:
     say(f"  accord id {accord_id[:16]}..., kept in every store: {stored}")
     return {
         "agreement": True,
-        "outcome": dict(result.accord.outcome),
+        "outcome": result.accord.terms,
         "utilities": utilities,
         "np_ratio": metrics.np_ratio,
         "welfare": metrics.welfare,

@@ -231,6 +231,14 @@ class Agent:
         for network in self._started:
             await network.refresh()
 
+    async def close_pairing(self) -> None:
+        """Stop advertising as open to pairing now (the owner is done, or changed their mind)."""
+        if self._rotator is None or not self._started:
+            raise AgentError("the agent is not started")
+        self._rotator.close_pairing()
+        for network in self._started:
+            await network.refresh()
+
     def _network(self, transport: Transport) -> Network:
         for network in self._started:
             if network.transport == transport:
