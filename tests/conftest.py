@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -23,6 +24,16 @@ NOISE_VECTORS = DATA / "noise"  # cacophony and snow Noise test vectors
 TOUCHE = REPO / "models" / "data" / "touche23"  # Touché23-ValueEval training and validation
 # Cheap Argon2id for tests that are not about the cost itself (calibrated cost is tested apart).
 FAST_KDF = KdfParams(1, 8 * 1024 * 1024, b"\0" * 16)
+
+
+def modules_after(statement: str) -> set[str]:
+    """The modules a fresh interpreter holds after running ``statement`` (an import, usually):
+    how a test holds an import to staying light."""
+    code = f"import sys; {statement}; import json; print(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    return set(json.loads(out.stdout))
 
 
 @pytest.fixture

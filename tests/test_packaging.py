@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -10,7 +9,7 @@ import venv
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import REPO, modules_after
 
 HEAVY = [
     "onnxruntime",
@@ -24,21 +23,13 @@ HEAVY = [
 ]
 
 
-def _imported_after(statement: str) -> set[str]:
-    code = f"import sys; {statement}; import json; print(json.dumps(sorted(sys.modules)))"
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
-    )
-    return set(json.loads(out.stdout))
-
-
 def test_import_edge_dan_stays_light() -> None:
-    loaded = _imported_after("import edge_dan")
+    loaded = modules_after("import edge_dan")
     assert not {m.split(".")[0] for m in loaded} & set(HEAVY)
 
 
 def test_cli_help_does_not_load_the_heavy_layers() -> None:
-    loaded = _imported_after("import edge_dan.cli.main")
+    loaded = modules_after("import edge_dan.cli.main")
     assert not {m.split(".")[0] for m in loaded} & {"onnxruntime", "zeroconf", "bleak", "bumble"}
 
 

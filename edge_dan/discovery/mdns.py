@@ -197,13 +197,51 @@ def _new_zeroconf(addresses: list[str]) -> AsyncZeroconf:
     return AsyncZeroconf(interfaces=list(addresses), ip_version=IPVersion.V4Only)
 
 
+class _OnZeroconf:
+    """Base of the advertiser and the browser: ``async with`` starts and stops one, and it runs
+    on a zeroconf instance that is its own to make and close unless the caller passed one."""
+
+    def __init__(self, interfaces: Sequence[str] | None, aiozc: AsyncZeroconf | None) -> None:
+        self._interfaces = interfaces
+        self._aiozc = aiozc
+        self._owns_aiozc = aiozc is None
+
+    async def start(self) -> None:
+        raise NotImplementedError
+
+    async def stop(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    def _open_zeroconf(self) -> AsyncZeroconf:
+        if self._aiozc is None:
+            self._aiozc = _new_zeroconf(resolve_interfaces(self._interfaces))
+        return self._aiozc
+
+    async def _close_zeroconf(self) -> None:
+        if self._owns_aiozc and self._aiozc is not None:
+            await self._aiozc.async_close()
+            self._aiozc = None
+
+
 # -- advertising -------------------------------------------------------------------------------
 
 
 PortSource = int | Callable[[int], int]
 
 
-class MdnsAdvertiser:
+class MdnsAdvertiser(_OnZeroconf):
     """Publishes this agent, re-publishing under fresh names whenever its advertisement changes.
 
     ``port`` is the agent's TCP listener port, or a callable given the rotation generation that
@@ -224,13 +262,11 @@ class MdnsAdvertiser:
         random: Callable[[int], bytes] = os.urandom,
     ) -> None:
         _check_capabilities(capabilities)  # fail here, not at the first rotation
+        super().__init__(interfaces, aiozc)
         self._rotator = rotator
         self._port = port
         self._capabilities = capabilities
-        self._interfaces = interfaces
         self._clock = clock
-        self._aiozc = aiozc
-        self._owns_aiozc = aiozc is None
         self._random = random
         self._info: ServiceInfo | None = None
         self._generation: int | None = None
@@ -242,24 +278,11 @@ class MdnsAdvertiser:
 
     # -- lifecycle --
 
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
     async def start(self) -> None:
         """Register (probe, then announce) and start following rotations."""
         if self._task is not None:
             return
-        if self._aiozc is None:
-            self._aiozc = _new_zeroconf(resolve_interfaces(self._interfaces))
+        self._open_zeroconf()
         self._stopping = False
         try:
             await self._publish()
@@ -397,11 +420,6 @@ class MdnsAdvertiser:
                 log.warning("re-publishing the mDNS advertisement failed", exc_info=True)
                 await asyncio.sleep(1.0)
 
-    async def _close_zeroconf(self) -> None:
-        if self._owns_aiozc and self._aiozc is not None:
-            await self._aiozc.async_close()
-            self._aiozc = None
-
 
 # -- browsing ----------------------------------------------------------------------------------
 
@@ -436,7 +454,7 @@ class PeerRemoved:
 PeerEvent = PeerAdded | PeerUpdated | PeerRemoved
 
 
-class MdnsBrowser:
+class MdnsBrowser(_OnZeroconf):
     """Browses ``_littledan._tcp`` and turns what it sees into ``PeerEvent``s.
 
     Consume with ``async for event in browser`` or ``await browser.next_event()``, or pass
@@ -453,10 +471,8 @@ class MdnsBrowser:
         on_event: Callable[[PeerEvent], None] | None = None,
         max_peers: int = MAX_PEERS,
     ) -> None:
+        super().__init__(interfaces, aiozc)
         self._own = own
-        self._interfaces = interfaces
-        self._aiozc = aiozc
-        self._owns_aiozc = aiozc is None
         self._on_event = on_event
         self._max_peers = max_peers
         self._peers: dict[str, MdnsPeer] = {}
@@ -467,25 +483,11 @@ class MdnsBrowser:
         self._browser: AsyncServiceBrowser | None = None
         self._closed = False
 
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
     async def start(self) -> None:
         if self._browser is not None:
             return
-        if self._aiozc is None:
-            self._aiozc = _new_zeroconf(resolve_interfaces(self._interfaces))
         self._browser = AsyncServiceBrowser(
-            self._aiozc.zeroconf, SERVICE_TYPE, handlers=[self._on_state_change]
+            self._open_zeroconf().zeroconf, SERVICE_TYPE, handlers=[self._on_state_change]
         )
 
     async def stop(self) -> None:
@@ -498,9 +500,7 @@ class MdnsBrowser:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        if self._owns_aiozc and self._aiozc is not None:
-            await self._aiozc.async_close()
-            self._aiozc = None
+        await self._close_zeroconf()
 
     @property
     def peers(self) -> dict[str, MdnsPeer]:

@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import builtins
 from dataclasses import dataclass
-from pathlib import Path
 
-from edge_dan.errors import StoreCorrupt
-from edge_dan.negotiation import Accord, AccordError
+from edge_dan.negotiation import Accord
 from edge_dan.negotiation.accords.merge import merge_accord
-from edge_dan.owner.errors import AgreementRejected
-from edge_dan.store.sqlcipher import translated
+from edge_dan.owner.signed import SignedKind
 from edge_dan.store.store import Store, now_iso
 
 _SELECT = "SELECT accord_id, data, complete, stored_at FROM accords"
@@ -31,11 +28,9 @@ class StoredAccord:
     stored_at: str
 
 
-def _load(path: Path, data: bytes) -> Accord:
-    try:
-        return Accord.from_bytes(data)
-    except AccordError as exc:  # we wrote it: unreadable bytes mean damage, not bad input
-        raise StoreCorrupt(f"{path}: a stored accord is unreadable ({exc})") from exc
+_KIND = SignedKind(
+    "accord", "SELECT data FROM accords WHERE accord_id = ?", Accord.from_bytes, merge_accord
+)
 
 
 class Accords:
@@ -49,12 +44,7 @@ class Accords:
         ``AgreementRejected`` (and nothing changes) if one does not verify."""
         key = accord.id
         with self._store.transaction() as conn:
-            row = conn.execute("SELECT data FROM accords WHERE accord_id = ?", (key,)).fetchone()
-            kept = None if row is None else _load(self._store.path, bytes(row[0]))
-            try:
-                merged = merge_accord(kept, accord)
-            except AccordError as exc:
-                raise AgreementRejected(f"accord not stored: {exc}") from exc
+            merged = _KIND.merged(conn, self._store.path, key, accord)
             conn.execute(
                 "INSERT INTO accords (accord_id, negotiation_id, time_ms, complete, data,"
                 " stored_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (accord_id) DO UPDATE SET"
@@ -73,23 +63,19 @@ class Accords:
         return stored
 
     def get(self, accord_id: bytes) -> StoredAccord | None:
-        with translated(self._store.path):
-            row = self._store.conn.execute(
-                _SELECT + " WHERE accord_id = ?", (bytes(accord_id),)
-            ).fetchone()
+        row = self._store.fetch_one(_SELECT + " WHERE accord_id = ?", (bytes(accord_id),))
         return None if row is None else self._stored(row)
 
     def list(self, *, binding_only: bool = False) -> builtins.list[StoredAccord]:
         """Accords, newest first; ``binding_only`` keeps the fully signed ones."""
-        with translated(self._store.path):
-            rows = self._store.conn.execute(
-                _SELECT + " WHERE complete = 1 OR NOT ? ORDER BY time_ms DESC, accord_id",
-                (int(binding_only),),
-            ).fetchall()
+        rows = self._store.fetch_all(
+            _SELECT + " WHERE complete = 1 OR NOT ? ORDER BY time_ms DESC, accord_id",
+            (int(binding_only),),
+        )
         return [self._stored(row) for row in rows]
 
     def _stored(self, row: tuple[bytes, bytes, int, str]) -> StoredAccord:
         key, data, complete, stored_at = row
         return StoredAccord(
-            bytes(key), _load(self._store.path, bytes(data)), bool(complete), str(stored_at)
+            bytes(key), _KIND.load(self._store.path, bytes(data)), bool(complete), str(stored_at)
         )

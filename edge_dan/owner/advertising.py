@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from edge_dan.discovery.tokens import ADVERTISING_KEY_LEN, new_advertising_key
 from edge_dan.owner.errors import NotPaired
-from edge_dan.store.sqlcipher import Connection, translated
+from edge_dan.store.sqlcipher import Connection
 from edge_dan.store.store import Store, now_iso
 
 _ROTATE = (
@@ -35,10 +35,7 @@ class Advertising:
 
     def own_key(self) -> bytes:
         """This agent's advertising key, made on first use."""
-        with translated(self._store.path):
-            row = self._store.conn.execute(
-                "SELECT key FROM advertising_key WHERE id = 1"
-            ).fetchone()
+        row = self._store.fetch_one("SELECT key FROM advertising_key WHERE id = 1")
         if row is not None:
             return bytes(row[0])
         with self._store.transaction() as conn:
@@ -71,9 +68,8 @@ class Advertising:
 
     def partner_keys(self) -> dict[bytes, bytes]:
         """Identity key -> advertising key, for every partner whose key has arrived."""
-        with translated(self._store.path):
-            rows = self._store.conn.execute(
-                "SELECT identity_key, peer_advertising_key FROM paired_peers"
-                " WHERE peer_advertising_key IS NOT NULL"
-            ).fetchall()
+        rows = self._store.fetch_all(
+            "SELECT identity_key, peer_advertising_key FROM paired_peers"
+            " WHERE peer_advertising_key IS NOT NULL"
+        )
         return {bytes(identity): bytes(key) for identity, key in rows}

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from edge_dan.owner.errors import UnknownContest
-from edge_dan.store.sqlcipher import translated
 from edge_dan.store.store import Store, now_iso
 from edge_dan.values.judgement import option_key
 from edge_dan.values.ranking import clean_option
@@ -67,14 +66,12 @@ class Contests:
         return _contest(row)
 
     def list(self) -> builtins.list[Contest]:
-        with translated(self._store.path):
-            rows = self._store.conn.execute(_SELECT + " ORDER BY id").fetchall()
+        rows = self._store.fetch_all(_SELECT + " ORDER BY id")
         return [_contest(r) for r in rows]
 
     def option_keys(self) -> frozenset[str]:
         """The keys of every contested option text (for ``ranking.rank_judged``)."""
-        with translated(self._store.path):
-            rows = self._store.conn.execute("SELECT option_key FROM contests").fetchall()
+        rows = self._store.fetch_all("SELECT option_key FROM contests")
         return frozenset(str(r[0]) for r in rows)
 
     def withdraw(self, contest_id: int) -> Contest:

@@ -24,7 +24,7 @@ import numpy.typing as npt
 from edge_dan.errors import StoreError, UsageError
 from edge_dan.owner.errors import UnknownAnswer
 from edge_dan.owner.profile import read_profile
-from edge_dan.store.sqlcipher import Connection, translated
+from edge_dan.store.sqlcipher import Connection
 from edge_dan.store.store import Store, now_iso
 from edge_dan.values.answers import check_scores, fit, learned_change
 from edge_dan.values.personal import PersonalModel
@@ -161,14 +161,11 @@ class Feedback:
 
     def model(self) -> PersonalModel:
         """The owner's personal model now: the current profile's prior refined by every answer."""
-        with translated(self._store.path):
-            conn = self._store.conn
-            return fit(read_profile(conn), _answers(conn))
+        return self._store.read(lambda conn: fit(read_profile(conn), _answers(conn)))
 
     def list(self) -> builtins.list[Answer]:
         """Every answer kept, oldest first."""
-        with translated(self._store.path):
-            return _answers(self._store.conn)
+        return self._store.read(_answers)
 
     def add(
         self,
@@ -216,20 +213,16 @@ class Feedback:
             after = fit(profile, answers[:position] + answers[position + 1 :])
             conn.execute("DELETE FROM feedback WHERE id = ?", (answer.id,))
             change = _commit(conn, before, after, action="undo", feedback_id=answer.id, at=at)
-        with translated(self._store.path):
-            # secure_delete overwrites the freed cells once the pages reach the database file; a
-            # checkpoint puts them there now, so the forgotten texts leave the write-ahead log too.
-            self._store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        self._store.checkpoint()  # the deleted cells leave the write-ahead log too
         return Outcome(answer, before, after, change)
 
     def history(self, *, limit: int | None = None) -> builtins.list[HistoryEntry]:
         """Answers added and undone, oldest first (the last ``limit`` when given)."""
-        with translated(self._store.path):
-            rows = self._store.conn.execute(
-                "SELECT id, at, action, feedback_id, changes FROM feedback_history"
-                " ORDER BY id DESC LIMIT ?",
-                (-1 if limit is None else limit,),
-            ).fetchall()
+        rows = self._store.fetch_all(
+            "SELECT id, at, action, feedback_id, changes FROM feedback_history"
+            " ORDER BY id DESC LIMIT ?",
+            (-1 if limit is None else limit,),
+        )
         out = []
         for hid, at, action, fid, changes in reversed(rows):
             if action not in ("add", "undo"):
@@ -247,10 +240,7 @@ class Feedback:
 
     def stored_state(self) -> dict[str, Any] | None:
         """The personal model as last fitted and kept (``None`` before the first answer)."""
-        with translated(self._store.path):
-            row = self._store.conn.execute(
-                "SELECT state, fitted_at FROM personal_model WHERE id = 1"
-            ).fetchone()
+        row = self._store.fetch_one("SELECT state, fitted_at FROM personal_model WHERE id = 1")
         if row is None:
             return None
         state = json.loads(row[0])

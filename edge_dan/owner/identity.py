@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from edge_dan.identity import Identity
-from edge_dan.store.sqlcipher import translated
 from edge_dan.store.store import Store, now_iso
 
 
@@ -15,10 +14,9 @@ class OwnIdentity:
 
     def get(self) -> Identity | None:
         """The identity, or ``None`` before one was made."""
-        with translated(self._store.path):
-            row = self._store.conn.execute(
-                "SELECT signing_seed, static_private, static_signature FROM identity WHERE id = 1"
-            ).fetchone()
+        row = self._store.fetch_one(
+            "SELECT signing_seed, static_private, static_signature FROM identity WHERE id = 1"
+        )
         if row is None:
             return None
         return Identity.from_secrets(bytes(row[0]), bytes(row[1]), bytes(row[2]))

@@ -7,22 +7,12 @@ arrive (``edge_dan.negotiation.accords.merge.merge_norm``), each checked first; 
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from edge_dan.errors import StoreCorrupt
-from edge_dan.negotiation import AccordError
 from edge_dan.negotiation.accords.merge import merge_norm
 from edge_dan.negotiation.accords.norms import GroupNorms, Norm
-from edge_dan.owner.errors import AgreementRejected
-from edge_dan.store.sqlcipher import translated
+from edge_dan.owner.signed import SignedKind
 from edge_dan.store.store import Store, now_iso
 
-
-def _load(path: Path, data: bytes) -> Norm:
-    try:
-        return Norm.from_bytes(data)
-    except AccordError as exc:
-        raise StoreCorrupt(f"{path}: a stored norm is unreadable ({exc})") from exc
+_KIND = SignedKind("norm", "SELECT data FROM norms WHERE norm_id = ?", Norm.from_bytes, merge_norm)
 
 
 class Norms:
@@ -36,12 +26,7 @@ class Norms:
         ``AgreementRejected`` (and nothing changes) if a signature does not verify."""
         key = norm.digest
         with self._store.transaction() as conn:
-            row = conn.execute("SELECT data FROM norms WHERE norm_id = ?", (key,)).fetchone()
-            kept = None if row is None else _load(self._store.path, bytes(row[0]))
-            try:
-                merged = merge_norm(kept, norm)
-            except AccordError as exc:
-                raise AgreementRejected(f"norm not stored: {exc}") from exc
+            merged = _KIND.merged(conn, self._store.path, key, norm)
             complete = not merged.missing
             conn.execute(
                 "INSERT INTO norms (norm_id, group_id, name, time_ms, complete, data, stored_at)"
@@ -61,10 +46,10 @@ class Norms:
 
     def of_group(self, group_id: bytes) -> GroupNorms:
         """The binding norms of a group, oldest first, ready to become red lines."""
-        with translated(self._store.path):
-            rows = self._store.conn.execute(
-                "SELECT data FROM norms WHERE group_id = ? AND complete = 1"
-                " ORDER BY time_ms, norm_id",
-                (bytes(group_id),),
-            ).fetchall()
-        return GroupNorms(bytes(group_id), (_load(self._store.path, bytes(row[0])) for row in rows))
+        rows = self._store.fetch_all(
+            "SELECT data FROM norms WHERE group_id = ? AND complete = 1 ORDER BY time_ms, norm_id",
+            (bytes(group_id),),
+        )
+        return GroupNorms(
+            bytes(group_id), (_KIND.load(self._store.path, bytes(row[0])) for row in rows)
+        )

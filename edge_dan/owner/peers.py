@@ -23,7 +23,6 @@ from edge_dan.identity import fingerprint
 from edge_dan.owner.advertising import rotate_in
 from edge_dan.owner.errors import PeerAlreadyPaired, PeerNameError
 from edge_dan.pairing.result import METHODS, PairingMethod, PairingResult
-from edge_dan.store.sqlcipher import translated
 from edge_dan.store.store import Store, now_iso
 
 MAX_NAME_LEN = 64
@@ -121,23 +120,16 @@ class Peers:
         return peer
 
     def get(self, identity_key: bytes) -> Peer | None:
-        with translated(self._store.path):
-            row = self._store.conn.execute(
-                _SELECT + " WHERE identity_key = ?", (bytes(identity_key),)
-            ).fetchone()
+        row = self._store.fetch_one(_SELECT + " WHERE identity_key = ?", (bytes(identity_key),))
         return None if row is None else _peer(row)
 
     def find_by_static_key(self, static_key: bytes) -> Peer | None:
-        with translated(self._store.path):
-            row = self._store.conn.execute(
-                _SELECT + " WHERE static_key = ?", (bytes(static_key),)
-            ).fetchone()
+        row = self._store.fetch_one(_SELECT + " WHERE static_key = ?", (bytes(static_key),))
         return None if row is None else _peer(row)
 
     def list(self) -> builtins.list[Peer]:
         """Every paired peer, by name."""
-        with translated(self._store.path):
-            rows = self._store.conn.execute(_SELECT + " ORDER BY name, paired_at").fetchall()
+        rows = self._store.fetch_all(_SELECT + " ORDER BY name, paired_at")
         return [_peer(row) for row in rows]
 
     def remove(self, identity_key: bytes) -> bool:
@@ -153,8 +145,5 @@ class Peers:
             ).rowcount
             if deleted:
                 rotate_in(conn)
-        with translated(self._store.path):
-            # secure_delete zeroes the freed cells in the database file once the pages get there;
-            # a checkpoint puts them there now and truncates the log that held the old pages.
-            self._store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        self._store.checkpoint()  # the deleted cells leave the write-ahead log too
         return bool(deleted)

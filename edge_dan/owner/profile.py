@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from edge_dan.store.sqlcipher import Connection, translated
+from edge_dan.store.sqlcipher import Connection
 from edge_dan.store.store import Store
 from edge_dan.values.profile import ChangeSource, ProfileChange, ValueProfile
 from edge_dan.values.questionnaire import QuizResult
@@ -48,8 +48,7 @@ class Profile:
 
     def current(self) -> ValueProfile:
         """The owner's profile now (neutral until the owner has said anything)."""
-        with translated(self._store.path):
-            return read_profile(self._store.conn)
+        return self._store.read(read_profile)
 
     def update(
         self, new: ValueProfile, *, source: ChangeSource, note: str = ""
@@ -83,11 +82,10 @@ class Profile:
 
     def history(self, *, limit: int | None = None) -> list[ProfileChange]:
         """Changes oldest first (the last ``limit`` when given)."""
-        with translated(self._store.path):
-            rows = self._store.conn.execute(
-                "SELECT at, source, changes, note FROM profile_history ORDER BY id DESC LIMIT ?",
-                (-1 if limit is None else limit,),
-            ).fetchall()
+        rows = self._store.fetch_all(
+            "SELECT at, source, changes, note FROM profile_history ORDER BY id DESC LIMIT ?",
+            (-1 if limit is None else limit,),
+        )
         return [
             ProfileChange.from_dict(
                 {"at": at, "source": source, "changes": json.loads(changes), "note": note}

@@ -18,7 +18,7 @@ from typing import Any
 import sqlcipher3
 
 from edge_dan.errors import StoreBusy, StoreCorrupt, StoreError
-from edge_dan.store.files import fsync_file, write_private
+from edge_dan.store.files import fsync_path, write_private
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -114,4 +114,4 @@ def export_database(conn: Connection, target: Path, key: bytes) -> None:
             conn.commit()
         finally:
             conn.execute("DETACH DATABASE export_target")
-    fsync_file(target)
+    fsync_path(target)

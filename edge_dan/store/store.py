@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from edge_dan.errors import (
     StoreBusy,
@@ -31,7 +31,7 @@ from edge_dan.errors import (
     StoreNotFound,
     WrongPassphrase,
 )
-from edge_dan.store.files import ensure_private_dir, fsync_file
+from edge_dan.store.files import ensure_private_dir, fsync_path
 from edge_dan.store.keyfile import DEFAULT_UNLOCK_SECONDS, KdfParams, KeyFile, calibrate
 from edge_dan.store.locking import StoreLock
 from edge_dan.store.schema import Schema, create_meta
@@ -58,6 +58,8 @@ if TYPE_CHECKING:
     import sqlite_utils
 
 __all__ = ["DATABASE", "DATABASE_NEXT", "KEYFILE", "KEYFILE_NEXT", "Builder", "Store", "now_iso"]
+
+Result = TypeVar("Result")
 
 LOCKFILE = "lock"
 LOCK_TIMEOUT = 10.0
@@ -240,9 +242,31 @@ class Store:
         with translated(self.path):
             return schema.migrate(self.conn, source=str(self.path))
 
-    def get_meta(self, key: str) -> str | None:
+    def read(self, reader: Callable[[Connection], Result]) -> Result:
+        """What ``reader`` reads through the connection, a database error translated."""
         with translated(self.path):
-            row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+            return reader(self.conn)
+
+    def fetch_one(self, sql: str, params: Sequence[object] = ()) -> Any:
+        """The first row ``sql`` reads (``None`` if none), a database error translated."""
+        with translated(self.path):
+            return self.conn.execute(sql, params).fetchone()
+
+    def fetch_all(self, sql: str, params: Sequence[object] = ()) -> list[Any]:
+        """Every row ``sql`` reads, a database error translated."""
+        with translated(self.path):
+            return list(self.conn.execute(sql, params).fetchall())
+
+    def checkpoint(self) -> None:
+        """Move the write-ahead log into the database file and empty the log.
+
+        Run after a delete that must not linger: ``secure_delete`` zeroes freed cells only once
+        their pages reach the database file, and until then the log still holds the old pages.
+        """
+        self.fetch_all("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.fetch_one("SELECT value FROM meta WHERE key = ?", (key,))
         return None if row is None else str(row[0])
 
     # ----- key management ----------------------------------------------------------------------
@@ -353,6 +377,6 @@ def _fresh_database(store_id: str, schema: Schema | None) -> Builder:
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
         finally:
             conn.close()
-        fsync_file(target)
+        fsync_path(target)
 
     return build

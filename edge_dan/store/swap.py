@@ -20,7 +20,7 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 
-from edge_dan.store.files import disk_error, fsync_dir, remove_if_present, write_private
+from edge_dan.store.files import disk_error, fsync_path, remove_if_present, write_private
 from edge_dan.store.keyfile import KdfParams, KeyFile
 
 KEYFILE = "keyfile.json"
@@ -73,9 +73,9 @@ def swap_in(
         for suffix in SQLITE_SIDECARS:  # the old file is checkpointed and closed: these are empty
             remove_if_present(home / (DATABASE + suffix))
         os.replace(next_db, home / DATABASE)  # commit point
-        fsync_dir(home)
+        fsync_path(home)
         os.replace(next_key, home / KEYFILE)
-        fsync_dir(home)
+        fsync_path(home)
     except OSError as exc:
         raise disk_error(home / DATABASE, exc) from exc
 
@@ -104,6 +104,6 @@ def recover(home: Path) -> None:
             for path in home.glob(pattern):
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
-        fsync_dir(home)
+        fsync_path(home)
     except OSError as exc:
         raise disk_error(home, exc) from exc

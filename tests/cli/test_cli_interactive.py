@@ -26,26 +26,35 @@ def _spawn(cli: Cli, *args: str, env: dict[str, str] | None = None) -> Any:
     )
 
 
-def test_init_prompts_twice_and_refuses_a_mismatch(cli: Cli) -> None:
-    child = _spawn(cli, "init", "--unlock-time", "0.05")
-    child.expect("New passphrase: ")
-    child.sendline("first secret")
-    child.expect("Repeat the new passphrase: ")
-    child.sendline("other secret")
+def _answer(child: Any, *dialogue: tuple[str, str]) -> None:
+    """Wait for each prompt in turn and type its answer."""
+    for prompt, answer in dialogue:
+        child.expect(prompt)
+        child.sendline(answer)
+
+
+def _ended(child: Any) -> Any:
+    """``child`` once it has exited (its output before the end in ``child.before``)."""
     child.expect(pexpect.EOF)
     child.close()
+    return child
+
+
+def _init(cli: Cli, passphrase: str, repeated: str) -> Any:
+    """``init`` with its two passphrase prompts answered."""
+    child = _spawn(cli, "init", "--unlock-time", "0.05")
+    _answer(child, ("New passphrase: ", passphrase), ("Repeat the new passphrase: ", repeated))
+    return child
+
+
+def test_init_prompts_twice_and_refuses_a_mismatch(cli: Cli) -> None:
+    child = _ended(_init(cli, "first secret", "other secret"))
     assert child.exitstatus == 1 and "differ" in child.before
     assert not (cli.home / "keyfile.json").exists()
 
-    child = _spawn(cli, "init", "--unlock-time", "0.05")
-    child.expect("New passphrase: ")
-    child.sendline("first secret")
-    child.expect("Repeat the new passphrase: ")
-    child.sendline("first secret")
+    child = _init(cli, "first secret", "first secret")
     child.expect("Fingerprint: ")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0
+    assert _ended(child).exitstatus == 0
 
 
 def test_interactive_quiz(cli: Cli) -> None:
@@ -59,11 +68,8 @@ def test_interactive_quiz(cli: Cli) -> None:
             child.expect("number from 1 to 6")
             child.expect("> ")
         child.sendline("6" if item.value == "universalism" else "2")
-    child.expect("Passphrase: ")
-    child.sendline(cli.env["EDGE_DAN_PASSPHRASE"])
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0
+    _answer(child, ("Passphrase: ", cli.env["EDGE_DAN_PASSPHRASE"]))
+    assert _ended(child).exitstatus == 0
     weights = json.loads(cli("profile", "show", "--json").out)["weights"]
     assert max(weights, key=weights.__getitem__) == "universalism"
 
@@ -72,11 +78,6 @@ def test_quitting_the_quiz_saves_nothing(cli: Cli) -> None:
     assert cli("init", "--unlock-time", "0.05").code == 0
     before = cli("profile", "history", "--json").out
     child = _spawn(cli, "profile", "quiz")
-    child.expect("> ")
-    child.sendline("5")
-    child.expect("> ")
-    child.sendline("q")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 2 and "nothing was saved" in child.before
+    _answer(child, ("> ", "5"), ("> ", "q"))
+    assert _ended(child).exitstatus == 2 and "nothing was saved" in child.before
     assert cli("profile", "history", "--json").out == before

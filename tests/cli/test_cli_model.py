@@ -5,11 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-import subprocess
-import sys
 
 import pytest
-from conftest import Cli
+from conftest import Cli, modules_after
 
 from edge_dan.model import TIERS, tier_directory
 from edge_dan.store import Store
@@ -225,9 +223,7 @@ def test_option_texts_never_reach_disk_or_stderr_in_plaintext(ready: Cli) -> Non
 
 
 def test_other_commands_do_not_pay_for_numpy() -> None:
-    code = "import sys, edge_dan.cli.main; print('numpy' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    assert "numpy" not in modules_after("import edge_dan.cli.main")
 
 
 def test_little_dan_asks_telling_questions_and_keeps_the_answers(ready: Cli) -> None:

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from firmware_helpers import make, require
+from firmware_helpers import build_thermostat
 from netns import Lab
 from test_agent_netns import Device, pair
 
@@ -39,11 +39,7 @@ def warmth(likes_warm: bool, space: OutcomeSpace) -> Profile:
 
 @pytest.fixture(scope="module")
 def firmware(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    require("make", "arm-none-eabi-gcc", "qemu-system-arm")
-    build = tmp_path_factory.mktemp("thermostat")
-    result = make(build, "firmware")
-    assert result.returncode == 0, result.stdout + result.stderr
-    return build / "thermostat_mps2_an386.elf"
+    return build_thermostat(tmp_path_factory) / "thermostat_mps2_an386.elf"
 
 
 def open_device() -> SerialDevice:

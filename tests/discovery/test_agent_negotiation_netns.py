@@ -49,6 +49,15 @@ def profile_of(who: str, space: OutcomeSpace) -> Profile:
     return Profile(space, utility, reservation_value=0.3, red_lines=red_lines)
 
 
+def takes_part_as(who: str) -> AgendaHandler:
+    """An agenda handler that takes part in every negotiation, for ``who``'s profile."""
+
+    def on_agenda(peer: Peer, title: str, space: OutcomeSpace) -> LittleDan | None:
+        return LittleDan(profile_of(who, space))
+
+    return on_agenda
+
+
 def test_three_agents_reach_one_signed_accord_that_harms_nobody(lab: Lab, tmp_path: Path) -> None:
     names = ("ana", "ben", "caro")
     devices = {
@@ -137,14 +146,8 @@ def test_group_norms_bind_everyone_and_different_norms_stop_the_negotiation(
     for n in ("ana", "ben"):
         assert devices[n].call(devices[n].owner.norms.add, norm)
 
-    def judge(who: str) -> AgendaHandler:
-        def on_agenda(peer: Peer, title: str, space: OutcomeSpace) -> LittleDan | None:
-            return LittleDan(profile_of(who, space))
-
-        return on_agenda
-
     try:
-        agents = {n: devices[n].start(on_agenda=judge(n)) for n in names}
+        agents = {n: devices[n].start(on_agenda=takes_part_as(n)) for n in names}
 
         async def mediate(partners: list[str], group: bytes = group) -> NegotiationResult:
             for other in partners:
@@ -181,14 +184,8 @@ def test_two_agents_can_negotiate_by_alternating_offers(lab: Lab, tmp_path: Path
     pair(devices["ana"], devices["ben"])
     pair(devices["ana"], devices["caro"])
 
-    def judge(who: str) -> AgendaHandler:
-        def on_agenda(peer: Peer, title: str, space: OutcomeSpace) -> LittleDan | None:
-            return LittleDan(profile_of(who, space))
-
-        return on_agenda
-
     try:
-        agents = {n: devices[n].start(on_agenda=judge(n)) for n in names}
+        agents = {n: devices[n].start(on_agenda=takes_part_as(n)) for n in names}
         keys = {n: agents[n].identity.public_key for n in names}
 
         async def offer(partners: list[str]) -> NegotiationResult:

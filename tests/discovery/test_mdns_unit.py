@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from conftest import modules_after
 from hypothesis import given
 from hypothesis import strategies as st
 from zeroconf import ServiceInfo
@@ -148,10 +149,5 @@ def test_advertiser_refuses_bad_settings_before_touching_the_network() -> None:
 
 
 def test_importing_the_discovery_package_does_not_load_zeroconf() -> None:
-    import subprocess
-    import sys
-
-    code = "import sys, edge_dan.discovery; print('zeroconf' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    assert "zeroconf" not in modules_after("import edge_dan.discovery")
     assert mdns.SERVICE_TYPE == "_littledan._tcp.local."

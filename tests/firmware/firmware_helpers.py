@@ -43,3 +43,13 @@ def make(build_dir: Path, *targets: str, timeout: float = 240) -> subprocess.Com
         timeout=timeout,
         check=False,
     )
+
+
+def build_thermostat(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Build the thermostat firmware for the QEMU boards into a fresh folder, which it returns
+    (or skip the calling test where the toolchain or QEMU is missing)."""
+    require("make", "arm-none-eabi-gcc", "qemu-system-arm")
+    build = tmp_path_factory.mktemp("thermostat")
+    result = make(build, "firmware")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return build

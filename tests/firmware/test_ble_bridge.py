@@ -28,7 +28,7 @@ from bumble.transport.common import AsyncPipeSink
 from bumble.transport.tcp_server import open_tcp_server_transport_with_socket
 from firmware_helpers import require
 from nus_device import DEVICE_NAME, NusThermostat, build_thermostat_lib, thermostat_on_link
-from test_end_to_end import signed_accord
+from test_end_to_end import accord_is_applied_and_read_back, frames_failing_crc, signed_accord
 
 from edge_dan.agent.core import Agent
 from edge_dan.ble import GattService, att_payload_size
@@ -210,14 +210,7 @@ def test_hello_state_set_and_an_accord_over_ble(radio: Radio, mtu: int) -> None:
 
 
 def test_an_accord_is_applied_through_a_device_binding(radio: Radio) -> None:
-    device = radio.open(mtu=23)
-    accord = signed_accord(225)
-    binding = DeviceBinding(device, {"setpoint_c_x10": "setpoint"})
-    receipt = binding.apply(accord)
-    assert receipt is not None and receipt.applied == {"setpoint": 225}
-    assert device.state().accord_id == accord_id(accord) == receipt.accord_id
-    assert binding.apply(accord) == receipt  # a retry after a lost ACK is harmless
-    assert device.values()["setpoint"] == 225
+    accord_is_applied_and_read_back(radio.open(mtu=23), 225)
 
 
 def test_an_agent_applies_accords_to_a_ble_device_and_reports_a_lost_one(
@@ -261,11 +254,9 @@ def test_bad_and_runaway_frames_are_dropped_and_the_link_recovers(radio: Radio) 
     device = radio.open(mtu=23)
     assert device.values()["setpoint"] == 200
     tempting = encode(Set(900, 0, 280))  # a valid SET: nothing below may apply it
-    bad_crc = bytearray(encode_serial_frame(tempting))
-    bad_crc[4] ^= 0x10
     port = device.port
-    port.write(bytes(bad_crc))
-    port.write(cobs_encode(tempting + b"\x00" * 4) + b"\x00")  # CRC zeroed
+    for frame in frames_failing_crc(tempting):
+        port.write(frame)
     port.write(cobs_encode(tempting * 40) + b"\x00")  # oversize
     port.write(b"\x55" * 1000)  # a runaway frame with no delimiter, 50 writes long
     # The next request's leading 0x00 ends the runaway frame; the device answers it normally.

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from firmware_helpers import make, require
+from firmware_helpers import build_thermostat
 
 from edge_dan.bridge.accords import DeviceBinding, accord_id
 from edge_dan.bridge.codec import MAX_PAYLOAD, Error, ErrorCode, Set, State, encode
@@ -104,11 +104,7 @@ BOARDS = {"mps2-an386": "thermostat_mps2_an386.elf", "microbit": "thermostat_mic
 
 @pytest.fixture(scope="module")
 def firmware_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    require("make", "arm-none-eabi-gcc", "qemu-system-arm")
-    build = tmp_path_factory.mktemp("thermostat")
-    result = make(build, "firmware")
-    assert result.returncode == 0, result.stdout + result.stderr
-    return build
+    return build_thermostat(tmp_path_factory)
 
 
 @pytest.fixture(params=sorted(BOARDS))
@@ -172,17 +168,30 @@ def test_hello_describes_the_thermostat(device: SerialDevice) -> None:
     assert device.values() == {"setpoint": 200, "temp": 185, "heating": 1}
 
 
-def test_an_accord_setpoint_is_applied_and_read_back(device: SerialDevice) -> None:
-    accord = signed_accord(215)
+def accord_is_applied_and_read_back(device: SerialDevice, setpoint: int) -> None:
+    """An accord on ``setpoint`` reaches the device through a binding and the device reports the
+    accord's id; the same accord again (a retry after a lost ACK) does no harm."""
+    accord = signed_accord(setpoint)
     binding = DeviceBinding(device, {"setpoint_c_x10": "setpoint"})
     receipt = binding.apply(accord)
-    assert receipt is not None and receipt.applied == {"setpoint": 215}
+    assert receipt is not None and receipt.applied == {"setpoint": setpoint}
     state = device.state()
-    assert state.values[device.point_id("setpoint")] == 215
-    assert state.accord_id == accord_id(accord) == receipt.accord_id
-    # The same accord again is harmless (a retry after a lost ACK does no harm).
+    assert state.values[device.point_id("setpoint")] == setpoint
+    assert len(state.accord_id) == 32 and state.accord_id == accord_id(accord) == receipt.accord_id
     assert binding.apply(accord) == receipt
-    assert device.values()["setpoint"] == 215
+    assert device.values()["setpoint"] == setpoint
+
+
+def frames_failing_crc(message: bytes) -> list[bytes]:
+    """Two serial frames of ``message`` a receiver must drop: one with a bit flipped (its CRC no
+    longer matches) and one with its CRC zeroed."""
+    flipped = bytearray(encode_serial_frame(message))
+    flipped[4] ^= 0x10
+    return [bytes(flipped), cobs_encode(message + b"\x00" * 4) + b"\x00"]
+
+
+def test_an_accord_setpoint_is_applied_and_read_back(device: SerialDevice) -> None:
+    accord_is_applied_and_read_back(device, 215)
 
 
 def test_an_accord_not_signed_by_every_party_is_not_applied(device: SerialDevice) -> None:
@@ -201,13 +210,19 @@ def test_an_accord_that_does_not_concern_the_device_sends_nothing(device: Serial
     assert device.values()["setpoint"] == 200
 
 
-def test_refusals_are_reported_and_change_nothing(device: SerialDevice) -> None:
+def bad_sets_are_refused_with_their_codes(device: SerialDevice) -> None:
+    """A set-point out of range and a write to the read-only temperature are refused, each with
+    the code that says why."""
     with pytest.raises(DeviceRefused) as refused:
         device.set("setpoint", 999)
     assert refused.value.code == ErrorCode.OUT_OF_RANGE
     with pytest.raises(DeviceRefused) as refused:
         device.set("temp", 300)
     assert refused.value.code == ErrorCode.READ_ONLY
+
+
+def test_refusals_are_reported_and_change_nothing(device: SerialDevice) -> None:
+    bad_sets_are_refused_with_their_codes(device)
     with pytest.raises(DeviceRefused):
         DeviceBinding(device, {"setpoint_c_x10": "setpoint"}).apply(
             signed_accord(21)
@@ -223,12 +238,9 @@ def test_bad_frames_from_the_host_are_dropped_and_the_link_recovers(
 ) -> None:
     assert device.values()["setpoint"] == 200
     tempting = encode(Set(900, 0, 280))  # a valid SET: nothing below may apply it
-    good = encode_serial_frame(tempting)
-    bad_crc = bytearray(good)
-    bad_crc[4] ^= 0x10
     port = device.port
-    port.write(bytes(bad_crc))
-    port.write(cobs_encode(tempting + b"\x00" * 4) + b"\x00")  # CRC zeroed
+    for frame in frames_failing_crc(tempting):
+        port.write(frame)
     port.write(b"\x09" + tempting[:5] + b"\x00")  # a COBS block past the end of the frame
     port.write(b"\x01" * 3 + b"\x00")  # short
     port.write(cobs_encode(tempting * 40) + b"\x00")  # oversize: 400 bytes before the delimiter

@@ -24,11 +24,18 @@ from types import ModuleType
 
 import pytest
 from firmware_helpers import BRIDGE, make, require
-from test_end_to_end import Relay, connect, free_port, signed_accord, silence_then_recovery
+from test_end_to_end import (
+    Relay,
+    accord_is_applied_and_read_back,
+    bad_sets_are_refused_with_their_codes,
+    connect,
+    frames_failing_crc,
+    free_port,
+    silence_then_recovery,
+)
 
-from edge_dan.bridge.accords import DeviceBinding, accord_id
 from edge_dan.bridge.codec import MAX_PAYLOAD, Error, ErrorCode, Set, encode
-from edge_dan.bridge.link import DeviceRefused, SerialDevice
+from edge_dan.bridge.link import SerialDevice
 from edge_dan.wire.framing.serial import cobs_encode, encode_serial_frame
 
 TOOLS = BRIDGE / "tools" / "rp2040"
@@ -257,36 +264,22 @@ def test_set_and_refusals_over_usb_cdc(device: SerialDevice, emulated: Emulated)
     device.set("setpoint", 150)  # below the 18.5 degree reading: the heating goes off
     assert device.values() == {"setpoint": 150, "temp": 185, "heating": 0}
     assert wait_for(lambda: emulated.led() == "off"), emulated.log
-    with pytest.raises(DeviceRefused) as refused:
-        device.set("setpoint", 999)
-    assert refused.value.code == ErrorCode.OUT_OF_RANGE
-    with pytest.raises(DeviceRefused) as refused:
-        device.set("temp", 300)
-    assert refused.value.code == ErrorCode.READ_ONLY
+    bad_sets_are_refused_with_their_codes(device)
     assert device.values() == {"setpoint": 150, "temp": 185, "heating": 0}
 
 
 @pytest.mark.slow
 def test_an_accord_is_applied_and_its_id_read_back(device: SerialDevice) -> None:
-    accord = signed_accord(215)
-    binding = DeviceBinding(device, {"setpoint_c_x10": "setpoint"})
-    receipt = binding.apply(accord)
-    assert receipt is not None and receipt.applied == {"setpoint": 215}
-    state = device.state()
-    assert state.values[device.point_id("setpoint")] == 215
-    assert len(state.accord_id) == 32 and state.accord_id == accord_id(accord)
-    assert binding.apply(accord) == receipt  # idempotent, so a retry is harmless
+    accord_is_applied_and_read_back(device, 215)
 
 
 @pytest.mark.slow
 def test_bad_and_runaway_frames_are_dropped_and_the_link_recovers(device: SerialDevice) -> None:
     assert device.values()["setpoint"] == 200
     tempting = encode(Set(900, 0, 280))  # a valid SET: nothing below may apply it
-    bad_crc = bytearray(encode_serial_frame(tempting))
-    bad_crc[4] ^= 0x10
     port = device.port
-    port.write(bytes(bad_crc))
-    port.write(cobs_encode(tempting + b"\x00" * 4) + b"\x00")  # CRC zeroed
+    for frame in frames_failing_crc(tempting):
+        port.write(frame)
     port.write(b"\x01" * 3 + b"\x00")  # short
     # Oversize (400 bytes before the delimiter) and a runaway frame with no delimiter: more than
     # the emulated host's FIFO and many USB packets, so the OUT endpoint's flow control is used.

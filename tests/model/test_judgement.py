@@ -9,12 +9,11 @@ tools/cpus/check.py).
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-from modelkit import ARTIFACTS, need_runtime
+from modelkit import ARTIFACTS, copy_of, need_runtime
 
 from edge_dan.model import ModelError, ValueModel
 from edge_dan.values.schwartz import ORIGINAL_VALUES
@@ -122,9 +121,7 @@ def test_a_judgement_does_not_depend_on_its_batch(tmp_path: Path) -> None:
 @pytest.fixture
 def copy(tmp_path: Path) -> Path:
     need_runtime()
-    target = tmp_path / "tier"
-    shutil.copytree(ARTIFACTS, target)
-    return target
+    return copy_of(ARTIFACTS, tmp_path)
 
 
 def test_a_damaged_judgement_head_is_named(copy: Path) -> None:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from modelkit import ARTIFACTS, REPO, need_runtime
+from conftest import modules_after
+from modelkit import ARTIFACTS, assert_truncation_is_named, copy_of, need_runtime
 
 from edge_dan.errors import EdgeDanError
 from edge_dan.model import ModelError, ValueModel
@@ -19,9 +17,7 @@ from edge_dan.model import ModelError, ValueModel
 @pytest.fixture
 def copy(tmp_path: Path) -> Path:
     need_runtime()
-    target = tmp_path / "tier"
-    shutil.copytree(ARTIFACTS, target)
-    return target
+    return copy_of(ARTIFACTS, tmp_path)
 
 
 def test_model_error_is_an_edge_dan_error() -> None:
@@ -47,13 +43,7 @@ def test_missing_file_is_named(copy: Path, name: str) -> None:
 
 @pytest.mark.parametrize("name", ["model.onnx", "tokenizer.json", "head.npz"])
 def test_truncated_file_names_file_and_expected_hash(copy: Path, name: str) -> None:
-    path = copy / name
-    data = path.read_bytes()
-    path.write_bytes(data[: len(data) // 2])
-    expected = json.loads((copy / "meta.json").read_text())["files"][name]["sha256"]
-    with pytest.raises(ModelError) as caught:
-        ValueModel.load(copy)
-    assert name in str(caught.value) and expected in str(caught.value)
+    assert_truncation_is_named(copy, name)
 
 
 def test_altered_byte_is_caught(copy: Path) -> None:
@@ -123,15 +113,7 @@ def test_unknown_category(copy: Path) -> None:
         ValueModel.load(copy)
 
 
-def _modules_after(statement: str) -> set[str]:
-    code = f"import sys, json; {statement}; print(json.dumps(sorted(sys.modules)))"
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
-    )
-    return {m.split(".")[0] for m in json.loads(out.stdout)}
-
-
 def test_importing_edge_dan_or_the_model_package_is_light() -> None:
-    assert "onnxruntime" not in _modules_after("import edge_dan")
-    loaded = _modules_after("import edge_dan.model")
+    assert "onnxruntime" not in modules_after("import edge_dan")
+    loaded = modules_after("import edge_dan.model")
     assert not loaded & {"onnxruntime", "tokenizers", "torch"}

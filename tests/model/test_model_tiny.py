@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import csv
-import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from modelkit import REPO, touche_file
+from modelkit import REPO, assert_truncation_is_named, copy_of, touche_file
 
 from edge_dan.model import TIERS, ModelError, ValueModel, tier_directory
 
@@ -43,9 +41,7 @@ def model() -> ValueModel:
 @pytest.fixture
 def copy(tmp_path: Path) -> Path:
     need_tiny()
-    target = tmp_path / "tier"
-    shutil.copytree(TINY_DIR, target)
-    return target
+    return copy_of(TINY_DIR, tmp_path)
 
 
 def test_selectable_by_name(model: ValueModel) -> None:
@@ -149,13 +145,7 @@ def test_f1_on_validation_sample(model: ValueModel) -> None:
 
 @pytest.mark.parametrize("name", ["embeddings.npz", "tokenizer.json", "head.npz"])
 def test_truncated_file_names_file_and_hash(copy: Path, name: str) -> None:
-    path = copy / name
-    data = path.read_bytes()
-    path.write_bytes(data[: len(data) // 2])
-    expected = json.loads((copy / "meta.json").read_text())["files"][name]["sha256"]
-    with pytest.raises(ModelError) as caught:
-        ValueModel.load(copy)
-    assert name in str(caught.value) and expected in str(caught.value)
+    assert_truncation_is_named(copy, name)
 
 
 def test_missing_embeddings_named(copy: Path) -> None:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import modules_after
 
 from edge_dan.errors import StoreError
 from edge_dan.identity import Identity
@@ -86,13 +85,8 @@ def test_attributes_are_made_on_first_use_and_kept(owner: Owner) -> None:
 
 
 def test_importing_the_owner_loads_neither_numpy_nor_the_negotiation_layer() -> None:
-    code = (
-        "import sys, edge_dan.owner\n"
-        "print(sorted({'numpy', 'edge_dan.negotiation', 'edge_dan.values.personal'}"
-        " & set(sys.modules)))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    loaded = modules_after("import edge_dan.owner")
+    assert not loaded & {"numpy", "edge_dan.negotiation", "edge_dan.values.personal"}
 
 
 def test_an_owner_store_from_a_newer_edge_dan_is_refused_and_left_closed(

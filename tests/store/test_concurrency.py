@@ -19,13 +19,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from crash_writer import FAST_KDF
 
 import edge_dan.store.store as store_module
 from edge_dan.errors import StoreBusy
-from edge_dan.store import KdfParams, Store, export_backup, import_backup
+from edge_dan.store import Store, export_backup, import_backup
 
 WRITER = Path(__file__).with_name("crash_writer.py")
-FAST_KDF = KdfParams.fresh(1, 8 * 1024 * 1024)
 PASSPHRASE = "two at once"
 ROWS = 300
 CHILD_TIMEOUT = 60.0
@@ -40,6 +40,20 @@ def make_store(home: Path) -> None:
         )
         conn.execute("CREATE TABLE conc_counter (n INTEGER NOT NULL)")
         conn.execute("INSERT INTO conc_counter (n) VALUES (0)")
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """A home holding the store every test here starts from (``make_store``)."""
+    made = tmp_path / "home"
+    make_store(made)
+    return made
+
+
+@pytest.fixture
+def short_lock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A refused swap gives up after ``SHORT_LOCK_TIMEOUT`` rather than the store's default."""
+    monkeypatch.setattr(store_module, "LOCK_TIMEOUT", SHORT_LOCK_TIMEOUT)
 
 
 def spawn(home: Path, *args: str) -> subprocess.Popen[str]:
@@ -73,12 +87,24 @@ def children(home: Path, *commands: tuple[str, ...]) -> Iterator[list[subprocess
             proc.communicate()
 
 
+def tell(proc: subprocess.Popen[str], line: str) -> None:
+    """Send one line to a child's stdin."""
+    assert proc.stdin is not None
+    proc.stdin.write(line + "\n")
+    proc.stdin.flush()
+
+
+def ask(proc: subprocess.Popen[str], line: str) -> str:
+    """Send one line to a child and wait for its one-line answer."""
+    tell(proc, line)
+    assert proc.stdout is not None
+    return proc.stdout.readline().strip()
+
+
 def go(procs: list[subprocess.Popen[str]]) -> None:
     """Release all children at once (each waits for 'go' after opening the store)."""
     for proc in procs:
-        assert proc.stdin is not None
-        proc.stdin.write("go\n")
-        proc.stdin.flush()
+        tell(proc, "go")
 
 
 def finish(proc: subprocess.Popen[str]) -> str:
@@ -87,9 +113,19 @@ def finish(proc: subprocess.Popen[str]) -> str:
     return out
 
 
-def test_two_writers_at_once(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    make_store(home)
+def release(holder: subprocess.Popen[str]) -> None:
+    """Let a ``hold`` child close the store and exit."""
+    tell(holder, "quit")
+    finish(holder)
+
+
+def counter(home: Path) -> int:
+    """``conc_counter`` as a fresh open of the store reads it."""
+    with Store.open(home, PASSPHRASE) as store:
+        return int(store.conn.execute("SELECT n FROM conc_counter").fetchone()[0])
+
+
+def test_two_writers_at_once(home: Path) -> None:
     started = time.monotonic()
     with children(home, ("insert", "A", str(ROWS)), ("insert", "B", str(ROWS))) as procs:
         go(procs)
@@ -121,9 +157,7 @@ def test_two_writers_at_once(tmp_path: Path) -> None:
     print(f"\ntwo writers: {2 * ROWS} rows in {elapsed:.2f} s, {switches} switches between them")
 
 
-def test_reader_sees_consistent_snapshots_while_a_writer_writes(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    make_store(home)
+def test_reader_sees_consistent_snapshots_while_a_writer_writes(home: Path) -> None:
     with children(home, ("insert", "W", str(ROWS)), ("read", str(ROWS))) as procs:
         go(procs)
         writer, reader = (finish(proc) for proc in procs)
@@ -150,16 +184,14 @@ def fingerprint(home: Path) -> dict[str, str]:
     }
 
 
+@pytest.mark.usefixtures("short_lock")
 @pytest.mark.parametrize("operation", ["rekey", "import"])
 def test_swap_refused_while_another_process_has_the_store_open(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, operation: str
+    tmp_path: Path, home: Path, operation: str
 ) -> None:
-    home = tmp_path / "home"
-    make_store(home)
     backup = tmp_path / "backup.edb"
     with Store.open(home, PASSPHRASE) as store:
         export_backup(store, backup, "backup", kdf=FAST_KDF)
-    monkeypatch.setattr(store_module, "LOCK_TIMEOUT", SHORT_LOCK_TIMEOUT)
 
     with children(home, ("hold",)) as (holder,):
         before = fingerprint(home)
@@ -176,10 +208,7 @@ def test_swap_refused_while_another_process_has_the_store_open(
                 import_backup(home, backup, "backup", store_passphrase=PASSPHRASE)
             assert fingerprint(home) == before
         assert time.monotonic() - started < SHORT_LOCK_TIMEOUT + 2.0
-        assert holder.stdin is not None
-        holder.stdin.write("quit\n")
-        holder.stdin.flush()
-        finish(holder)
+        release(holder)
 
     with Store.open(home, PASSPHRASE) as store:
         expected = 1 if operation == "rekey" else 0
@@ -187,57 +216,41 @@ def test_swap_refused_while_another_process_has_the_store_open(
         store.check()
 
 
-def test_failed_rekey_keeps_the_store_protected(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.usefixtures("short_lock")
+def test_failed_rekey_keeps_the_store_protected(home: Path) -> None:
     """A refused rekey must leave this process holding its lock.
 
     flock converts shared to exclusive by dropping the lock first, so a failed upgrade used to
     leave the process with no lock at all: the other process's rekey then swapped the file under
     it and this process's next commit went to the unlinked file.
     """
-    home = tmp_path / "home"
-    make_store(home)
-    monkeypatch.setattr(store_module, "LOCK_TIMEOUT", SHORT_LOCK_TIMEOUT)
 
     with children(home, ("hold",)) as (holder,):
-        assert holder.stdin is not None and holder.stdout is not None
         store = Store.open(home, PASSPHRASE)
         try:
             with pytest.raises(StoreBusy):
                 store.rekey()
             # This process still has the store open, so the holder's rekey must be refused too.
-            holder.stdin.write("rekey\n")
-            holder.stdin.flush()
-            answer = holder.stdout.readline().strip()
+            answer = ask(holder, "rekey")
             with store.transaction() as conn:  # acknowledged...
                 conn.execute("UPDATE conc_counter SET n = 42")
         finally:
             store.close()
-        holder.stdin.write("quit\n")
-        holder.stdin.flush()
-        finish(holder)
+        release(holder)
 
-    with Store.open(home, PASSPHRASE) as store:
-        counter = store.conn.execute("SELECT n FROM conc_counter").fetchone()[0]
     # ...so it must be there. With the bug the holder answered "rekeyed" and the counter was 0.
-    assert (answer, counter) == ("busy", 42)
+    assert (answer, counter(home)) == ("busy", 42)
 
 
-def test_rekey_started_while_another_upgrade_is_pending_cannot_swap(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.usefixtures("short_lock")
+def test_rekey_started_while_another_upgrade_is_pending_cannot_swap(home: Path) -> None:
     """A failed flock upgrade leaves its process lockless for a moment: no swap may slip in.
 
     Our rekey waits for the holder to let go; meanwhile the holder starts a rekey of its own.
     Whoever is refused must keep the store safely shared, so the write we make afterwards survives.
     """
-    home = tmp_path / "home"
-    make_store(home)
-    monkeypatch.setattr(store_module, "LOCK_TIMEOUT", SHORT_LOCK_TIMEOUT)
 
     with children(home, ("hold",)) as (holder,):
-        assert holder.stdin is not None and holder.stdout is not None
         store = Store.open(home, PASSPHRASE)
         try:
             outcome: list[BaseException | None] = []
@@ -253,19 +266,13 @@ def test_rekey_started_while_another_upgrade_is_pending_cannot_swap(
             waiting = threading.Thread(target=rekey)
             waiting.start()  # blocked by the holder's shared lock...
             time.sleep(SHORT_LOCK_TIMEOUT / 3)
-            holder.stdin.write("rekey\n")  # ...while the holder tries to swap too
-            holder.stdin.flush()
-            answer = holder.stdout.readline().strip()
+            answer = ask(holder, "rekey")  # ...while the holder tries to swap too
             waiting.join(CHILD_TIMEOUT)
             assert len(outcome) == 1 and isinstance(outcome[0], StoreBusy), outcome
             with store.transaction() as conn:
                 conn.execute("UPDATE conc_counter SET n = 42")
         finally:
             store.close()
-        holder.stdin.write("quit\n")
-        holder.stdin.flush()
-        finish(holder)
+        release(holder)
 
-    with Store.open(home, PASSPHRASE) as store:
-        counter = store.conn.execute("SELECT n FROM conc_counter").fetchone()[0]
-    assert (answer, counter) == ("busy", 42)
+    assert (answer, counter(home)) == ("busy", 42)

@@ -31,32 +31,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from crash_writer import CRASH_TABLE, FAST_KDF, MAX_PAYLOAD, ROW_ID_STRIDE
 
 from edge_dan.errors import WrongPassphrase
 from edge_dan.owner import Owner
-from edge_dan.store import KdfParams, Store, export_backup
+from edge_dan.store import Store, export_backup
 from edge_dan.values.profile import ValueProfile
 
 WRITER = Path(__file__).with_name("crash_writer.py")
-FAST_KDF = KdfParams.fresh(1, 8 * 1024 * 1024)
 PASSPHRASE = "correct horse battery staple"
 SEED = 20240517
 WRITER_KILLS = 52
 SWAP_KILLS = 18
 CHILD_TIMEOUT = 20.0
-ROW_ID_STRIDE = 1_000_000  # as in crash_writer.py
 EXPECTED_FILES = {"keyfile.json", "store.db", "store.db-wal", "store.db-shm", "lock", "swap.lock"}
 SWAP_DEBRIS = ("store.db.next", "keyfile.next.json")
-
-CRASH_TABLE = """
-CREATE TABLE IF NOT EXISTS crash_rows (
-    id INTEGER PRIMARY KEY,
-    iteration INTEGER NOT NULL,
-    seq INTEGER NOT NULL,
-    payload BLOB NOT NULL,
-    sha256 TEXT NOT NULL
-)
-"""
 
 
 # ----- the child and its acknowledgements ------------------------------------------------------
@@ -268,7 +257,7 @@ def make_store(tmp_path: Path, rows: int = 150) -> Baseline:
         with store.transaction() as conn:
             conn.execute(CRASH_TABLE)
             for seq in range(rows):
-                payload = rng.randbytes(rng.randrange(4097))
+                payload = rng.randbytes(rng.randrange(MAX_PAYLOAD + 1))
                 conn.execute(
                     "INSERT INTO crash_rows (id, iteration, seq, payload, sha256)"
                     " VALUES (?, 0, ?, ?, ?)",
@@ -325,9 +314,12 @@ def kill_while_looping(
     return stats
 
 
-@pytest.mark.slow
-def test_kill_during_rekey(tmp_path: Path) -> None:
-    base = make_store(tmp_path)
+def key_files_across_kills(
+    tmp_path: Path, base: Baseline, name: str, args: Callable[[], list[str]]
+) -> set[bytes]:
+    """``kill_while_looping`` a child that keeps the passphrase; after each kill the store must
+    open intact. The key files seen (the first included): more than one means an operation
+    completed."""
     keys = {(base.home / "keyfile.json").read_bytes()}
 
     def after_kill(lines: list[str]) -> None:
@@ -335,10 +327,17 @@ def test_kill_during_rekey(tmp_path: Path) -> None:
             check_intact(store, base)
         keys.add((base.home / "keyfile.json").read_bytes())
 
-    stats = kill_while_looping(
-        tmp_path, base, "rekey", lambda: ["rekey", str(base.home), PASSPHRASE], after_kill
-    )
+    stats = kill_while_looping(tmp_path, base, name, args, after_kill)
     assert stats.kills >= 15
+    return keys
+
+
+@pytest.mark.slow
+def test_kill_during_rekey(tmp_path: Path) -> None:
+    base = make_store(tmp_path)
+    keys = key_files_across_kills(
+        tmp_path, base, "rekey", lambda: ["rekey", str(base.home), PASSPHRASE]
+    )
     assert len(keys) > 1, "no rekey ever completed"
 
 
@@ -387,21 +386,12 @@ def test_kill_during_import_replace(tmp_path: Path) -> None:
     backup = tmp_path / "backup.edb"
     with Store.open(base.home, PASSPHRASE) as store:
         export_backup(store, backup, "backup passphrase", kdf=FAST_KDF)
-    keys = {(base.home / "keyfile.json").read_bytes()}
-
-    def after_kill(lines: list[str]) -> None:
-        with reopen(base.home) as store:
-            check_intact(store, base)
-        keys.add((base.home / "keyfile.json").read_bytes())
-
-    stats = kill_while_looping(
+    keys = key_files_across_kills(
         tmp_path,
         base,
         "import",
         lambda: ["import", str(base.home), PASSPHRASE, str(backup), "backup passphrase"],
-        after_kill,
     )
-    assert stats.kills >= 15
     assert len(keys) > 1, "no import ever completed"
 
 

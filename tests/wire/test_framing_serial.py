@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
+from framing_helpers import feed_in_pieces
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -31,16 +30,6 @@ GOLDEN = [
 ]
 
 payloads = st.binary(min_size=1, max_size=700)
-
-
-def _chunked(data: bytes, cuts: list[int]) -> list[bytes]:
-    """``data`` split at the given positions (taken modulo its length), in order."""
-    points = sorted({c % (len(data) + 1) for c in cuts} | {0, len(data)})
-    return [data[a:b] for a, b in itertools.pairwise(points)]
-
-
-def _feed_all(deframer: SerialDeframer, chunks: list[bytes]) -> list[bytes]:
-    return [frame for chunk in chunks for frame in deframer.feed(chunk)]
 
 
 @pytest.mark.parametrize(("payload", "frame_hex"), GOLDEN)
@@ -91,7 +80,7 @@ def test_cobs_decoder_refuses_malformed_input(encoded: str) -> None:
 def test_round_trip_with_any_chunking(messages: list[bytes], cuts: list[int]) -> None:
     stream = b"".join(encode_serial_frame(m) for m in messages)
     deframer = SerialDeframer()
-    assert _feed_all(deframer, _chunked(stream, cuts)) == messages
+    assert feed_in_pieces(deframer, stream, cuts) == messages
     assert deframer.frames == len(messages)
     assert deframer.errors.total == 0
     assert deframer.buffered == 0
@@ -116,7 +105,7 @@ def test_garbage_between_frames_is_skipped(
     before: bytes, garbage: bytes, after: bytes, cuts: list[int]
 ) -> None:
     stream = encode_serial_frame(before) + garbage + b"\x00" + encode_serial_frame(after)
-    delivered = _feed_all(SerialDeframer(), _chunked(stream, cuts))
+    delivered = feed_in_pieces(SerialDeframer(), stream, cuts)
     # Garbage could only add frames by carrying a valid CRC32 (odds 2^-32 per piece).
     assert delivered[0] == before
     assert delivered[-1] == after
@@ -222,7 +211,7 @@ def test_fuzz_never_raises_and_chunking_changes_nothing(
     whole = SerialDeframer(max_payload=limit)
     chunked = SerialDeframer(max_payload=limit)
     expected = whole.feed(data)
-    assert _feed_all(chunked, _chunked(data, cuts)) == expected
+    assert feed_in_pieces(chunked, data, cuts) == expected
     assert chunked.errors == whole.errors
     assert all(1 <= len(p) <= limit for p in expected)
     assert chunked.buffered <= max_encoded_len(limit)

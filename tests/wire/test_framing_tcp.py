@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
+from framing_helpers import feed_in_pieces
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,16 +19,6 @@ GOLDEN = [
 ]
 
 payloads = st.binary(min_size=1, max_size=600)
-
-
-def _chunked(data: bytes, cuts: list[int]) -> list[bytes]:
-    """``data`` split at the given positions (taken modulo its length), in order."""
-    points = sorted({c % (len(data) + 1) for c in cuts} | {0, len(data)})
-    return [data[a:b] for a, b in itertools.pairwise(points)]
-
-
-def _feed_all(deframer: TcpDeframer, chunks: list[bytes]) -> list[bytes]:
-    return [frame for chunk in chunks for frame in deframer.feed(chunk)]
 
 
 @pytest.mark.parametrize(("payload", "frame_hex"), GOLDEN)
@@ -49,7 +38,7 @@ def test_largest_frame_has_header_ffff() -> None:
 def test_round_trip_with_any_chunking(messages: list[bytes], cuts: list[int]) -> None:
     stream = b"".join(encode_frame(m) for m in messages)
     deframer = TcpDeframer()
-    assert _feed_all(deframer, _chunked(stream, cuts)) == messages
+    assert feed_in_pieces(deframer, stream, cuts) == messages
     assert deframer.buffered == 0
 
 
@@ -125,7 +114,7 @@ def test_fuzz_arbitrary_bytes_only_raise_frame_error(
 ) -> None:
     deframer = TcpDeframer(max_payload=limit)
     try:
-        for frame in _feed_all(deframer, _chunked(data, cuts)):
+        for frame in feed_in_pieces(deframer, data, cuts):
             assert 1 <= len(frame) <= limit
     except FrameError:
         assert deframer.failed

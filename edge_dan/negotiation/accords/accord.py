@@ -10,8 +10,8 @@ An accord binds nobody until every party's signature is in: :meth:`Accord.missin
 parties still to sign and :meth:`Accord.verify` refuses a partial accord. ``to_bytes`` keeps the
 signatures in party order (empty for a missing one), so reordering them breaks verification.
 
-The same machinery (:func:`canonical_body`, :func:`signing_message`) signs norms
-(:mod:`.norms`) under their own context string.
+The same machinery (:func:`canonical_body`, :func:`signing_message`, the signature slots of
+:class:`SignedBody`) signs norms (:mod:`.norms`) under their own context string.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import hashlib
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, ClassVar, Self
 
 import cbor2
 
@@ -76,6 +76,66 @@ def strict_loads(data: bytes, what: str, limit: int = MAX_ACCORD_BYTES) -> Any:
     return value
 
 
+class SignedBody:
+    """One signature slot per signer, each over ``message()``: what accords and norms share.
+
+    A subclass is a frozen dataclass with a ``signatures`` field (``None`` in a slot not signed
+    yet); it names its signers (``signers``) and says how its errors read and which it raises.
+    """
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]  # a subclass is a dataclass (for ``replace``)
+    signatures: tuple[bytes | None, ...]
+    _error: ClassVar[type[AccordError]]
+    _signer: ClassVar[str]  # what one signer is called: "party", "member"
+    _not_a_signer: ClassVar[str]  # the error for a key that is not among the signers
+
+    @property
+    def signers(self) -> tuple[bytes, ...]:
+        """The keys that sign, in slot order."""
+        raise NotImplementedError
+
+    def message(self) -> bytes:
+        """The bytes each signer signs."""
+        raise NotImplementedError
+
+    def sign(self, identity: Identity) -> bytes:
+        """``identity``'s signature; the record's error if it is not a signer."""
+        if identity.public_key not in self.signers:
+            raise self._error(self._not_a_signer)
+        return identity.sign(self.message())
+
+    def with_signature(self, signer: bytes, signature: bytes) -> Self:
+        """A copy holding ``signature`` for ``signer``, checked first."""
+        if signer not in self.signers:
+            raise self._error(self._not_a_signer)
+        try:
+            verify(signer, self.message(), signature)
+        except IdentityError:
+            raise self._error(f"the signature does not verify for this {self._signer}") from None
+        slots = list(self.signatures)
+        slots[self.signers.index(signer)] = signature
+        return replace(self, signatures=tuple(slots))
+
+    @property
+    def missing(self) -> tuple[bytes, ...]:
+        """Signers whose signature is not in yet."""
+        return tuple(k for k, s in zip(self.signers, self.signatures, strict=True) if s is None)
+
+    def _check_every_signature(self) -> None:
+        """Raise the record's error unless every slot holds a signature that verifies."""
+        message = self.message()
+        for position, (signer, signature) in enumerate(
+            zip(self.signers, self.signatures, strict=True)
+        ):
+            assert signature is not None
+            try:
+                verify(signer, message, signature)
+            except IdentityError:
+                raise self._error(
+                    f"signature of {self._signer} {position} does not verify"
+                ) from None
+
+
 def _keys(parties: Sequence[bytes]) -> tuple[bytes, ...]:
     keys = tuple(parties)
     if not keys:
@@ -96,7 +156,7 @@ def _utc(time_ms: int) -> str:
 
 
 @dataclass(frozen=True, repr=False)
-class Accord:
+class Accord(SignedBody):
     """An agreement and the parties' signatures on it (see module doc).
 
     Every party signs the same canonical body; anyone can check the signatures offline::
@@ -113,6 +173,10 @@ class Accord:
     time_ms: int
     space_digest: bytes
     signatures: tuple[bytes | None, ...] = ()
+
+    _error = AccordError
+    _signer = "party"
+    _not_a_signer = "the signer is not a party of this accord"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "parties", _keys(self.parties))
@@ -195,32 +259,14 @@ class Accord:
         """
         return hashlib.blake2b(self.body(), digest_size=32, person=ACCORD_ID_PERSON).digest()
 
+    @property
+    def signers(self) -> tuple[bytes, ...]:
+        """The parties, mediator first."""
+        return self.parties
+
     def message(self) -> bytes:
         """The bytes each party signs."""
         return signing_message(ACCORD_CONTEXT, self.body())
-
-    def sign(self, identity: Identity) -> bytes:
-        """``identity``'s signature; :class:`AccordError` if it is not a party."""
-        if identity.public_key not in self.parties:
-            raise AccordError("the signer is not a party of this accord")
-        return identity.sign(self.message())
-
-    def with_signature(self, party: bytes, signature: bytes) -> Accord:
-        """A copy holding ``signature`` for ``party``, checked first."""
-        if party not in self.parties:
-            raise AccordError("the signer is not a party of this accord")
-        try:
-            verify(party, self.message(), signature)
-        except IdentityError:
-            raise AccordError("the signature does not verify for this party") from None
-        slots = list(self.signatures)
-        slots[self.parties.index(party)] = signature
-        return replace(self, signatures=tuple(slots))
-
-    @property
-    def missing(self) -> tuple[bytes, ...]:
-        """Parties whose signature is not in yet."""
-        return tuple(p for p, s in zip(self.parties, self.signatures, strict=True) if s is None)
 
     @property
     def complete(self) -> bool:
@@ -234,15 +280,7 @@ class Accord:
             raise AccordError(
                 f"accord not binding: {len(missing)} of {len(self.parties)} signatures missing"
             )
-        message = self.message()
-        for position, (party, signature) in enumerate(
-            zip(self.parties, self.signatures, strict=True)
-        ):
-            assert signature is not None
-            try:
-                verify(party, message, signature)
-            except IdentityError:
-                raise AccordError(f"signature of party {position} does not verify") from None
+        self._check_every_signature()
 
     def to_bytes(self) -> bytes:
         """Deterministic CBOR: the signed body and the signatures in party order."""

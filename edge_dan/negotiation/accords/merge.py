@@ -8,8 +8,13 @@ unchecked one, and it is ``complete`` (binding) exactly when every party's signa
 
 from __future__ import annotations
 
-from edge_dan.negotiation.accords.accord import Accord, AccordError
+from dataclasses import replace
+from typing import TypeVar
+
+from edge_dan.negotiation.accords.accord import Accord, AccordError, SignedBody
 from edge_dan.negotiation.accords.norms import Norm, NormError
+
+Signed = TypeVar("Signed", bound=SignedBody)
 
 
 def merge_accord(kept: Accord | None, incoming: Accord) -> Accord:
@@ -18,39 +23,22 @@ def merge_accord(kept: Accord | None, incoming: Accord) -> Accord:
     :class:`AccordError` if ``incoming`` is another accord, or any of its signatures does not
     verify; then nothing of it counts.
     """
-    if kept is None:
-        kept = Accord(
-            incoming.negotiation_id,
-            incoming.parties,
-            incoming.outcome,
-            incoming.time_ms,
-            incoming.space_digest,
-        )
-    elif kept.id != incoming.id:
+    if kept is not None and kept.id != incoming.id:
         raise AccordError("these are two different accords; their signatures do not merge")
-    merged = kept
-    for party, signature in zip(incoming.parties, incoming.signatures, strict=True):
-        if signature is not None:
-            merged = merged.with_signature(party, signature)
-    return merged
+    return _signatures_added(kept, incoming)
 
 
 def merge_norm(kept: Norm | None, incoming: Norm) -> Norm:
     """``kept`` with ``incoming``'s signatures added, each checked (see :func:`merge_accord`);
     :class:`NormError` (an :class:`AccordError`) if one does not verify."""
-    if kept is None:
-        kept = Norm(
-            group_id=incoming.group_id,
-            name=incoming.name,
-            issue=incoming.issue,
-            forbidden=incoming.forbidden,
-            members=incoming.members,
-            time_ms=incoming.time_ms,
-        )
-    elif kept.digest != incoming.digest:
+    if kept is not None and kept.digest != incoming.digest:
         raise NormError("these are two different norms; their signatures do not merge")
-    merged = kept
-    for member, signature in zip(incoming.members, incoming.signatures, strict=True):
+    return _signatures_added(kept, incoming)
+
+
+def _signatures_added(kept: Signed | None, incoming: Signed) -> Signed:
+    merged = replace(incoming, signatures=()) if kept is None else kept  # (): an unsigned copy
+    for signer, signature in zip(incoming.signers, incoming.signatures, strict=True):
         if signature is not None:
-            merged = merged.with_signature(member, signature)
+            merged = merged.with_signature(signer, signature)
     return merged

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from edge_dan.identity import Identity, IdentityError, verify
 from edge_dan.negotiation.accords.accord import (
     AccordError,
+    SignedBody,
     canonical_body,
     signing_message,
     strict_loads,
@@ -38,7 +38,7 @@ class NormError(AccordError):
 
 
 @dataclass(frozen=True)
-class Norm:
+class Norm(SignedBody):
     """A group rule: on ``issue``, the ``forbidden`` values are out of bounds for everyone."""
 
     group_id: bytes
@@ -48,6 +48,10 @@ class Norm:
     members: tuple[bytes, ...]
     time_ms: int
     signatures: tuple[bytes | None, ...] = ()
+
+    _error = NormError
+    _signer = "member"
+    _not_a_signer = "the signer is not a member of this group"
 
     def __post_init__(self) -> None:
         if not isinstance(self.group_id, bytes) or len(self.group_id) != 16:
@@ -91,6 +95,11 @@ class Norm:
             }
         )
 
+    @property
+    def signers(self) -> tuple[bytes, ...]:
+        """The members."""
+        return self.members
+
     def message(self) -> bytes:
         """The bytes each member signs."""
         return signing_message(NORM_CONTEXT, self.body())
@@ -100,44 +109,13 @@ class Norm:
         """32-byte digest of the body (what a negotiation refers to)."""
         return hashlib.blake2b(self.body(), digest_size=32, person=b"edge-dan-norm-1").digest()
 
-    def sign(self, identity: Identity) -> bytes:
-        """A member's signature."""
-        if identity.public_key not in self.members:
-            raise NormError("the signer is not a member of this group")
-        return identity.sign(self.message())
-
-    def with_signature(self, member: bytes, signature: bytes) -> Norm:
-        """A copy holding ``member``'s signature, checked first."""
-        if member not in self.members:
-            raise NormError("the signer is not a member of this group")
-        try:
-            verify(member, self.message(), signature)
-        except IdentityError:
-            raise NormError("the signature does not verify for this member") from None
-        slots = list(self.signatures)
-        slots[self.members.index(member)] = signature
-        return replace(self, signatures=tuple(slots))
-
-    @property
-    def missing(self) -> tuple[bytes, ...]:
-        """Members whose signature is not in yet."""
-        return tuple(m for m, s in zip(self.members, self.signatures, strict=True) if s is None)
-
     def verify(self) -> None:
         """Raise :class:`NormError` unless every member signed and every signature verifies."""
         if self.missing:
             raise NormError(
                 f"norm {self.name!r} not adopted: {len(self.missing)} signatures missing"
             )
-        message = self.message()
-        for position, (member, signature) in enumerate(
-            zip(self.members, self.signatures, strict=True)
-        ):
-            assert signature is not None
-            try:
-                verify(member, message, signature)
-            except IdentityError:
-                raise NormError(f"signature of member {position} does not verify") from None
+        self._check_every_signature()
 
     def forbids(self, space: OutcomeSpace, outcome: Outcome) -> bool:
         """Whether ``outcome`` of ``space`` breaks this norm."""
