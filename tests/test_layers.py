@@ -19,7 +19,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "edge_dan"
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors",),
+    ("errors", "lifecycle"),  # lifecycle: the start/stop base behind ``async with``
     ("identity", "store"),  # store: the encrypted database engine only
     ("wire",),  # framing, strict CBOR messages, Noise, the session core
     ("values", "negotiation"),  # the domain: values and judgements, negotiation

@@ -29,8 +29,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Literal, Self
+from typing import Literal
 
 from edge_dan.agent.negotiations import (
     AgendaHandler,
@@ -54,6 +53,7 @@ from edge_dan.discovery.directory import (
 from edge_dan.discovery.tokens import DEFAULT_PERIOD, Recogniser, TokenRotator
 from edge_dan.errors import EdgeDanError, StoreError
 from edge_dan.identity import Identity, fingerprint
+from edge_dan.lifecycle import StartStop
 from edge_dan.model import ValueModel
 from edge_dan.negotiation.accords.accord import Accord
 from edge_dan.negotiation.domain.outcomes import OutcomeSpace
@@ -99,7 +99,7 @@ class AgentFailure:
         return f"{self.kind}: {type(self.error).__name__}: {self.error}"
 
 
-class Agent:
+class Agent(StartStop):
     """One Little Dan on the network: found by nearby agents, pairing, negotiating.
 
     ``networks`` are the media it is found and reached on (default: the LAN, see
@@ -165,18 +165,6 @@ class Agent:
         self.failures: deque[AgentFailure] = deque(maxlen=MAX_FAILURES)
 
     # -- lifecycle -----------------------------------------------------------------------------
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     async def start(self) -> None:
         """Start every network: advertise, browse, accept sessions."""

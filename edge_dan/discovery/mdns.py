@@ -44,8 +44,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import ifaddr
 from zeroconf import (
@@ -66,6 +65,7 @@ from edge_dan.discovery.tokens import (
     TokenRotator,
 )
 from edge_dan.errors import EdgeDanError
+from edge_dan.lifecycle import StartStop
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +197,7 @@ def _new_zeroconf(addresses: list[str]) -> AsyncZeroconf:
     return AsyncZeroconf(interfaces=list(addresses), ip_version=IPVersion.V4Only)
 
 
-class _OnZeroconf:
+class _OnZeroconf(StartStop):
     """Base of the advertiser and the browser: ``async with`` starts and stops one, and it runs
     on a zeroconf instance that is its own to make and close unless the caller passed one."""
 
@@ -205,24 +205,6 @@ class _OnZeroconf:
         self._interfaces = interfaces
         self._aiozc = aiozc
         self._owns_aiozc = aiozc is None
-
-    async def start(self) -> None:
-        raise NotImplementedError
-
-    async def stop(self) -> None:
-        raise NotImplementedError
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     def _open_zeroconf(self) -> AsyncZeroconf:
         if self._aiozc is None:

@@ -48,6 +48,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from edge_dan.pairing.result import PairingResult, kdf
+from edge_dan.wire.core import Queues
 from edge_dan.wire.errors import (
     CommitmentMismatch,
     HandshakeError,
@@ -124,7 +125,7 @@ def advert_key(handshake_hash: bytes, na: bytes, nb: bytes) -> bytes:
     return kdf(_ADVERT_LABEL, handshake_hash, na, nb, key=na + nb)
 
 
-class NumericComparison:
+class NumericComparison(Queues[Message, Event]):
     """One side of numeric comparison, a core (see the module docstring). Build it with
     ``from_handshake`` or ``from_session`` after XX completes.
 
@@ -145,6 +146,7 @@ class NumericComparison:
     ) -> None:
         if len(initiator_static) != 32 or len(responder_static) != 32 or not handshake_hash:
             raise HandshakeError("numeric comparison needs a handshake hash and both static keys")
+        super().__init__()
         self.initiator = initiator
         self._h = handshake_hash
         self._s_i = initiator_static
@@ -159,8 +161,6 @@ class NumericComparison:
         self.code: str | None = None
         self.result: PairingResult | None = None
         self.failure: PairingError | None = None
-        self._outgoing: list[Message] = []
-        self._events: list[Event] = []
 
     @classmethod
     def from_handshake(
@@ -219,16 +219,6 @@ class NumericComparison:
     def tick(self, now: float) -> None:
         """Nothing happens with time alone (see the module docstring)."""
         del now
-
-    def take_outgoing(self) -> list[Message]:
-        """Messages for the peer, oldest first (the list is emptied)."""
-        out, self._outgoing = self._outgoing, []
-        return out
-
-    def take_events(self) -> list[Event]:
-        """Events for the owner, oldest first (the list is emptied)."""
-        out, self._events = self._events, []
-        return out
 
     def receive(self, message: Message, now: float) -> None:
         """Handle one message from the peer; never raises (a failure is a :class:`PairingFailed`).

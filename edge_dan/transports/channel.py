@@ -293,6 +293,17 @@ class SessionChannel:
             self._flush()
 
 
+async def established(channel: SessionChannel) -> SessionChannel:
+    """Wait for ``channel``'s handshake and return it; if it fails, or the caller is cancelled,
+    release the channel (leaving nothing behind) and raise."""
+    try:
+        await channel.wait_established()
+    except BaseException:  # a failed handshake, or the caller cancelled us
+        await asyncio.shield(channel.release())
+        raise
+    return channel
+
+
 async def serve_accepted(
     channel: SessionChannel,
     handler: Handler,

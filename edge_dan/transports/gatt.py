@@ -39,6 +39,7 @@ from edge_dan.transports.channel import (
     Handler,
     SessionChannel,
     SessionFactory,
+    established,
     serve_accepted,
     shut_down,
 )
@@ -191,13 +192,9 @@ async def open_gatt_channel(
     Either role works on either side of the link (usually the central initiates). Raises the
     ``ProtocolError`` that ended the handshake; the pipe is then disconnected.
     """
-    channel = _channel(pipe, session_factory(asyncio.get_running_loop().time()), max_inbox)
-    try:
-        await channel.wait_established()
-    except BaseException:  # a failed handshake, or the caller cancelled us: leave nothing behind
-        await asyncio.shield(channel.release())
-        raise
-    return channel
+    return await established(
+        _channel(pipe, session_factory(asyncio.get_running_loop().time()), max_inbox)
+    )
 
 
 class GattListener:

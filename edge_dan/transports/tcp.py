@@ -29,6 +29,7 @@ from edge_dan.transports.channel import (
     Handler,
     SessionChannel,
     SessionFactory,
+    established,
     serve_accepted,
     shut_down,
 )
@@ -133,13 +134,7 @@ async def connect(
         )
     except (OSError, TimeoutError) as exc:
         raise ConnectionLost(f"could not connect to {host}:{port}: {exc}") from exc
-    channel = _channel(session, reader, writer, max_inbox)
-    try:
-        await channel.wait_established()
-    except BaseException:  # a failed handshake, or the caller cancelled us: leave nothing behind
-        await asyncio.shield(channel.release())
-        raise
-    return channel
+    return await established(_channel(session, reader, writer, max_inbox))
 
 
 class Listener:

@@ -45,13 +45,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from edge_dan.wire.messages.schema import Message
 
 In_contra = TypeVar("In_contra", contravariant=True)
 Out_co = TypeVar("Out_co", covariant=True)
 Ev_co = TypeVar("Ev_co", covariant=True)
+Out = TypeVar("Out")
+Ev = TypeVar("Ev")
 
 
 class Core(Protocol[In_contra, Out_co, Ev_co]):
@@ -105,3 +107,22 @@ class Outgoing:
 
     recipient: bytes
     message: Message
+
+
+class Queues(Generic[Out, Ev]):
+    """The two queues of a core that talks in messages: ``_outgoing`` (items to send) and
+    ``_events`` (what happened), which the core appends to and the caller takes whole."""
+
+    def __init__(self) -> None:
+        self._outgoing: list[Out] = []
+        self._events: list[Ev] = []
+
+    def take_outgoing(self) -> list[Out]:
+        """Items to send, oldest first (the list is emptied)."""
+        out, self._outgoing = self._outgoing, []
+        return out
+
+    def take_events(self) -> list[Ev]:
+        """Events for the owner or the application, oldest first (the list is emptied)."""
+        out, self._events = self._events, []
+        return out

@@ -24,7 +24,7 @@ from edge_dan.negotiation.accords.accord import Accord, space_digest
 from edge_dan.negotiation.domain.errors import NegotiationError
 from edge_dan.negotiation.domain.outcomes import Outcome
 from edge_dan.negotiation.strategy import LittleDan
-from edge_dan.wire.core import Incoming, Outgoing
+from edge_dan.wire.core import Incoming, Outgoing, Queues
 from edge_dan.wire.messages.negotiation import (
     NEGOTIATION_ID_LEN,
     Invite,
@@ -104,10 +104,11 @@ def new_negotiation_id(entropy: bytes) -> bytes:
     return bytes(entropy)
 
 
-class Party:
+class Party(Queues[Outgoing, Event]):
     """Shared machinery of every party of either protocol; a core (:mod:`edge_dan.wire.core`)."""
 
     def __init__(self, identity: Identity, strategy: LittleDan, norms_digest: bytes) -> None:
+        super().__init__()
         self.identity = identity
         self._public_key = identity.public_key  # derived from the seed: compute once
         self.strategy = strategy
@@ -123,8 +124,6 @@ class Party:
         self.levels_per_round = 0
         self.round = 0
         self.accord: Accord | None = None
-        self._outbox: list[Outgoing] = []
-        self._events: list[Event] = []
 
     @property
     def public_key(self) -> bytes:
@@ -141,20 +140,10 @@ class Party:
         running = not self.state.terminal and self.state is not State.IDLE
         return self.deadline_ms / 1000 if running and self.deadline_ms else None
 
-    def take_outgoing(self) -> list[Outgoing]:
-        """Messages to send, oldest first (the list is emptied)."""
-        out, self._outbox = self._outbox, []
-        return out
-
-    def take_events(self) -> list[Event]:
-        """Events for the owner or the application, oldest first (the list is emptied)."""
-        out, self._events = self._events, []
-        return out
-
     # -- helpers -----------------------------------------------------------------------------
 
     def _send(self, recipient: bytes, message: Message) -> None:
-        self._outbox.append(Outgoing(recipient, message))
+        self._outgoing.append(Outgoing(recipient, message))
 
     def _fail(self, code: WithdrawCode, detail: str, notify: Sequence[bytes]) -> None:
         for peer in notify:
