@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import cbor2
 import numpy as np
 import pytest
 from conftest import DOMAINS
-from negotiation_runner import run
+from negotiation_runner import Endpoint, Initiator, run
 
 from edge_dan.identity import Identity
 from edge_dan.negotiation.accords.accord import Accord
@@ -84,6 +86,36 @@ def setup(
     return ids, mediator, participants
 
 
+Setup = Callable[[list[Profile]], tuple[list[Identity], Initiator, Sequence[Endpoint]]]
+
+
+def red_line_and_reservations_hold(setup: Setup) -> None:
+    """Both owners keep their reservation value (0.45), and the second one's red line (no end at
+    21 or 22) holds, in whatever a protocol's ``setup`` runs."""
+    a, b = two_profiles(rv=0.45)
+    line = RedLine.when(lambda o: o[1] in (21, 22), "kids sleep at nine")
+    b = Profile(b.space, b.utility, reservation_value=0.45, red_lines=(line,))
+    ids, initiator, responders = setup([a, b])
+    accord = run(initiator, responders).accord_of(ids[1].public_key)
+    assert accord is not None
+    outcome = a.space.from_dict(accord.terms)
+    assert a(outcome) >= 0.45 and b(outcome) >= 0.45
+    assert isinstance(outcome[1], int) and outcome[1] < 21
+
+
+def nothing_acceptable_ends_without_agreement(setup: Setup, codes: tuple[int, ...]) -> None:
+    """With reservation values no outcome meets, every party ends with no accord and one of
+    ``codes``."""
+    a, b = two_profiles(rv=0.95)
+    ids, initiator, responders = setup([a, b])
+    result = run(initiator, responders)
+    for identity in ids:
+        assert result.accord_of(identity.public_key) is None
+        failure = result.failure_of(identity.public_key)
+        assert failure is not None
+        assert failure.code in codes
+
+
 def test_bilateral_agreement_is_signed_by_both_and_on_the_pareto_frontier() -> None:
     a, b = two_profiles()
     ids, mediator, participants = setup([a, b])
@@ -113,26 +145,13 @@ def test_multilateral_agreement_on_the_party_domain() -> None:
 
 
 def test_nobody_is_committed_below_reservation_or_across_a_red_line() -> None:
-    a, b = two_profiles(rv=0.45)
-    line = RedLine.when(lambda o: o[1] in (21, 22), "kids sleep at nine")
-    b = Profile(b.space, b.utility, reservation_value=0.45, red_lines=(line,))
-    ids, mediator, participants = setup([a, b])
-    accord = run(mediator, participants).accord_of(ids[1].public_key)
-    assert accord is not None
-    outcome = a.space.from_dict(accord.terms)
-    assert a(outcome) >= 0.45 and b(outcome) >= 0.45
-    assert isinstance(outcome[1], int) and outcome[1] < 21
+    red_line_and_reservations_hold(setup)
 
 
 def test_no_acceptable_outcome_ends_without_agreement() -> None:
-    a, b = two_profiles(rv=0.95)
-    ids, mediator, participants = setup([a, b])
-    result = run(mediator, participants)
-    for identity in ids:
-        assert result.accord_of(identity.public_key) is None
-        failure = result.failure_of(identity.public_key)
-        assert failure is not None
-        assert failure.code in (WithdrawCode.NO_AGREEMENT, WithdrawCode.DEADLINE)
+    nothing_acceptable_ends_without_agreement(
+        setup, (WithdrawCode.NO_AGREEMENT, WithdrawCode.DEADLINE)
+    )
 
 
 def test_ask_mode_owner_no_means_no_signature_and_a_later_yes_agrees() -> None:

@@ -13,12 +13,16 @@ import cbor2
 import pytest
 from conftest import DOMAINS, REPO
 from negotiation_runner import run
-from test_negotiation_protocol import NID
+from test_negotiation_protocol import (
+    NID,
+    nothing_acceptable_ends_without_agreement,
+    red_line_and_reservations_hold,
+)
 from test_negotiation_protocol import two_profiles as opposed  # home late vs cafe early
 
 from edge_dan.identity import Identity
 from edge_dan.negotiation.domain.errors import NegotiationError
-from edge_dan.negotiation.domain.utility import Profile, RedLine
+from edge_dan.negotiation.domain.utility import Profile
 from edge_dan.negotiation.formats.genius import load_scenario
 from edge_dan.negotiation.protocols.ao import AoInitiator, AoParty, AoResponder
 from edge_dan.negotiation.protocols.core import ApprovalNeeded, Failed, Ignored, State
@@ -94,30 +98,13 @@ def test_shared_domain_agreement_binds_every_party_above_reservation(domain: str
 
 
 def test_nobody_is_committed_below_reservation_or_across_a_red_line() -> None:
-    a, b = opposed(rv=0.45)
-    line = RedLine.when(lambda o: o[1] in (21, 22), "kids sleep at nine")
-    b = Profile(b.space, b.utility, reservation_value=0.45, red_lines=(line,))
-    ids, initiator, responders = setup([a, b])
-    accord = run(initiator, responders).accord_of(ids[1].public_key)
-    assert accord is not None
-    outcome = a.space.from_dict(accord.terms)
-    assert a(outcome) >= 0.45 and b(outcome) >= 0.45
-    assert isinstance(outcome[1], int) and outcome[1] < 21
+    red_line_and_reservations_hold(setup)
 
 
 def test_nothing_acceptable_to_all_ends_without_agreement_for_everyone() -> None:
-    a, b = opposed(rv=0.95)
-    ids, initiator, responders = setup([a, b])
-    result = run(initiator, responders)
-    for identity in ids:
-        assert result.accord_of(identity.public_key) is None
-        failure = result.failure_of(identity.public_key)
-        assert failure is not None
-        assert failure.code in (
-            WithdrawCode.DEADLINE,
-            WithdrawCode.NO_AGREEMENT,
-            WithdrawCode.PEER_WITHDREW,
-        )
+    nothing_acceptable_ends_without_agreement(
+        setup, (WithdrawCode.DEADLINE, WithdrawCode.NO_AGREEMENT, WithdrawCode.PEER_WITHDREW)
+    )
 
 
 @pytest.mark.parametrize("n", [2, 4])
