@@ -33,6 +33,16 @@ def _established(link: MemoryLink) -> tuple[HandshakeComplete, HandshakeComplete
     return a_peer, b_peer
 
 
+def _numeric(initiator: bool, me: Identity, peer: HandshakeComplete) -> NumericComparison:
+    """Numeric comparison for ``me`` on top of the handshake it completed with ``peer``."""
+    return NumericComparison.from_session(
+        initiator=initiator,
+        handshake_hash=peer.handshake_hash,
+        local_static=me.static_public_key,
+        peer_static=peer.peer_static_key,
+    )
+
+
 def _deliver(link: MemoryLink, sender: Session, message: Message) -> Message:
     """Send one message through the session; return it as the peer received it."""
     sender.send(message)
@@ -74,18 +84,8 @@ def test_pair_over_a_session_then_reconnect_with_ik(owners: tuple[Owner, Owner])
     )
     assert decide(bob_owner.peers, alice.public_key, alice_seen_by_bob.peer_static_key).may_pair
 
-    a = NumericComparison.from_session(
-        initiator=True,
-        handshake_hash=bob_seen_by_alice.handshake_hash,
-        local_static=alice.static_public_key,
-        peer_static=bob_seen_by_alice.peer_static_key,
-    )
-    b = NumericComparison.from_session(
-        initiator=False,
-        handshake_hash=alice_seen_by_bob.handshake_hash,
-        local_static=bob.static_public_key,
-        peer_static=alice_seen_by_bob.peer_static_key,
-    )
+    a = _numeric(True, alice, bob_seen_by_alice)
+    b = _numeric(False, bob, alice_seen_by_bob)
     a.start()
     _relay(first, first.a, a, b)  # the commitment
     _relay(first, first.b, b, a)  # the nonce
@@ -170,30 +170,10 @@ def test_a_relay_between_two_sessions_shows_different_codes(owners: tuple[Owner,
     )
     m_seen_by_alice, alice_seen_by_m = _established(to_alice)
     bob_seen_by_m, m_seen_by_bob = _established(to_bob)
-    a = NumericComparison.from_session(
-        initiator=True,
-        handshake_hash=m_seen_by_alice.handshake_hash,
-        local_static=alice.static_public_key,
-        peer_static=m_seen_by_alice.peer_static_key,
-    )
-    m_as_responder = NumericComparison.from_session(
-        initiator=False,
-        handshake_hash=alice_seen_by_m.handshake_hash,
-        local_static=mallory.static_public_key,
-        peer_static=alice_seen_by_m.peer_static_key,
-    )
-    m_as_initiator = NumericComparison.from_session(
-        initiator=True,
-        handshake_hash=bob_seen_by_m.handshake_hash,
-        local_static=mallory.static_public_key,
-        peer_static=bob_seen_by_m.peer_static_key,
-    )
-    b = NumericComparison.from_session(
-        initiator=False,
-        handshake_hash=m_seen_by_bob.handshake_hash,
-        local_static=bob.static_public_key,
-        peer_static=m_seen_by_bob.peer_static_key,
-    )
+    a = _numeric(True, alice, m_seen_by_alice)
+    m_as_responder = _numeric(False, mallory, alice_seen_by_m)
+    m_as_initiator = _numeric(True, mallory, bob_seen_by_m)
+    b = _numeric(False, bob, m_seen_by_bob)
     # Each half of the relay is an honest-looking run of the protocol.
     a.start()
     m_as_initiator.start()
