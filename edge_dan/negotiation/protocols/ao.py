@@ -85,7 +85,6 @@ from edge_dan.negotiation.protocols.core import (
     Party,
     ProtocolViolation,
     State,
-    new_negotiation_id,
     to_ms,
 )
 from edge_dan.negotiation.strategy import AlternatingOffers, LittleDan, Mode
@@ -290,8 +289,7 @@ class AoParty(Party):
         signature = self._sign_or_refuse(standing.outcome, time_ms)
         if signature is None:
             return False
-        for peer in self._others():
-            self._send(peer, Accept(self.negotiation_id, self.turn, signature))
+        self._send_to_others(Accept(self.negotiation_id, self.turn, signature))
         standing.accord = standing.accord.with_signature(self.public_key, signature)
         self._turn_played()
         return True
@@ -310,8 +308,7 @@ class AoParty(Party):
             self._fail(WithdrawCode.NO_AGREEMENT, "no outcome is acceptable", self._others())
             return
         index = self.space.index(outcome)
-        for peer in self._others():
-            self._send(peer, Offer(self.negotiation_id, self.turn, index, now_ms))
+        self._send_to_others(Offer(self.negotiation_id, self.turn, index, now_ms))
         accord = self._proposal_accord(index, now_ms)
         self._standing = _Standing(self.public_key, self.turn, index, accord)
         self._turn_played()
@@ -362,20 +359,12 @@ class AoInitiator(AoParty):
                 f"max_rounds must be {MIN_AO_ROUNDS}..65535 (an agreement takes more than "
                 f"one round), got {max_rounds}"
             )
-        if self.space.cardinality > 2**32:
-            raise NegotiationError("outcome indices must fit 32 bits")
-        self.negotiation_id = new_negotiation_id(negotiation_id)
-        self.parties = parties
+        self._take_terms(negotiation_id, parties, max_rounds, deadline)
         self.initiator = identity.public_key
-        self.max_rounds = max_rounds
-        self.deadline_ms = 0 if deadline is None else to_ms(deadline)
 
     def start(self, now: float) -> None:
         """Send the invitations."""
-        if self.state is not State.IDLE:
-            raise NegotiationError("this negotiation has already started")
-        if self._past_deadline(to_ms(now)):
-            raise NegotiationError("the deadline is already past")
+        self._check_startable(now)
         self.state = State.BIDDING
         self._start_ms = to_ms(now)
         self._awaiting_joins = set(self._others())
@@ -391,8 +380,7 @@ class AoInitiator(AoParty):
             protocol=NegotiationProtocol.ALTERNATING_OFFERS,
             opening_levels=1,
         )
-        for peer in self._others():
-            self._send(peer, invite)
+        self._send_to_others(invite)
 
 
 class AoResponder(AoParty):

@@ -145,6 +145,33 @@ class Party(Queues[Outgoing, Event]):
     def _send(self, recipient: bytes, message: Message) -> None:
         self._outgoing.append(Outgoing(recipient, message))
 
+    def _send_to_others(self, message: Message) -> None:
+        for peer in self._others():
+            self._send(peer, message)
+
+    def _take_terms(
+        self,
+        negotiation_id: bytes,
+        parties: tuple[bytes, ...],
+        max_rounds: int,
+        deadline: float | None,
+    ) -> None:
+        """The terms an initiating party sets (its protocol checked ``parties`` and
+        ``max_rounds``): the id, who takes part, the round limit and the deadline."""
+        if self.space.cardinality > 2**32:
+            raise NegotiationError("outcome indices must fit 32 bits")
+        self.negotiation_id = new_negotiation_id(negotiation_id)
+        self.parties = parties
+        self.max_rounds = max_rounds
+        self.deadline_ms = 0 if deadline is None else to_ms(deadline)
+
+    def _check_startable(self, now: float) -> None:
+        """Raise unless an initiating party may send its invitations at ``now``."""
+        if self.state is not State.IDLE:
+            raise NegotiationError("this negotiation has already started")
+        if self._past_deadline(to_ms(now)):
+            raise NegotiationError("the deadline is already past")
+
     def _fail(self, code: WithdrawCode, detail: str, notify: Sequence[bytes]) -> None:
         for peer in notify:
             self._send(peer, Withdraw(self.negotiation_id, int(code)))

@@ -21,7 +21,6 @@ from edge_dan.negotiation.protocols.core import (
     Party,
     ProtocolViolation,
     State,
-    new_negotiation_id,
     to_ms,
 )
 from edge_dan.negotiation.protocols.mediated.pace import PaceSchedule
@@ -71,12 +70,7 @@ class Mediator(Party):
                 f"levels must be 1..{MAX_LEVELS} and max_rounds at least 1 "
                 f"(got {levels}, {max_rounds})"
             )
-        if self.space.cardinality > 2**32:
-            raise NegotiationError("outcome indices must fit 32 bits")
-        self.negotiation_id = new_negotiation_id(negotiation_id)
-        self.parties = parties
-        self.max_rounds = max_rounds
-        self.deadline_ms = 0 if deadline is None else to_ms(deadline)
+        self._take_terms(negotiation_id, parties, max_rounds, deadline)
         self.levels = levels
         self.schedule = PaceSchedule.plan(
             levels,
@@ -109,10 +103,7 @@ class Mediator(Party):
 
     def start(self, now: float) -> None:
         """Send the invitations, which also open round 1."""
-        if self.state is not State.IDLE:
-            raise NegotiationError("this negotiation has already started")
-        if self._past_deadline(to_ms(now)):
-            raise NegotiationError("the deadline is already past")
+        self._check_startable(now)
         self._begin_round(self.schedule.opening)
         invite = Invite(
             self.negotiation_id,
@@ -126,8 +117,7 @@ class Mediator(Party):
             NegotiationProtocol.MEDIATED,
             self._asked,
         )
-        for peer in self._others():
-            self._send(peer, invite)
+        self._send_to_others(invite)
 
     def _dispatch(self, sender: bytes, message: Message, now_ms: int) -> None:
         self._check_id(message)
@@ -199,8 +189,7 @@ class Mediator(Party):
             self._begin_round(self.schedule.lookahead)
         else:
             self._begin_round(self.schedule.per_round)
-        for peer in self._others():
-            self._send(peer, OpenRound(self.negotiation_id, self.round, self._asked))
+        self._send_to_others(OpenRound(self.negotiation_id, self.round, self._asked))
 
     def _begin_round(self, levels: int) -> None:
         """Start the next round, asking ``levels`` levels of everyone; list the mediator's own."""
@@ -254,8 +243,7 @@ class Mediator(Party):
             return
         self._answers = {}
         self._signatures = {self.public_key: signature}
-        for peer in self._others():
-            self._send(peer, Propose(self.negotiation_id, self.round, outcome, time_ms))
+        self._send_to_others(Propose(self.negotiation_id, self.round, outcome, time_ms))
 
     def _on_answer(self, sender: bytes, message: Answer) -> None:
         if self.state is not State.PROPOSING or not self._signatures or message.round != self.round:
@@ -299,8 +287,7 @@ class Mediator(Party):
             signatures,
         )
         accord.verify()
-        for peer in self._others():
-            self._send(peer, Concluded(self.negotiation_id, signatures))
+        self._send_to_others(Concluded(self.negotiation_id, signatures))
         self.accord = accord
         self.state = State.AGREED
         self._events.append(Agreed(accord))
