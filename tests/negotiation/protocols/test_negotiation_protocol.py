@@ -17,6 +17,7 @@ from edge_dan.negotiation.domain.errors import NegotiationError
 from edge_dan.negotiation.domain.outcomes import DiscreteIssue, IntegerIssue, OutcomeSpace, Value
 from edge_dan.negotiation.domain.utility import LinearAdditiveUtility, Profile, RedLine
 from edge_dan.negotiation.formats.genius import load_scenario
+from edge_dan.negotiation.protocols.ao import AoInitiator
 from edge_dan.negotiation.protocols.core import Agreed, ApprovalNeeded, Failed, Ignored, State
 from edge_dan.negotiation.protocols.mediated import Mediator, Participant
 from edge_dan.negotiation.protocols.mediated.pace import PaceSchedule
@@ -114,6 +115,18 @@ def nothing_acceptable_ends_without_agreement(setup: Setup, codes: tuple[int, ..
         failure = result.failure_of(identity.public_key)
         assert failure is not None
         assert failure.code in codes
+
+
+def stalled_until_its_deadline_at_50(initiator: Mediator | AoInitiator) -> None:
+    """An initiator whose invitations are lost is still bidding just before its deadline (50 s)
+    and has failed at it."""
+    initiator.start(0)
+    initiator.take_outgoing()  # the invitations are lost
+    states = []
+    for now in (49, 50):
+        initiator.tick(now)
+        states.append(initiator.state)
+    assert states == [State.BIDDING, State.FAILED]
 
 
 def test_bilateral_agreement_is_signed_by_both_and_on_the_pareto_frontier() -> None:
@@ -337,13 +350,7 @@ def test_invitation_for_another_space_is_declined() -> None:
 def test_time_deadline_ends_a_stalled_negotiation() -> None:
     a, b = two_profiles()
     _, mediator, _ = setup([a, b], deadline=50.0)
-    mediator.start(0)
-    mediator.take_outgoing()  # the invitation is lost
-    states = []
-    for now in (49, 50):
-        mediator.tick(now)
-        states.append(mediator.state)
-    assert states == [State.BIDDING, State.FAILED]
+    stalled_until_its_deadline_at_50(mediator)
 
 
 def test_mediator_rejects_bad_configuration() -> None:

@@ -17,6 +17,7 @@ from test_negotiation_protocol import (
     NID,
     nothing_acceptable_ends_without_agreement,
     red_line_and_reservations_hold,
+    stalled_until_its_deadline_at_50,
 )
 from test_negotiation_protocol import two_profiles as opposed  # home late vs cafe early
 
@@ -452,13 +453,7 @@ def test_round_limit_ends_it_for_everyone_with_one_withdraw() -> None:
 def test_time_deadline_ends_a_stalled_negotiation() -> None:
     a, b = opposed()
     _, initiator, _ = setup([a, b], deadline=50.0)
-    initiator.start(0)
-    initiator.take_outgoing()  # the invitations are lost
-    states = []
-    for now in (49, 50):
-        initiator.tick(now)
-        states.append(initiator.state)
-    assert states == [State.BIDDING, State.FAILED]
+    stalled_until_its_deadline_at_50(initiator)
 
 
 def test_initiator_rejects_bad_configuration() -> None:
