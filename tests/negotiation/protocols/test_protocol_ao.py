@@ -228,16 +228,23 @@ def deliver(outs: list[Outgoing], sender: bytes, to: AoParty, now: float) -> Non
             to.receive(Incoming(sender, out.message), now)
 
 
-def test_invitation_names_the_protocol_and_the_initiator_opens() -> None:
-    a, b = opposed()
+def invited(
+    a: Profile, b: Profile
+) -> tuple[list[Identity], AoInitiator, list[AoResponder], Invite]:
+    """A started two-party negotiation and the one invitation its initiator sent."""
     ids, initiator, responders = setup([a, b])
     initiator.start(0)
-    (invite,) = initiator.take_outgoing()
-    message = invite.message
-    assert isinstance(message, Invite)
+    (out,) = initiator.take_outgoing()
+    assert isinstance(out.message, Invite)
+    return ids, initiator, responders, out.message
+
+
+def test_invitation_names_the_protocol_and_the_initiator_opens() -> None:
+    a, b = opposed()
+    ids, initiator, responders, message = invited(a, b)
     assert message.protocol == NegotiationProtocol.ALTERNATING_OFFERS
     assert message.parties == (ids[0].public_key, ids[1].public_key)
-    responders[0].receive(Incoming(ids[0].public_key, invite.message), 1)
+    responders[0].receive(Incoming(ids[0].public_key, message), 1)
     assert moves(responders[0].take_outgoing()) == [Join(NID)]
     initiator.receive(Incoming(ids[1].public_key, Join(NID)), 2)
     (opening,) = moves(initiator.take_outgoing())
@@ -256,11 +263,7 @@ def test_invitation_names_the_protocol_and_the_initiator_opens() -> None:
 )
 def test_unsuitable_invitations_are_declined(invite_change: dict[str, object]) -> None:
     a, b = opposed()
-    ids, initiator, responders = setup([a, b])
-    initiator.start(0)
-    (out,) = initiator.take_outgoing()
-    invite = out.message
-    assert isinstance(invite, Invite)
+    ids, _, responders, invite = invited(a, b)
     changed = dataclasses.replace(invite, **invite_change)  # type: ignore[arg-type]
     responders[0].receive(Incoming(ids[0].public_key, changed), 1)
     assert responders[0].state is State.FAILED
