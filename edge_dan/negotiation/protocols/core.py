@@ -191,6 +191,21 @@ class Party(Queues[Outgoing, Event]):
         outcome = self.space.outcome_at(outcome_index)
         return Accord.of(self.negotiation_id, self.parties, self.space, outcome, time_ms)
 
+    def _concluded_accord(
+        self, outcome_index: int, time_ms: int, signatures: tuple[bytes, ...]
+    ) -> Accord:
+        """The accord on a proposal with ``signatures`` (one per party, in party order); the
+        caller verifies it."""
+        accord = self._proposal_accord(outcome_index, time_ms)
+        return Accord(
+            accord.negotiation_id,
+            accord.parties,
+            accord.outcome,
+            accord.time_ms,
+            accord.space_digest,
+            signatures,
+        )
+
     # -- public inputs -----------------------------------------------------------------------
 
     def receive(self, item: Incoming, now: float) -> None:

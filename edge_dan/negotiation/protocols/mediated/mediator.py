@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from edge_dan.identity import Identity
-from edge_dan.negotiation.accords.accord import Accord, AccordError
+from edge_dan.negotiation.accords.accord import AccordError
 from edge_dan.negotiation.domain.errors import NegotiationError
 from edge_dan.negotiation.protocols.core import (
     NO_NORMS,
@@ -277,15 +277,7 @@ class Mediator(Party):
             self._open_round()
             return
         signatures = tuple(self._signatures[p] for p in self.parties)
-        accord = self._proposal_accord(outcome, time_ms)
-        accord = Accord(
-            accord.negotiation_id,
-            accord.parties,
-            accord.outcome,
-            accord.time_ms,
-            accord.space_digest,
-            signatures,
-        )
+        accord = self._concluded_accord(outcome, time_ms, signatures)
         accord.verify()
         self._send_to_others(Concluded(self.negotiation_id, signatures))
         self.accord = accord

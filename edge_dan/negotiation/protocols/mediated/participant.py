@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from edge_dan.identity import Identity
-from edge_dan.negotiation.accords.accord import Accord, AccordError
+from edge_dan.negotiation.accords.accord import AccordError
 from edge_dan.negotiation.domain.errors import NegotiationError
 from edge_dan.negotiation.protocols.core import (
     NO_NORMS,
@@ -191,15 +191,7 @@ class Participant(Party):
     def _conclude(self, signatures: tuple[bytes, ...]) -> None:
         assert self._proposal is not None
         _, outcome, time_ms = self._proposal
-        accord = self._proposal_accord(outcome, time_ms)
-        accord = Accord(
-            accord.negotiation_id,
-            accord.parties,
-            accord.outcome,
-            accord.time_ms,
-            accord.space_digest,
-            signatures,
-        )
+        accord = self._concluded_accord(outcome, time_ms, signatures)
         try:
             accord.verify()
         except AccordError as error:
