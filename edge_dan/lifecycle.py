@@ -1,4 +1,4 @@
-"""What starts and stops: ``async with`` over ``start()`` and ``stop()``.
+"""What starts and stops: ``async with`` over ``start()`` and ``stop()``, and ending a task.
 
 A service that runs tasks or holds sockets between ``start()`` and ``stop()`` (the agent, the
 mDNS advertiser and browser) subclasses :class:`StartStop`, so ``async with service:`` starts it
@@ -7,8 +7,10 @@ and stops it however the block ends.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 
 class StartStop:
@@ -31,3 +33,10 @@ class StartStop:
         tb: TracebackType | None,
     ) -> None:
         await self.stop()
+
+
+async def cancel_and_wait(task: asyncio.Task[Any]) -> None:
+    """Cancel ``task`` and wait until it has ended (its cancellation is not re-raised)."""
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

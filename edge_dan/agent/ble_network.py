@@ -35,6 +35,7 @@ from edge_dan.ble import AGENT_SERVICE, Central, Peripheral, agent_backends, ope
 from edge_dan.discovery.ble import BleAdvertiser, BleScanner, BleSighting
 from edge_dan.discovery.directory import DEFAULT_BLE_TTL, Transport
 from edge_dan.discovery.feed import ble_sighting
+from edge_dan.lifecycle import cancel_and_wait
 from edge_dan.transports.channel import SessionChannel
 from edge_dan.transports.gatt import open_gatt_channel, serve_gatt
 from edge_dan.wire.errors import ConnectionLost
@@ -140,7 +141,7 @@ class BleNetwork:
             await scanner.start(self._saw)
             stack.push_async_callback(scanner.stop)
             expiry = asyncio.create_task(self._withdraw_quiet(hooks))
-            stack.push_async_callback(_cancel, expiry)
+            stack.push_async_callback(cancel_and_wait, expiry)
         except BaseException:
             self._forget()
             await stack.aclose()
@@ -199,12 +200,6 @@ async def _given_roles(
     finally:
         await central.stop_scan()
         await peripheral.stop()
-
-
-async def _cancel(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
 
 
 __all__ = ["BleNetwork"]

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Protocol
 from edge_dan.discovery.directory import Sighting, Transport
 from edge_dan.discovery.feed import lan_sighting
 from edge_dan.discovery.tokens import TokenRotator
+from edge_dan.lifecycle import cancel_and_wait
 from edge_dan.transports import tcp
 from edge_dan.transports.channel import SessionChannel
 from edge_dan.wire.session import Session
@@ -148,9 +149,7 @@ class _TcpNetwork:
 
     async def _stop_following(self) -> None:
         if self._follow is not None:
-            self._follow.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._follow
+            await cancel_and_wait(self._follow)
             self._follow = None
 
     async def _close_listener(self) -> None:

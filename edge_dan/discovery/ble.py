@@ -18,7 +18,6 @@ data yields ``None``, never an exception. Importing this module loads no BLE lib
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -29,6 +28,7 @@ from edge_dan.ble.errors import BleUnavailable
 from edge_dan.ble.gatt import AGENT_SERVICE
 from edge_dan.ble.roles import Central, Peripheral
 from edge_dan.discovery.tokens import SERVICE_DATA_LEN, Advert, TokenError, TokenRotator
+from edge_dan.lifecycle import cancel_and_wait
 
 SERVICE_UUID = AGENT_SERVICE.uuid
 SERVICE_UUID_LE = uuid_on_air(SERVICE_UUID)
@@ -109,9 +109,7 @@ class BleAdvertiser:
 
     async def stop(self) -> None:
         if self._rotation is not None:
-            self._rotation.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._rotation
+            await cancel_and_wait(self._rotation)
             self._rotation = None
         self._advert = None
         await self._peripheral.stop_advertising()

@@ -65,7 +65,7 @@ from edge_dan.discovery.tokens import (
     TokenRotator,
 )
 from edge_dan.errors import EdgeDanError
-from edge_dan.lifecycle import StartStop
+from edge_dan.lifecycle import StartStop, cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -282,9 +282,7 @@ class MdnsAdvertiser(_OnZeroconf):
         """
         self._stopping = True
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
         async with self._lock:
             await self._withdraw()

@@ -33,6 +33,7 @@ from collections import deque
 
 from edge_dan.ble.gatt import GattPipe
 from edge_dan.ble.roles import Peripheral
+from edge_dan.lifecycle import cancel_and_wait
 from edge_dan.transports.channel import (
     DEFAULT_MAX_INBOX,
     ErrorHook,
@@ -213,9 +214,7 @@ class GattListener:
     async def close(self) -> None:
         """Stop accepting, end every live session (SHUTTING_DOWN) and wait for their handlers
         (cancelled after ``HANDLER_GRACE`` seconds). The peripheral itself stays the caller's."""
-        self._accepting.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._accepting
+        await cancel_and_wait(self._accepting)
         await shut_down(self.channels, "no longer accepting sessions over BLE")
         served = set(self._served)
         if served:
