@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import socket
 
+from edge_dan.transports.admission import HandshakeGate, HandshakeLimits
 from edge_dan.transports.channel import (
     DEFAULT_MAX_INBOX,
     ErrorHook,
@@ -39,6 +40,7 @@ from edge_dan.wire.session import Session
 
 __all__ = [
     "DEFAULT_MAX_INBOX",
+    "HandshakeLimits",
     "Listener",
     "SessionChannel",
     "SessionFactory",
@@ -138,11 +140,21 @@ async def connect(
 
 
 class Listener:
-    """A running ``serve``: its port, its live channels, and ``close()``."""
+    """A running ``serve``: its port, its live channels, and ``close()``.
 
-    def __init__(self, server: asyncio.Server, channels: set[SessionChannel]) -> None:
+    ``channels`` holds every connection it serves, handshakes in progress included;
+    ``established`` only those whose handshake completed.
+    """
+
+    def __init__(
+        self,
+        server: asyncio.Server,
+        channels: set[SessionChannel],
+        established: set[SessionChannel] | None = None,
+    ) -> None:
         self.server = server
         self.channels = channels
+        self.established: set[SessionChannel] = established if established is not None else set()
 
     @property
     def port(self) -> int:
@@ -156,6 +168,12 @@ class Listener:
         await self.server.wait_closed()
 
 
+def _source(writer: asyncio.StreamWriter) -> str:
+    """The peer's address, without its port (one host, whatever ports it opens)."""
+    peer = writer.get_extra_info("peername")
+    return str(peer[0]) if isinstance(peer, tuple) and peer else "?"
+
+
 async def serve(
     host: str,
     port: int,
@@ -163,6 +181,7 @@ async def serve(
     handler: Handler,
     *,
     max_sessions: int = 64,
+    handshakes: HandshakeLimits | None = None,
     max_inbox: int = DEFAULT_MAX_INBOX,
     on_error: ErrorHook | None = None,
     sock: socket.socket | None = None,
@@ -173,31 +192,60 @@ async def serve(
     binds one synchronously when its advertisement rotates, so the new port is known at once).
 
     ``handler`` runs once the handshake completed; the channel is closed when it returns.
-    Connections beyond ``max_sessions`` are closed at once. A session that fails (handshake,
-    garbage, timeout) is dropped and reported to ``on_error``; others carry on.
+    ``max_sessions`` bounds the sessions whose handshake completed: connections beyond it are
+    closed at once. Handshakes in progress are bounded apart (``handshakes``, see
+    ``edge_dan.transports.admission``: a short timeout, a few per source address, the oldest
+    shed beyond the bounds), so silent connections cannot keep genuine peers out. A session that
+    fails (handshake, garbage, timeout, shed) is dropped and reported to ``on_error``; others
+    carry on.
     """
     loop = asyncio.get_running_loop()
     channels: set[SessionChannel] = set()
+    established: set[SessionChannel] = set()
+    gate: HandshakeGate[SessionChannel] = HandshakeGate(handshakes or HandshakeLimits())
+
+    def refuse(writer: asyncio.StreamWriter) -> None:
+        writer.transport.abort()
+        if on_error is not None:
+            on_error(ConnectionLost(f"refused a connection: {max_sessions} sessions already run"))
+
+    async def run_established(channel: SessionChannel) -> None:
+        gate.done(channel)
+        if len(established) >= max_sessions:
+            channel.abort()
+            raise ConnectionLost(f"refused a session: {max_sessions} sessions already run")
+        established.add(channel)
+        try:
+            await handler(channel)
+        finally:
+            established.discard(channel)
 
     async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if len(channels) >= max_sessions:
-            writer.transport.abort()
-            if on_error is not None:
-                on_error(
-                    ConnectionLost(f"refused a connection: {max_sessions} sessions already run")
-                )
+        if len(established) >= max_sessions:
+            refuse(writer)
             return
         try:
             session = session_factory(loop.time())
         except BaseException:
             writer.transport.abort()
             raise
-        await serve_accepted(
-            _channel(session, reader, writer, max_inbox), handler, channels, on_error
-        )
+        channel = _channel(session, reader, writer, max_inbox)
+        for shed in gate.admit(channel, _source(writer)):
+            shed.abort()  # its serve_accepted sees the handshake fail and reports it
+        expire = loop.call_later(gate.limits.handshake_timeout, channel.abort)
+
+        async def run(channel: SessionChannel) -> None:
+            expire.cancel()  # authenticated: the session's own limits apply from here
+            await run_established(channel)
+
+        try:
+            await serve_accepted(channel, run, channels, on_error)
+        finally:
+            expire.cancel()
+            gate.done(channel)
 
     if sock is not None:
         server = await asyncio.start_server(on_connect, sock=sock)
     else:
         server = await asyncio.start_server(on_connect, host, port)
-    return Listener(server, channels)
+    return Listener(server, channels, established)

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from edge_dan.identity import Identity
-from edge_dan.transports.tcp import Listener, SessionChannel, connect, serve
+from edge_dan.transports.tcp import HandshakeLimits, Listener, SessionChannel, connect, serve
 from edge_dan.wire.errors import (
     ConnectionLost,
     DecryptError,
@@ -297,7 +297,10 @@ def test_handshake_time_over_loopback(capsys: pytest.CaptureFixture[str]) -> Non
 def test_fifty_concurrent_clients_a_hundred_messages_each() -> None:
     async def main() -> None:
         errors: list[ProtocolError] = []
-        listener = await start(errors=errors, max_sessions=64)
+        # Fifty handshakes at once from one address: more than a listener allows one host by
+        # default (test_tcp_handshake_limits), so this load test raises the per-source bound.
+        one_host = HandshakeLimits(max_pending=64, max_per_source=64)
+        listener = await start(errors=errors, max_sessions=64, handshakes=one_host)
         clients = [Identity.generate() for _ in range(50)]
 
         async def client(me: Identity, n: int) -> None:
