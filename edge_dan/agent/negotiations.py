@@ -12,6 +12,13 @@ core runs over the sessions on the transports' one driver (``edge_dan.transports
 typed messages travel as they are, encoded only by the session. Every party stores the accord
 with all signatures when it concludes; in mode ``ask`` nothing is signed without the owner's yes
 (``on_approval``). Deadlines are enforced by ticking the cores on the agent's wall clock.
+
+What a partner's mediator can make this agent hold is bounded: every negotiation it joins ends
+by the deadline the owner's policy allows (``Policy.max_duration``) even if the invitation names
+none, and when its session ends; at most ``MAX_JOINED`` run at once, listing at most
+``JOINED_OUTCOMES`` outcomes together (each outcome costs memory); the enumeration of a large
+agenda runs in a worker thread, not on the event loop; and a negotiation id already used with
+that partner (an accord kept, or a negotiation running) is declined: a replay binds nobody twice.
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ from edge_dan.negotiation.protocols.core import (
 )
 from edge_dan.negotiation.protocols.mediated import Mediator, Participant
 from edge_dan.negotiation.strategy import LittleDan
+from edge_dan.owner.errors import AgreementRejected
 from edge_dan.owner.peers import Peer
 from edge_dan.transports.channel import SessionChannel
 from edge_dan.transports.driver import drive
@@ -55,6 +63,8 @@ AgendaHandler = Callable[[Peer, str, OutcomeSpace], LittleDan | None]
 ApprovalHandler = Callable[[bytes, ApprovalNeeded], Awaitable[bool]]
 DEFAULT_TIMEOUT = 60.0
 INVITE_TIMEOUT = 30.0
+MAX_JOINED = 8  # negotiations mediated by partners that this agent takes part in at once
+JOINED_OUTCOMES = 2_000_000  # outcomes those may list together (two of the largest agendas)
 
 
 @dataclass(frozen=True)
@@ -104,6 +114,8 @@ class Negotiations:
         self._on_agenda = on_agenda
         self._on_approval = on_approval
         self.results: asyncio.Queue[NegotiationResult] = asyncio.Queue()
+        # Negotiations joined and running: (mediator, negotiation id) -> outcomes listed.
+        self._joined: dict[tuple[bytes, bytes], int] = {}
 
     # -- mediator -------------------------------------------------------------------------------
 
@@ -178,9 +190,36 @@ class Negotiations:
                 return
             if not isinstance(invite, Invite):
                 continue  # no invitation after the agenda: nothing was joined
-            party = self._invited(joined, invite)
-            party.receive(Incoming(peer.identity_key, invite), self._agent.clock())
-            await self._drive(party, {peer.identity_key: channel})
+            if not self._may_join(peer, invite, joined[0].space.cardinality):
+                withdraw = Withdraw(invite.negotiation_id, int(WithdrawCode.DECLINED))
+                self._agent.spawn(self._send_quietly(channel, withdraw))
+                continue
+            key = (peer.identity_key, invite.negotiation_id)
+            self._joined[key] = joined[0].space.cardinality
+            try:
+                party = self._invited(joined, invite)
+                # Taking the invitation enumerates the agenda (up to a million outcomes, tenths
+                # of a second): in a worker thread, so the event loop keeps serving. Nothing
+                # else touches this party meanwhile.
+                first = Incoming(peer.identity_key, invite)
+                await asyncio.to_thread(party.receive, first, self._agent.clock())
+                await self._drive(party, {peer.identity_key: channel})
+            finally:
+                del self._joined[key]
+
+    def _may_join(self, peer: Peer, invite: Invite, outcomes: int) -> bool:
+        """Whether to join: a fresh negotiation id with this partner, and room for it."""
+        me = self._agent.identity.public_key
+        if (peer.identity_key, invite.negotiation_id) in self._joined:
+            return False
+        if self._agent.owner.accords.negotiation_used(
+            invite.negotiation_id, [me, peer.identity_key]
+        ):
+            return False
+        return (
+            len(self._joined) < MAX_JOINED
+            and sum(self._joined.values()) + outcomes <= JOINED_OUTCOMES
+        )
 
     def _join(
         self, peer: Peer, agenda: Agenda, channel: SessionChannel
@@ -251,7 +290,11 @@ class Negotiations:
         async def handle(event: Event) -> None:
             nonlocal accord, failure, receipts
             if isinstance(event, Agreed) and accord is None:
-                accord = self._agent.owner.accords.add(event.accord).accord
+                try:
+                    accord = self._agent.owner.accords.add(event.accord).accord
+                except AgreementRejected as error:  # e.g. a replayed negotiation id
+                    failure = failure or Failed(WithdrawCode.PROTOCOL_ERROR, str(error))
+                    return
                 receipts = await self._agent.apply_to_devices(accord)
             elif isinstance(event, Failed):
                 failure = failure or event

@@ -45,7 +45,9 @@ class Policy:
     """The owner's standing instructions.
 
     ``min_utility`` raises the floor above the reservation value (never lowers it);
-    ``mode`` decides whether the owner is asked before each commitment.
+    ``mode`` decides whether the owner is asked before each commitment; ``max_duration`` is the
+    longest, in seconds, a negotiation this agent is invited to may run: an invitation without a
+    deadline, or with a later one, ends by then for this agent (it withdraws, ``DEADLINE``).
 
     ::
 
@@ -54,10 +56,13 @@ class Policy:
 
     mode: Mode = Mode.AUTO
     min_utility: float = 0.0
+    max_duration: float = 600.0
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.min_utility):
             raise NegotiationError("policy min_utility must be a finite number")
+        if not (math.isfinite(self.max_duration) and self.max_duration > 0):
+            raise NegotiationError("policy max_duration must be a positive number of seconds")
 
 
 class LittleDan:

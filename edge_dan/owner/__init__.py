@@ -14,6 +14,7 @@ Importing it stays light: the record types (``Peer``, ``Answer``, ``Contest``, `
 from edge_dan.owner.core import Owner
 from edge_dan.owner.errors import (
     AgreementRejected,
+    NegotiationIdReused,
     NotPaired,
     PeerAlreadyPaired,
     PeerNameError,
@@ -25,6 +26,7 @@ from edge_dan.owner.schema import SCHEMA
 __all__ = [
     "SCHEMA",
     "AgreementRejected",
+    "NegotiationIdReused",
     "NotPaired",
     "Owner",
     "PeerAlreadyPaired",

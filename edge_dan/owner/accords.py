@@ -5,6 +5,11 @@ under its ``Accord.id``. Adding one that is already kept adds its signatures to 
 (``edge_dan.negotiation.accords.merge.merge_accord``: an accord often arrives partially signed
 and fills up as the other parties' signatures come in); every signature is checked before it is
 kept, and an accord is marked ``complete`` (binding) only when all of them are in.
+
+Negotiation ids are unique per pair of parties: a different accord under the negotiation id of
+one already kept, with two or more of the same parties, is refused (``NegotiationIdReused``), so
+a replayed negotiation cannot bind anyone twice. (Not a unique index: the parties are inside the
+signed bytes, and one id may be shared by accords of disjoint pairs.)
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from dataclasses import dataclass
 
 from edge_dan.negotiation import Accord
 from edge_dan.negotiation.accords.merge import merge_accord
+from edge_dan.owner.errors import NegotiationIdReused
 from edge_dan.owner.signed import SignedKind
 from edge_dan.store.store import Store, now_iso
 
@@ -44,6 +50,16 @@ class Accords:
         ``AgreementRejected`` (and nothing changes) if one does not verify."""
         key = accord.id
         with self._store.transaction() as conn:
+            rows = conn.execute(
+                "SELECT accord_id, data FROM accords WHERE negotiation_id = ? AND accord_id != ?",
+                (accord.negotiation_id, key),
+            ).fetchall()
+            for _, data in rows:
+                if _shared_pair(_KIND.load(self._store.path, bytes(data)), accord):
+                    raise NegotiationIdReused(
+                        f"accord not stored: negotiation id {accord.negotiation_id.hex()} was"
+                        " already used for another accord between the same parties"
+                    )
             merged = _KIND.merged(conn, self._store.path, key, accord)
             conn.execute(
                 "INSERT INTO accords (accord_id, negotiation_id, time_ms, complete, data,"
@@ -62,6 +78,17 @@ class Accords:
         assert stored is not None  # written just above, in a committed transaction
         return stored
 
+    def negotiation_used(self, negotiation_id: bytes, parties: builtins.list[bytes]) -> bool:
+        """Whether an accord kept under ``negotiation_id`` has two or more of ``parties``."""
+        rows = self._store.fetch_all(
+            "SELECT data FROM accords WHERE negotiation_id = ?", (bytes(negotiation_id),)
+        )
+        wanted = set(parties)
+        return any(
+            len(wanted.intersection(_KIND.load(self._store.path, bytes(row[0])).parties)) >= 2
+            for row in rows
+        )
+
     def get(self, accord_id: bytes) -> StoredAccord | None:
         row = self._store.fetch_one(_SELECT + " WHERE accord_id = ?", (bytes(accord_id),))
         return None if row is None else self._stored(row)
@@ -79,3 +106,7 @@ class Accords:
         return StoredAccord(
             bytes(key), _KIND.load(self._store.path, bytes(data)), bool(complete), str(stored_at)
         )
+
+
+def _shared_pair(kept: Accord, incoming: Accord) -> bool:
+    return len(set(kept.parties).intersection(incoming.parties)) >= 2

@@ -25,6 +25,14 @@ class AgreementRejected(StoreError):
     """An accord or norm carries a signature that does not verify; nothing was stored."""
 
 
+class NegotiationIdReused(AgreementRejected):
+    """An accord reuses the negotiation id of another accord kept between the same parties.
+
+    Negotiation ids are unique per pair of parties: a second accord under one id is a replay (or
+    a mediator's mistake), never a new agreement; nothing was stored.
+    """
+
+
 class UnknownAnswer(UsageError):
     """No kept answer has that number."""
 

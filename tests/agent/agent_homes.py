@@ -21,7 +21,7 @@ from edge_dan.agent.pairing import AskOwner
 from edge_dan.discovery.directory import DirectoryEvent, PeerEntry, Removed, Transport
 from edge_dan.negotiation.domain.outcomes import DiscreteIssue, OutcomeSpace, Value
 from edge_dan.negotiation.domain.utility import LinearAdditiveUtility, Profile
-from edge_dan.negotiation.strategy import LittleDan
+from edge_dan.negotiation.strategy import LittleDan, Policy
 from edge_dan.owner import Owner
 from edge_dan.owner.peers import Peer
 from edge_dan.wire.session import SessionLimits
@@ -33,9 +33,9 @@ TASTES: dict[str, dict[Value, float]] = {
 }
 
 
-def strategy(who: str, space: OutcomeSpace) -> LittleDan:
+def strategy(who: str, space: OutcomeSpace, policy: Policy | None = None) -> LittleDan:
     utility = LinearAdditiveUtility(space, {"dinner": 1.0}, {"dinner": TASTES[who]})
-    return LittleDan(Profile(space, utility, reservation_value=0.2))
+    return LittleDan(Profile(space, utility, reservation_value=0.2), policy=policy)
 
 
 def owner_says(name: str | None, codes: list[str]) -> AskOwner:
@@ -66,6 +66,7 @@ async def agents(
     limits: SessionLimits,
     accept_pairing: bool = True,
     period: float = 900.0,
+    policy: Policy | None = None,
 ) -> AsyncIterator[None]:
     """An agent started in each home on ``networks(home)``; all stopped, and the owners' data
     closed, on the way out."""
@@ -75,7 +76,7 @@ async def agents(
             def on_agenda(
                 peer: Peer, title: str, space: OutcomeSpace, who: str = home.who
             ) -> LittleDan:
-                return strategy(who, space)
+                return strategy(who, space, policy)
 
             name = homes[0].who if home is not homes[0] else homes[-1].who
             home.agent = Agent(

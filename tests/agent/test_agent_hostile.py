@@ -9,9 +9,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from agent_homes import Home, agents, partners, run
+import pytest
+from agent_homes import SPACE, Home, agents, agree_on_dinner, partners, run, strategy
 
+from edge_dan.agent import negotiations
 from edge_dan.agent.networks import LoopbackHub, LoopbackNetwork
+from edge_dan.negotiation.protocols.agenda import agenda_for
+from edge_dan.negotiation.protocols.mediated import Mediator
+from edge_dan.negotiation.strategy import Policy
+from edge_dan.wire.messages.negotiation import Bids, Withdraw, WithdrawCode
 from edge_dan.wire.session import SessionLimits
 
 LIMITS = SessionLimits(handshake_timeout=5.0, keepalive_interval=0.5, dead_peer_intervals=3)
@@ -19,9 +25,9 @@ STRANGER = "127.0.0.2"  # another loopback address: another host, as far as the 
 
 
 @asynccontextmanager
-async def running(homes: list[Home]) -> AsyncIterator[None]:
+async def running(homes: list[Home], policy: Policy | None = None) -> AsyncIterator[None]:
     hub = LoopbackHub()
-    async with agents(homes, lambda home: [LoopbackNetwork(hub)], limits=LIMITS):
+    async with agents(homes, lambda home: [LoopbackNetwork(hub)], limits=LIMITS, policy=policy):
         yield
 
 
@@ -51,5 +57,78 @@ def test_a_partner_gets_in_while_a_stranger_floods_the_port(tmp_path: Path) -> N
                     for _ in range(3):
                         session = await alice.agent.connect(bob_id)
                         await session.channel.close()
+
+    run(scenario())
+
+
+def test_a_negotiation_invited_without_a_deadline_ends_by_the_owners_maximum(
+    tmp_path: Path,
+) -> None:
+    """Alice's agent, hostile, invites Bob with no deadline, takes his bids and then says nothing
+    while keeping the session alive: Bob's side ends at the deadline his policy allows."""
+    alice, bob = Home("alice", tmp_path), Home("bob", tmp_path)
+    nid = bytes(range(16))
+
+    async def scenario() -> None:
+        async with running([alice, bob], policy=Policy(max_duration=1.0)):
+            bob_id = await partners(alice, bob)
+            session = await alice.agent.connect(bob_id)
+            channel = session.channel
+            await channel.send(agenda_for(nid, "Friday dinner", SPACE))
+            mediator = Mediator(
+                alice.agent.identity, strategy("alice", SPACE), [bob_id], negotiation_id=nid
+            )
+            mediator.start(alice.agent.clock())
+            (invite,) = mediator.take_outgoing()
+            assert invite.message.deadline_ms == 0  # type: ignore[attr-defined]
+            await channel.send(invite.message)
+            assert isinstance(await channel.receive(), Bids)
+            result = await asyncio.wait_for(bob.agent.negotiations.results.get(), 10)
+            assert result.failure is not None and result.failure.code == WithdrawCode.DEADLINE
+            assert await channel.receive() == Withdraw(nid, int(WithdrawCode.DEADLINE))
+            await channel.close()
+
+    run(scenario())
+
+
+def test_a_replayed_negotiation_id_is_declined_and_binds_nobody_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice, bob = Home("alice", tmp_path), Home("bob", tmp_path)
+    monkeypatch.setattr(negotiations, "new_negotiation_id", lambda entropy: bytes(range(16)))
+
+    async def scenario() -> None:
+        async with running([alice, bob]):
+            bob_id = await partners(alice, bob)
+            await agree_on_dinner(alice, bob, bob_id)
+            again = await alice.agent.negotiate(
+                [bob_id], "Friday dinner", SPACE, strategy("alice", SPACE), timeout=20
+            )
+            assert again.accord is None and again.failure is not None
+            # Bob declined (code 1): the mediator reports that a party left.
+            assert again.failure.code == WithdrawCode.PEER_WITHDREW
+            for home in (alice, bob):
+                assert len(home.owner.accords.list()) == 1
+
+    run(scenario())
+
+
+def test_negotiations_beyond_the_joined_budget_are_declined(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What partners' mediators can make this agent hold is bounded: an agenda that would take
+    the listed outcomes past ``JOINED_OUTCOMES`` is declined."""
+    alice, bob = Home("alice", tmp_path), Home("bob", tmp_path)
+    monkeypatch.setattr(negotiations, "JOINED_OUTCOMES", SPACE.cardinality - 1)
+
+    async def scenario() -> None:
+        async with running([alice, bob]):
+            bob_id = await partners(alice, bob)
+            result = await alice.agent.negotiate(
+                [bob_id], "Friday dinner", SPACE, strategy("alice", SPACE), timeout=20
+            )
+            assert result.accord is None and result.failure is not None
+            assert result.failure.code == WithdrawCode.PEER_WITHDREW
+            assert bob.owner.accords.list() == []
 
     run(scenario())

@@ -11,7 +11,7 @@ from edge_dan.errors import StoreCorrupt
 from edge_dan.identity import Identity
 from edge_dan.negotiation import Accord, DiscreteIssue, IntegerIssue, OutcomeSpace
 from edge_dan.negotiation.accords.norms import Norm
-from edge_dan.owner import AgreementRejected, Owner
+from edge_dan.owner import AgreementRejected, NegotiationIdReused, Owner
 from edge_dan.store import KdfParams
 
 SPACE = OutcomeSpace(
@@ -66,6 +66,25 @@ def test_a_bad_signature_is_refused_and_nothing_changes(owner: Owner) -> None:
         owner.accords.add(moved)
     (stored,) = owner.accords.list()
     assert stored.accord.missing == (b.public_key,)
+
+
+def test_a_second_accord_under_a_negotiation_id_between_the_same_parties_is_refused(
+    owner: Owner,
+) -> None:
+    a, b, c = (Identity.generate() for _ in range(3))
+    first = owner.accords.add(signed_by(unsigned([a, b], t=1_000), a, b))
+    # The same negotiation replayed later (another time, so another accord id): refused.
+    replayed = signed_by(unsigned([a, b], t=2_000), a, b)
+    with pytest.raises(NegotiationIdReused, match="already used"):
+        owner.accords.add(replayed)
+    assert owner.accords.list() == [first]
+    assert owner.accords.negotiation_used(bytes(16), [a.public_key, b.public_key])
+    # The same id between other pairs is theirs: a and c share one party with a and b, not two.
+    assert not owner.accords.negotiation_used(bytes(16), [a.public_key, c.public_key])
+    owner.accords.add(signed_by(unsigned([a, c]), a, c))
+    # More signatures on the accord already kept are still welcome.
+    assert owner.accords.add(signed_by(unsigned([a, b], t=1_000), b)).accord_id == first.accord_id
+    assert len(owner.accords.list()) == 2
 
 
 def test_accords_are_listed_newest_first(owner: Owner) -> None:

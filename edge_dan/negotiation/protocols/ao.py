@@ -400,7 +400,7 @@ class AoResponder(AoParty):
         self.parties = invite.parties
         self.initiator = sender
         self.max_rounds = invite.max_rounds
-        self.deadline_ms = invite.deadline_ms
+        self.deadline_ms = self._local_deadline(invite.deadline_ms, now_ms)
         self._start_ms = now_ms
         self.state = State.BIDDING
         self._send(sender, Join(self.negotiation_id))

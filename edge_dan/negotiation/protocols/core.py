@@ -15,6 +15,7 @@ inside and all parties' clocks must roughly agree.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -183,6 +184,12 @@ class Party(Queues[Outgoing, Event]):
 
     def _notify_on_end(self) -> Sequence[bytes]:
         raise NotImplementedError
+
+    def _local_deadline(self, invited_ms: int, now_ms: int) -> int:
+        """The deadline an invited party keeps: the invitation's, or sooner, as the owner's
+        policy caps how long a negotiation may run (an invitation may name none: 0)."""
+        cap = now_ms + math.ceil(self.strategy.policy.max_duration * 1000)
+        return cap if invited_ms == 0 else min(invited_ms, cap)
 
     def _past_deadline(self, now_ms: int) -> bool:
         return self.deadline_ms != 0 and now_ms >= self.deadline_ms

@@ -17,7 +17,7 @@ from edge_dan.negotiation.domain.errors import NegotiationError
 from edge_dan.negotiation.domain.outcomes import DiscreteIssue, IntegerIssue, OutcomeSpace, Value
 from edge_dan.negotiation.domain.utility import LinearAdditiveUtility, Profile, RedLine
 from edge_dan.negotiation.formats.genius import load_scenario
-from edge_dan.negotiation.protocols.ao import AoInitiator
+from edge_dan.negotiation.protocols.ao import AoInitiator, AoResponder
 from edge_dan.negotiation.protocols.core import Agreed, ApprovalNeeded, Failed, Ignored, State
 from edge_dan.negotiation.protocols.mediated import Mediator, Participant
 from edge_dan.negotiation.protocols.mediated.pace import PaceSchedule
@@ -351,6 +351,32 @@ def test_time_deadline_ends_a_stalled_negotiation() -> None:
     a, b = two_profiles()
     _, mediator, _ = setup([a, b], deadline=50.0)
     stalled_until_its_deadline_at_50(mediator)
+
+
+@pytest.mark.parametrize("protocol", ["mediated", "ao"])
+def test_an_invitation_without_a_deadline_ends_at_the_owners_maximum(protocol: str) -> None:
+    """A mediator may invite with ``deadline_ms=0`` and then say nothing more: the invited party
+    keeps the deadline its owner's policy allows (here 30 s) and withdraws when it passes."""
+    a, b = two_profiles()
+    ids = identities(2)
+    kind = AoInitiator if protocol == "ao" else Mediator
+    initiator = kind(ids[0], LittleDan(a), [ids[1].public_key], negotiation_id=NID)
+    invited = (AoResponder if protocol == "ao" else Participant)(
+        ids[1], LittleDan(b, policy=Policy(max_duration=30.0))
+    )
+    initiator.start(100.0)
+    (invite,) = initiator.take_outgoing()
+    assert isinstance(invite.message, Invite) and invite.message.deadline_ms == 0
+    invited.receive(Incoming(ids[0].public_key, invite.message), 100.0)
+    invited.take_outgoing()
+    assert invited.next_deadline() == pytest.approx(130.0)
+    invited.tick(129.0)
+    assert not invited.finished
+    invited.tick(130.0)
+    assert invited.state is State.FAILED
+    assert [o.message for o in invited.take_outgoing()] == [Withdraw(NID, WithdrawCode.DEADLINE)]
+    with pytest.raises(NegotiationError, match="max_duration"):
+        Policy(max_duration=float("inf"))
 
 
 def test_mediator_rejects_bad_configuration() -> None:

@@ -75,7 +75,7 @@ class Participant(Party):
             return
         self.parties = invite.parties
         self.max_rounds = invite.max_rounds
-        self.deadline_ms = invite.deadline_ms
+        self.deadline_ms = self._local_deadline(invite.deadline_ms, now_ms)
         self.levels = invite.levels
         self.levels_per_round = invite.levels_per_round
         self._levels = self.strategy.concession_arrays(self.levels)
