@@ -303,6 +303,8 @@ class Negotiations:
                 party.decide(approve, self._agent.clock())
 
         await drive(party, channels, on_event=handle, clock=self._agent.clock)
+        if not party.finished and failure is None:  # every session ended: so did the negotiation
+            failure = Failed(WithdrawCode.PEER_WITHDREW, "the session ended before the negotiation")
         result = NegotiationResult(party.negotiation_id, accord, failure, receipts)
         self.results.put_nowait(result)
         return result

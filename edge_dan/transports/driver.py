@@ -13,8 +13,10 @@ or, with a callback, ``await drive(party, channels, on_event=handle, clock=time.
 The driver feeds ``receive`` what each channel delivers (with the sender's key), ticks the core
 when its ``next_deadline`` comes (and at least every ``tick_interval`` seconds, so a clock that
 jumps is seen), sends every outgoing message on its recipient's channel and hands each event to
-the caller, until the core finishes, ``timeout`` seconds pass, or nothing can change the core any
-more (every channel ended and no timer is pending). Events are handed over one at a time and the
+the caller, until the core finishes, ``timeout`` seconds pass, or no peer can reach the core any
+more (every channel ended, after delivering what it held; with no channel at all, when no timer
+is pending). A core whose every session ended is over: its deadline, however far, no longer keeps
+the driver (and whatever the core holds) alive. Events are handed over one at a time and the
 core is not touched meanwhile: what the caller does to the core (``decide``, ``confirm``) is sent
 before anything else is received. A two-party core whose items are plain messages runs through
 :class:`OnePeer` (or :func:`drive_pair`).
@@ -164,7 +166,9 @@ class CoreDriver(Generic[E]):
         if self._stop_at is not None and self._loop.time() >= self._stop_at:
             self.timed_out = True
             return True
-        return len(self.ended) == len(self.channels) and self.core.next_deadline() is None
+        if len(self.ended) < len(self.channels):
+            return False
+        return bool(self.channels) or self.core.next_deadline() is None
 
     async def _send_outgoing(self) -> None:
         for out in self.core.take_outgoing():

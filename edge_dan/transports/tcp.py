@@ -151,10 +151,12 @@ class Listener:
         server: asyncio.Server,
         channels: set[SessionChannel],
         established: set[SessionChannel] | None = None,
+        tasks: set[asyncio.Task[None]] | None = None,
     ) -> None:
         self.server = server
         self.channels = channels
         self.established: set[SessionChannel] = established if established is not None else set()
+        self._tasks: set[asyncio.Task[None]] = tasks if tasks is not None else set()
 
     @property
     def port(self) -> int:
@@ -162,9 +164,14 @@ class Listener:
         return port
 
     async def close(self) -> None:
-        """Stop accepting, end every live session (SHUTTING_DOWN) and wait for them."""
+        """Stop accepting, end every live session (SHUTTING_DOWN) and wait for them; a handler
+        still running after that is cancelled, so nothing of the listener outlives it."""
         self.server.close()
         await shut_down(self.channels, "server shutting down")
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await self.server.wait_closed()
 
 
@@ -199,53 +206,98 @@ async def serve(
     fails (handshake, garbage, timeout, shed) is dropped and reported to ``on_error``; others
     carry on.
     """
-    loop = asyncio.get_running_loop()
-    channels: set[SessionChannel] = set()
-    established: set[SessionChannel] = set()
-    gate: HandshakeGate[SessionChannel] = HandshakeGate(handshakes or HandshakeLimits())
+    accepting = _Accepting(
+        session_factory,
+        handler,
+        max_sessions=max_sessions,
+        handshakes=handshakes,
+        max_inbox=max_inbox,
+        on_error=on_error,
+    )
+    if sock is not None:
+        server = await asyncio.start_server(accepting.on_connect, sock=sock)
+    else:
+        server = await asyncio.start_server(accepting.on_connect, host, port)
+    return Listener(server, accepting.channels, accepting.established, accepting.tasks)
 
-    def refuse(writer: asyncio.StreamWriter) -> None:
-        writer.transport.abort()
-        if on_error is not None:
-            on_error(ConnectionLost(f"refused a connection: {max_sessions} sessions already run"))
 
-    async def run_established(channel: SessionChannel) -> None:
-        gate.done(channel)
-        if len(established) >= max_sessions:
-            channel.abort()
-            raise ConnectionLost(f"refused a session: {max_sessions} sessions already run")
-        established.add(channel)
+class _Accepting:
+    """What a ``serve`` does with each connection it accepts (see ``serve``)."""
+
+    def __init__(
+        self,
+        session_factory: SessionFactory,
+        handler: Handler,
+        *,
+        max_sessions: int,
+        handshakes: HandshakeLimits | None,
+        max_inbox: int,
+        on_error: ErrorHook | None,
+    ) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._session_factory = session_factory
+        self._handler = handler
+        self._max_sessions = max_sessions
+        self._max_inbox = max_inbox
+        self._on_error = on_error
+        self._gate: HandshakeGate[SessionChannel] = HandshakeGate(handshakes or HandshakeLimits())
+        self.channels: set[SessionChannel] = set()  # every connection, handshakes included
+        self.established: set[SessionChannel] = set()
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    async def on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self.tasks.add(task)
         try:
-            await handler(channel)
+            await self._serve(reader, writer)
+        except asyncio.CancelledError:
+            # Only the listener's close (or the end of the loop) cancels a connection, and the
+            # channel was aborted on the way out. Ended quietly: asyncio's stream callback (3.11)
+            # would log a cancelled connection task as an error with its traceback.
+            return
         finally:
-            established.discard(channel)
+            self.tasks.discard(task)
 
-    async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if len(established) >= max_sessions:
-            refuse(writer)
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if len(self.established) >= self._max_sessions:
+            writer.transport.abort()
+            self._report(ConnectionLost(f"refused a connection: {self._full()}"))
             return
         try:
-            session = session_factory(loop.time())
+            session = self._session_factory(self._loop.time())
         except BaseException:
             writer.transport.abort()
             raise
-        channel = _channel(session, reader, writer, max_inbox)
-        for shed in gate.admit(channel, _source(writer)):
+        channel = _channel(session, reader, writer, self._max_inbox)
+        for shed in self._gate.admit(channel, _source(writer)):
             shed.abort()  # its serve_accepted sees the handshake fail and reports it
-        expire = loop.call_later(gate.limits.handshake_timeout, channel.abort)
+        expire = self._loop.call_later(self._gate.limits.handshake_timeout, channel.abort)
 
         async def run(channel: SessionChannel) -> None:
             expire.cancel()  # authenticated: the session's own limits apply from here
-            await run_established(channel)
+            await self._run_established(channel)
 
         try:
-            await serve_accepted(channel, run, channels, on_error)
+            await serve_accepted(channel, run, self.channels, self._on_error)
         finally:
             expire.cancel()
-            gate.done(channel)
+            self._gate.done(channel)
 
-    if sock is not None:
-        server = await asyncio.start_server(on_connect, sock=sock)
-    else:
-        server = await asyncio.start_server(on_connect, host, port)
-    return Listener(server, channels, established)
+    async def _run_established(self, channel: SessionChannel) -> None:
+        self._gate.done(channel)
+        if len(self.established) >= self._max_sessions:
+            channel.abort()
+            raise ConnectionLost(f"refused a session: {self._full()}")
+        self.established.add(channel)
+        try:
+            await self._handler(channel)
+        finally:
+            self.established.discard(channel)
+
+    def _full(self) -> str:
+        return f"{self._max_sessions} sessions already run"
+
+    def _report(self, error: ConnectionLost) -> None:
+        if self._on_error is not None:
+            self._on_error(error)

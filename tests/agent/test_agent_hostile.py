@@ -132,3 +132,28 @@ def test_negotiations_beyond_the_joined_budget_are_declined(
             assert bob.owner.accords.list() == []
 
     run(scenario())
+
+
+def test_stopping_with_live_sessions_and_a_negotiation_running_is_quiet(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Agents stopped while partners' sessions are open and a negotiation runs on them: every
+    task ends with the agents, nothing is left for ``asyncio.run`` to cancel, no traceback."""
+    alice, bob = Home("alice", tmp_path), Home("bob", tmp_path)
+
+    async def scenario() -> None:
+        async with asyncio.timeout(60), running([alice, bob]):
+            bob_id = await partners(alice, bob)
+            sessions = [await alice.agent.connect(bob_id) for _ in range(3)]
+            negotiating = asyncio.create_task(
+                alice.agent.negotiate([bob_id], "Friday dinner", SPACE, strategy("alice", SPACE))
+            )
+            await asyncio.sleep(0.05)  # the agenda and the invitation are on their way
+        await asyncio.gather(negotiating, return_exceptions=True)
+        assert all(session.channel.has_ended() for session in sessions)
+        current = asyncio.current_task()
+        assert [task for task in asyncio.all_tasks() if task is not current] == []
+
+    with caplog.at_level("ERROR", logger="asyncio"):
+        asyncio.run(scenario())  # directly: it cancels whatever the agents left running
+    assert [record.getMessage() for record in caplog.records] == []

@@ -232,6 +232,29 @@ def test_the_driver_stops_when_every_channel_ended_and_no_timer_is_pending() -> 
     run(main())
 
 
+def test_the_driver_stops_when_every_channel_ended_even_with_a_deadline_far_off() -> None:
+    """A mediator whose every session ended is over: its deadline an hour away does not keep
+    the driver (and the core) alive."""
+
+    async def main() -> None:
+        async with AsyncExitStack() as stack:
+            to_bob, bob_end = await linked(stack, ALICE, BOB)
+            mediator = Mediator(
+                ALICE,
+                LittleDan(profile({"pizza": 3, "curry": 2, "salad": 0})),
+                [BOB.public_key],
+                negotiation_id=NID,
+                deadline=time.time() + 3600,
+            )
+            mediator.start(time.time())
+            await bob_end.close()
+            driver = await asyncio.wait_for(drive(mediator, {BOB.public_key: to_bob}), 10)
+            assert not mediator.finished and mediator.next_deadline() is not None
+            assert isinstance(driver.ended[BOB.public_key], SessionClosed)
+
+    run(main())
+
+
 def test_one_peer_drops_what_another_sender_says() -> None:
     machine = NumericComparison(
         initiator=True,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import os
 import statistics
@@ -378,3 +379,27 @@ def test_a_slow_reader_pushes_back_with_a_bounded_inbox() -> None:
         await listener.close()
 
     run(main())
+
+
+def test_closing_the_listener_ends_every_handler_quietly(caplog: pytest.LogCaptureFixture) -> None:
+    """A handler that does not return when its session closes is cancelled by ``close()``:
+    nothing of the listener outlives it and ``asyncio.run`` has nothing to cancel and log."""
+
+    async def stubborn(channel: SessionChannel) -> None:
+        while True:
+            with contextlib.suppress(ProtocolError):
+                await channel.receive()
+            await asyncio.sleep(0.01)
+
+    async def main() -> None:
+        listener = await start(stubborn)
+        clients = [await connect(HOST, listener.port, initiator()) for _ in range(3)]
+        await asyncio.wait_for(listener.close(), 10)
+        for client in clients:
+            await client.close()
+        current = asyncio.current_task()
+        assert [task for task in asyncio.all_tasks() if task is not current] == []
+
+    with caplog.at_level("ERROR", logger="asyncio"):
+        asyncio.run(main())
+    assert [record.getMessage() for record in caplog.records] == []
