@@ -168,7 +168,6 @@ class Negotiations:
 
     async def serve(self, session: PartnerSession) -> None:
         """Take part in what a partner mediates over this session, until it ends."""
-        peer = session.peer
         channel = session.channel
         while True:
             try:
@@ -177,35 +176,45 @@ class Negotiations:
                 return
             if not isinstance(message, Agenda):
                 continue  # negotiation messages outside a negotiation we joined: nothing to do
-            joined = self._join(peer, message, channel)
-            if joined is None:
-                continue
-            try:
-                # The invitation follows the agenda at once; a partner that never sends it
-                # must not hold this session's negotiations up.
-                invite = await asyncio.wait_for(channel.receive(), INVITE_TIMEOUT)
-            except TimeoutError:
-                continue
-            except ProtocolError:
+            # One negotiation per call, so whatever it held (its party, up to a million listed
+            # outcomes) is freed when it ends, not when the session does.
+            if not await self._take_part(session.peer, channel, message):
                 return
-            if not isinstance(invite, Invite):
-                continue  # no invitation after the agenda: nothing was joined
-            if not self._may_join(peer, invite, joined[0].space.cardinality):
-                withdraw = Withdraw(invite.negotiation_id, int(WithdrawCode.DECLINED))
-                self._agent.spawn(self._send_quietly(channel, withdraw))
-                continue
-            key = (peer.identity_key, invite.negotiation_id)
-            self._joined[key] = joined[0].space.cardinality
-            try:
-                party = self._invited(joined, invite)
-                # Taking the invitation enumerates the agenda (up to a million outcomes, tenths
-                # of a second): in a worker thread, so the event loop keeps serving. Nothing
-                # else touches this party meanwhile.
-                first = Incoming(peer.identity_key, invite)
-                await asyncio.to_thread(party.receive, first, self._agent.clock())
-                await self._drive(party, {peer.identity_key: channel})
-            finally:
-                del self._joined[key]
+
+    async def _take_part(self, peer: Peer, channel: SessionChannel, agenda: Agenda) -> bool:
+        """Answer one agenda (decline, or join and run the negotiation to its end); False once
+        the session ended."""
+        joined = self._join(peer, agenda, channel)
+        if joined is None:
+            return True
+        try:
+            # The invitation follows the agenda at once; a partner that never sends it must not
+            # hold this session's negotiations up.
+            invite = await asyncio.wait_for(channel.receive(), INVITE_TIMEOUT)
+        except TimeoutError:
+            return True
+        except ProtocolError:
+            return False
+        if not isinstance(invite, Invite):
+            return True  # no invitation after the agenda: nothing was joined
+        outcomes = joined[0].space.cardinality
+        if not self._may_join(peer, invite, outcomes):
+            withdraw = Withdraw(invite.negotiation_id, int(WithdrawCode.DECLINED))
+            self._agent.spawn(self._send_quietly(channel, withdraw))
+            return True
+        key = (peer.identity_key, invite.negotiation_id)
+        self._joined[key] = outcomes
+        try:
+            party = self._invited(joined, invite)
+            # Taking the invitation enumerates the agenda (up to a million outcomes, tenths of a
+            # second): in a worker thread, so the event loop keeps serving. Nothing else touches
+            # this party meanwhile.
+            first = Incoming(peer.identity_key, invite)
+            await asyncio.to_thread(party.receive, first, self._agent.clock())
+            await self._drive(party, {peer.identity_key: channel})
+        finally:
+            del self._joined[key]
+        return True
 
     def _may_join(self, peer: Peer, invite: Invite, outcomes: int) -> bool:
         """Whether to join: a fresh negotiation id with this partner, and room for it."""
