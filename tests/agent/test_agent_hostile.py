@@ -5,6 +5,7 @@ shutdown with sessions still live."""
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,7 +16,7 @@ from agent_homes import SPACE, Home, agents, agree_on_dinner, partners, run, str
 from edge_dan.agent import negotiations
 from edge_dan.agent.networks import LoopbackHub, LoopbackNetwork
 from edge_dan.negotiation.protocols.agenda import agenda_for
-from edge_dan.negotiation.protocols.mediated import Mediator
+from edge_dan.negotiation.protocols.mediated import Mediator, Participant
 from edge_dan.negotiation.strategy import Policy
 from edge_dan.wire.messages.negotiation import Bids, Withdraw, WithdrawCode
 from edge_dan.wire.session import SessionLimits
@@ -86,6 +87,9 @@ def test_a_negotiation_invited_without_a_deadline_ends_by_the_owners_maximum(
             result = await asyncio.wait_for(bob.agent.negotiations.results.get(), 10)
             assert result.failure is not None and result.failure.code == WithdrawCode.DEADLINE
             assert await channel.receive() == Withdraw(nid, int(WithdrawCode.DEADLINE))
+            # Ended and freed, though the session lives on: Bob's side holds no participant.
+            gc.collect()
+            assert not [o for o in gc.get_objects() if isinstance(o, Participant)]
             await channel.close()
 
     run(scenario())
