@@ -1,6 +1,6 @@
 """Network attacks on an agent (issue #14), replayed inside a network namespace this creates.
 
-Run (as root): python bench/adversary.py [--attempts N] [--json OUT]
+Run (as root): python bench/adversary.py [--attempts N] [--floods-only] [--json OUT]
 
 The bench makes a one-node lab (tests/discovery/netns.py) and runs itself again inside it, so
 every socket is on that namespace's own loopback: nothing reaches the host's network. Inside,
@@ -273,7 +273,7 @@ async def hostile_mediator(alice: Any, bob: Any) -> dict[str, Any]:
     return result
 
 
-async def inside(count: int) -> dict[str, Any]:
+async def inside(count: int, *, mediator: bool) -> dict[str, Any]:
     from edge_dan.agent import Agent
     from edge_dan.agent.networks import LoopbackHub, LoopbackNetwork
     from edge_dan.owner import Owner
@@ -306,7 +306,8 @@ async def inside(count: int) -> dict[str, Any]:
         for size, source in FLOODS if count else ():
             name = f"flood_{size}_from_{source}"
             report[name] = await with_flood(alice, bob_id, bob.port, (size, source), count)
-        report["hostile_mediator"] = await hostile_mediator(alice, bob)
+        if mediator:
+            report["hostile_mediator"] = await hostile_mediator(alice, bob)
         await alice.wait_for_partner(bob_id, 10)
         live = [await alice.connect(bob_id) for _ in range(3)]  # left open on purpose
         report["live_sessions_at_stop"] = len(live)
@@ -323,7 +324,7 @@ async def inside(count: int) -> dict[str, Any]:
 # -- outside -------------------------------------------------------------------------------------
 
 
-def outside(count: int) -> dict[str, Any]:
+def outside(count: int, *, mediator: bool) -> dict[str, Any]:
     from netns import Lab
 
     with Lab(1, tag="adv") as lab:
@@ -331,7 +332,8 @@ def outside(count: int) -> dict[str, Any]:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         done = lab.exec(
             node,
-            [sys.executable, __file__, "--inside", str(count)],
+            [sys.executable, __file__, "--inside", str(count)]
+            + ([] if mediator else ["--no-mediator"]),
             timeout=900,
             env=env,
             check=False,
@@ -351,7 +353,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--attempts", type=int, default=20)
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--floods-only", action="store_true", help="skip the hostile mediator (older versions)"
+    )
     parser.add_argument("--inside", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--no-mediator", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--flood", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.flood:
@@ -360,9 +366,9 @@ def main() -> None:
         print(json.dumps(stats), flush=True)
         return
     if args.inside is not None:
-        print(json.dumps(asyncio.run(inside(args.inside))))
+        print(json.dumps(asyncio.run(inside(args.inside, mediator=not args.no_mediator))))
         return
-    report = outside(args.attempts)
+    report = outside(args.attempts, mediator=not args.floods_only)
     print(json.dumps(report, indent=2))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
