@@ -7,8 +7,9 @@ every socket is on that namespace's own loopback: nothing reaches the host's net
 Alice and Bob are two paired agents (``LoopbackNetwork``, real TCP on 127.0.0.1, the real
 handshake); the attacker is a separate process.
 
-- Silent floods: the attacker keeps 64, then 600, TCP connections to Bob's advertised port open
-  without sending a byte, reopening each one the listener drops, from another address
+- Silent floods: the attacker keeps up to 64, then 600, TCP connections to Bob's advertised port
+  open without sending a byte, reopening each one the listener drops, either paced at 7 new
+  connections a second (the issue's attack) or as fast as it can; from another address
   (127.0.0.2) and then from Alice's own (127.0.0.1). Meanwhile Alice connects to Bob
   ``--attempts`` times: the share that succeeds and the handshake time (connect to an
   established session, advertising keys exchanged), against the same without a flood.
@@ -45,8 +46,17 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "discovery"))
 
-FLOODS = ((64, "127.0.0.2"), (600, "127.0.0.2"), (64, "127.0.0.1"), (600, "127.0.0.1"))
+# (connections kept open, from where, new connections per second: 0 = as fast as it can)
+FLOODS = (
+    (64, "127.0.0.2", 7),
+    (64, "127.0.0.2", 0),
+    (600, "127.0.0.2", 0),
+    (64, "127.0.0.1", 7),
+    (64, "127.0.0.1", 0),
+    (600, "127.0.0.1", 0),
+)
 FLOOD_BUDGET = 20_000  # connections one flood may open in all
+FLOOD_SECONDS = 600.0  # and for how long at most
 MAX_DURATION = 5.0  # Bob's policy: the longest a negotiation he is invited to may run
 BIG_VALUES = 1000  # two integer issues of 1000 values: 10^6 outcomes
 
@@ -61,16 +71,27 @@ def rss_mb() -> float:
 # -- the attacker (its own process) ---------------------------------------------------------------
 
 
-async def flood(port: int, size: int, source: str, duration: float) -> dict[str, int]:
-    """Keep ``size`` silent connections open from ``source`` for ``duration`` seconds."""
+async def flood(port: int, size: int, source: str, rate: float) -> dict[str, int]:
+    """Keep up to ``size`` silent connections open from ``source``, opening at most ``rate`` a
+    second (0: no limit), for at most ``FLOOD_SECONDS``."""
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     opened = dropped = 0
-    stop = asyncio.get_running_loop().time() + duration
+    loop = asyncio.get_running_loop()
+    stop = loop.time() + FLOOD_SECONDS
+    next_at = loop.time()
+
+    async def paced() -> None:
+        nonlocal next_at
+        if rate:
+            now = loop.time()
+            next_at = max(next_at, now) + 1 / rate
+            await asyncio.sleep(next_at - 1 / rate - now)
 
     async def one() -> None:
         nonlocal opened, dropped
-        while asyncio.get_running_loop().time() < stop and opened < FLOOD_BUDGET:
+        while loop.time() < stop and opened < FLOOD_BUDGET:
+            await paced()
             try:
                 reader, writer = await asyncio.open_connection(
                     "127.0.0.1", port, local_addr=(source, 0)
@@ -88,12 +109,11 @@ async def flood(port: int, size: int, source: str, duration: float) -> dict[str,
                 writer.transport.abort()
 
     workers = [asyncio.create_task(one()) for _ in range(size)]
-    loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):  # the bench's "stop now"
         loop.add_signal_handler(signum, lambda: [worker.cancel() for worker in workers])
-    loop.call_later(duration, lambda: [worker.cancel() for worker in workers])
-    await asyncio.sleep(1.0)
-    print("ready", flush=True)  # every connection opened once
+    loop.call_later(FLOOD_SECONDS, lambda: [worker.cancel() for worker in workers])
+    await asyncio.sleep(5.0 if rate else 1.0)  # paced: until as many are open as it can hold
+    print("ready", flush=True)
     await asyncio.gather(*workers, return_exceptions=True)
     return {"opened": opened, "dropped_by_listener": dropped}
 
@@ -152,11 +172,11 @@ async def attempts(alice: Any, bob_id: bytes, count: int) -> dict[str, Any]:
 
 
 async def with_flood(
-    alice: Any, bob_id: bytes, port: int, attack: tuple[int, str], count: int
+    alice: Any, bob_id: bytes, port: int, attack: tuple[int, str, int], count: int
 ) -> dict[str, Any]:
-    size, source = attack
+    size, source, rate = attack
     attacker = await asyncio.create_subprocess_exec(
-        sys.executable, __file__, "--flood", str(port), str(size), source, "600",
+        sys.executable, __file__, "--flood", str(port), str(size), source, str(rate),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
     assert attacker.stdout is not None
@@ -303,9 +323,11 @@ async def inside(count: int, *, mediator: bool) -> dict[str, Any]:
         await alice.wait_for_partner(bob_id, 10)
         report["rss_start_mb"] = round(rss_mb(), 1)
         report["no_flood"] = await attempts(alice, bob_id, count)
-        for size, source in FLOODS if count else ():
-            name = f"flood_{size}_from_{source}"
-            report[name] = await with_flood(alice, bob_id, bob.port, (size, source), count)
+        for attack in FLOODS if count else ():
+            size, source, rate = attack
+            pace = f"{rate}_per_s" if rate else "at_once"
+            name = f"flood_{size}_{pace}_from_{source}"
+            report[name] = await with_flood(alice, bob_id, bob.port, attack, count)
         if mediator:
             report["hostile_mediator"] = await hostile_mediator(alice, bob)
         await alice.wait_for_partner(bob_id, 10)
@@ -361,8 +383,8 @@ def main() -> None:
     parser.add_argument("--flood", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.flood:
-        port, size, source, duration = args.flood
-        stats = asyncio.run(flood(int(port), int(size), source, float(duration)))
+        port, size, source, rate = args.flood
+        stats = asyncio.run(flood(int(port), int(size), source, float(rate)))
         print(json.dumps(stats), flush=True)
         return
     if args.inside is not None:

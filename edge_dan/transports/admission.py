@@ -7,21 +7,24 @@ sessions that completed one:
 
 - each has a short time to complete (``handshake_timeout``), whatever the session allows later;
 - at most ``max_per_source`` run from one address: a new one beyond that sheds that address's
-  oldest, so a flood from one host takes at most that many slots, and a partner behind the same
-  address (a NAT, or the attacker's own machine) still gets in, its handshake being the newest;
-- at most ``max_pending`` run in all: a new one beyond that sheds the oldest of all. A genuine
-  handshake takes milliseconds and a silent one waits for its timeout, so the oldest are nearly
-  always silent ones, and established sessions are never touched.
+  oldest silent one (nothing received from it yet), or its oldest if none is silent, so a flood
+  from one host takes at most that many slots, and a partner behind the same address (a NAT, or
+  the attacker's own machine) still gets in: its first handshake message is waiting;
+- at most ``max_pending`` run in all: a new one beyond that sheds the oldest silent one of all
+  (or the oldest). A genuine handshake takes milliseconds and a silent one waits for its
+  timeout, so the oldest are nearly always silent ones, and established sessions are never
+  touched.
 
 ``HandshakeGate`` is the bookkeeping alone (no sockets, no clock): the transport registers each
 connection as it arrives, aborts whatever ``admit`` returns, and calls ``done`` when the handshake
-ended either way.
+ended either way; ``silent`` tells whether a connection has sent nothing yet.
 """
 
 from __future__ import annotations
 
 import math
 from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -58,17 +61,17 @@ class HandshakeGate(Generic[K]):
         """Handshakes in progress from ``source`` now."""
         return self._per_source.get(source, 0)
 
-    def admit(self, key: K, source: str) -> list[K]:
-        """Register a new handshake from ``source``; the older ones to shed to make room."""
+    def admit(self, key: K, source: str, silent: Callable[[K], bool] = bool) -> list[K]:
+        """Register a new handshake from ``source``; the older ones to shed to make room
+        (the oldest for which ``silent`` is true, else the oldest)."""
         shed: list[K] = []
         if self.from_source(source) >= self.limits.max_per_source:
-            oldest = next(k for k, s in self._pending.items() if s == source)
-            shed.append(oldest)
-            self.done(oldest)
+            same = [k for k, s in self._pending.items() if s == source]
+            shed.append(_first_silent(same, silent))
+            self.done(shed[-1])
         if len(self._pending) >= self.limits.max_pending:
-            oldest = next(iter(self._pending))
-            shed.append(oldest)
-            self.done(oldest)
+            shed.append(_first_silent(self._pending, silent))
+            self.done(shed[-1])
         self._pending[key] = source
         self._per_source[source] = self.from_source(source) + 1
         return shed
@@ -83,6 +86,12 @@ class HandshakeGate(Generic[K]):
             self._per_source[source] = left
         else:
             del self._per_source[source]
+
+
+def _first_silent(keys: Iterable[K], silent: Callable[[K], bool]) -> K:
+    """The oldest of ``keys`` (oldest first, not empty) that is silent, else the oldest."""
+    ordered = list(keys)
+    return next((key for key in ordered if silent(key)), ordered[0])
 
 
 __all__ = ["HandshakeGate", "HandshakeLimits"]

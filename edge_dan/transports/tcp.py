@@ -21,7 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import socket
+import sys
+import termios
 
 from edge_dan.transports.admission import HandshakeGate, HandshakeLimits
 from edge_dan.transports.channel import (
@@ -244,6 +247,7 @@ class _Accepting:
         self.channels: set[SessionChannel] = set()  # every connection, handshakes included
         self.established: set[SessionChannel] = set()
         self.tasks: set[asyncio.Task[None]] = set()
+        self._links: dict[SessionChannel, tuple[asyncio.StreamReader, asyncio.StreamWriter]] = {}
 
     async def on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -270,7 +274,8 @@ class _Accepting:
             writer.transport.abort()
             raise
         channel = _channel(session, reader, writer, self._max_inbox)
-        for shed in self._gate.admit(channel, _source(writer)):
+        self._links[channel] = (reader, writer)
+        for shed in self._gate.admit(channel, _source(writer), self._silent):
             shed.abort()  # its serve_accepted sees the handshake fail and reports it
         expire = self._loop.call_later(self._gate.limits.handshake_timeout, channel.abort)
 
@@ -283,6 +288,7 @@ class _Accepting:
         finally:
             expire.cancel()
             self._gate.done(channel)
+            self._links.pop(channel, None)
 
     async def _run_established(self, channel: SessionChannel) -> None:
         self._gate.done(channel)
@@ -294,6 +300,26 @@ class _Accepting:
             await self._handler(channel)
         finally:
             self.established.discard(channel)
+
+    def _silent(self, channel: SessionChannel) -> bool:
+        """Whether nothing came from this connection yet (neither read nor waiting to be)."""
+        link = self._links.get(channel)
+        if link is None:
+            return True
+        reader, writer = link
+        if channel.session.pattern is not None:  # a responder learns it from message 1
+            return False
+        # Bytes the stream read but the channel did not take yet (asyncio keeps no public count).
+        if len(getattr(reader, "_buffer", b"")):
+            return False
+        sock = writer.get_extra_info("socket")
+        if sock is None or sock.fileno() < 0:  # closed meanwhile
+            return True
+        try:  # bytes the kernel holds for us: FIONREAD, without reading them
+            waiting = fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0\0\0\0")
+        except (OSError, ValueError):
+            return True
+        return int.from_bytes(waiting, sys.byteorder) == 0
 
     def _full(self) -> str:
         return f"{self._max_sessions} sessions already run"

@@ -105,3 +105,19 @@ def test_the_gate_sheds_the_sources_oldest_then_the_oldest_of_all() -> None:
     assert len(gate) == 3 and gate.from_source("A") == 1 and gate.from_source("B") == 0
     with pytest.raises(ValueError, match="max_per_source"):
         HandshakeLimits(max_pending=2, max_per_source=3)
+
+
+def test_the_gate_sheds_a_silent_handshake_before_one_that_sent_something() -> None:
+    gate: HandshakeGate[str] = HandshakeGate(HandshakeLimits(max_pending=4, max_per_source=3))
+    talking = {"partner"}
+
+    def silent(key: str) -> bool:
+        return key not in talking
+
+    gate.admit("partner", "A", silent)  # the oldest, but its first message is waiting
+    gate.admit("x1", "A", silent)
+    gate.admit("x2", "A", silent)
+    assert gate.admit("x3", "A", silent) == ["x1"]
+    assert gate.admit("x4", "A", silent) == ["x2"]
+    talking.update({"x3", "x4"})
+    assert gate.admit("x5", "A", silent) == ["partner"]  # none silent: the oldest goes
