@@ -112,7 +112,7 @@ async def flood(port: int, size: int, source: str, rate: float) -> dict[str, int
     for signum in (signal.SIGTERM, signal.SIGINT):  # the bench's "stop now"
         loop.add_signal_handler(signum, lambda: [worker.cancel() for worker in workers])
     loop.call_later(FLOOD_SECONDS, lambda: [worker.cancel() for worker in workers])
-    await asyncio.sleep(5.0 if rate else 1.0)  # paced: until as many are open as it can hold
+    await asyncio.sleep(size / rate + 1.0 if rate else 1.0)  # paced: time to open them all
     print("ready", flush=True)
     await asyncio.gather(*workers, return_exceptions=True)
     return {"opened": opened, "dropped_by_listener": dropped}

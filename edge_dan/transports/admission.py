@@ -8,8 +8,8 @@ sessions that completed one:
 - each has a short time to complete (``handshake_timeout``), whatever the session allows later;
 - at most ``max_per_source`` run from one address: a new one beyond that sheds that address's
   oldest silent one (nothing received from it yet), or its oldest if none is silent, so a flood
-  from one host takes at most that many slots, and a partner behind the same address (a NAT, or
-  the attacker's own machine) still gets in: its first handshake message is waiting;
+  from one host takes at most that many slots, and a partner behind the same address (a NAT)
+  keeps its slot once its first handshake message has arrived;
 - at most ``max_pending`` run in all: a new one beyond that sheds the oldest silent one of all
   (or the oldest). A genuine handshake takes milliseconds and a silent one waits for its
   timeout, so the oldest are nearly always silent ones, and established sessions are never
