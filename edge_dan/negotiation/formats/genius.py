@@ -18,7 +18,9 @@ weights are scaled to sum to 1, and the reservation value is already on the norm
 
 Safety: files are read as bytes, limited in size, and refused if they contain a document type
 declaration or entity declaration (``<!DOCTYPE``, ``<!ENTITY``) or a UTF-16/32 byte order mark
-(which would hide such declarations from the byte check); only then does ElementTree parse them.
+(which would hide such declarations from the byte check), and refused if their XML declaration
+names an encoding other than UTF-8, ASCII, ISO-8859-1/15 or windows-1252 (UTF-7 or EBCDIC could
+spell the declarations in other bytes); only then does ElementTree parse them.
 Every problem raises :class:`~edge_dan.negotiation.formats.errors.GeniusFormatError` naming the
 file.
 
@@ -29,6 +31,7 @@ of integer issues in profiles are refused (none of the vendored GENIUS test doma
 from __future__ import annotations
 
 import math
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +52,15 @@ MAX_FILE_BYTES = 16 * 1024 * 1024
 
 _FORBIDDEN = (b"<!doctype", b"<!entity")
 _WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
+_DECLARED_ENCODING = re.compile(
+    rb"""\A(?:\xef\xbb\xbf)?<\?xml[^>]*?\bencoding\s*=\s*["']([^"']*)["']"""
+)
+# Encodings in which every ASCII character is the same single byte, so the byte check for
+# DTDs above sees what the parser will see. UTF-7 or EBCDIC could spell "<!DOCTYPE" otherwise.
+_ALLOWED_ENCODINGS = frozenset(
+    {"utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1", "latin-1", "latin1", "iso-8859-15"}
+    | {"windows-1252", "cp1252"}
+)
 
 
 def _read_root(path: Path) -> ET.Element:
@@ -61,6 +73,15 @@ def _read_root(path: Path) -> ET.Element:
         raise GeniusFormatError(path, f"cannot read: {error.strerror or error}") from error
     if data.startswith(_WIDE_BOMS) or b"\x00" in data:
         raise GeniusFormatError(path, "not UTF-8/ASCII XML (wide encoding or NUL bytes)")
+    declared = _DECLARED_ENCODING.match(data)
+    if declared is not None:
+        encoding = declared.group(1).decode("ascii", "replace")
+        if encoding.strip().lower() not in _ALLOWED_ENCODINGS:
+            raise GeniusFormatError(
+                path,
+                f"declares encoding {encoding!r}; only UTF-8, ASCII, ISO-8859-1/15 and "
+                "windows-1252 are accepted",
+            )
     lowered = data.lower()
     for marker in _FORBIDDEN:
         if marker in lowered:
@@ -75,6 +96,8 @@ def _read_root(path: Path) -> ET.Element:
         return parser.close()
     except ET.ParseError as error:
         raise GeniusFormatError(path, f"malformed XML: {error}") from error
+    except (ValueError, LookupError) as error:  # pyexpat's encoding errors, whatever slipped by
+        raise GeniusFormatError(path, f"unreadable XML encoding: {error}") from error
 
 
 def _utility_space(path: Path, root: ET.Element) -> ET.Element:
