@@ -203,7 +203,8 @@ BAD_CASES: dict[str, tuple[str | bytes, str]] = {
     ),
     "negative evaluation": (PROFILE.replace('evaluation="50"', 'evaluation="-5"'), "negative"),
     "reservation on wrong scale": (PROFILE.replace('"0.5"', '"50"'), "0-1 scale"),
-    "bad discount": (PROFILE.replace('"0.9"', '"0"'), "discount factor"),
+    "bad discount": (PROFILE.replace('"0.9"', '"1.5"'), "discount factor"),
+    "negative discount": (PROFILE.replace('"0.9"', '"-0.1"'), "discount factor"),
     "wrong root": ("<profile/>", "root element"),
     "real issue": (
         PROFILE.replace('name="Size" type="discrete"', 'name="Size" type="real"'),
