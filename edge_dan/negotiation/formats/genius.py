@@ -489,6 +489,15 @@ def _match_domain(path: Path, space: OutcomeSpace, raw_issues: list[_RawIssue]) 
             raise GeniusFormatError(
                 path, f"issue {raw.issue.name!r} has another type than in the domain"
             )
+        if isinstance(domain_issue, IntegerIssue) and isinstance(raw.issue, IntegerIssue):
+            # Compared by bounds: listing a (lazily held) billion-value range would not end.
+            if domain_issue != raw.issue:
+                raise GeniusFormatError(
+                    path,
+                    f"issue {raw.issue.name!r}: range {raw.issue.low}..{raw.issue.high}, the "
+                    f"domain's {domain_issue.low}..{domain_issue.high}",
+                )
+            continue
         domain_values = set(domain_issue.all_values())
         profile_values = set(raw.issue.all_values())
         unknown_values = [v for v in raw.issue.all_values() if v not in domain_values]

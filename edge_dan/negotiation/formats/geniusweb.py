@@ -27,8 +27,9 @@ Strictness: files are limited in size and must be UTF-8 JSON; duplicate keys, ``
 ``Infinity``, unknown or missing keys, values outside the domain, and a profile whose embedded
 domain differs from the one given are refused with
 :class:`~edge_dan.negotiation.formats.errors.GeniusFormatError` naming the file and the place.
-A range may hold at most :data:`~edge_dan.negotiation.domain.outcomes.MAX_GRID_POINTS`
-points.
+A fractional range may hold at most
+:data:`~edge_dan.negotiation.domain.outcomes.MAX_GRID_POINTS` points; utilities are tabulated
+for at most :data:`MAX_TABLE_VALUES` values of a range.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from typing import Any
 from edge_dan.negotiation.domain.errors import NegotiationError
 from edge_dan.negotiation.domain.outcomes import (
     DEFAULT_MAX_CARDINALITY,
-    MAX_GRID_POINTS,
+    MAX_EXPONENT,
     DiscreteIssue,
     IntegerIssue,
     Issue,
@@ -56,6 +57,8 @@ from edge_dan.negotiation.formats.errors import GeniusFormatError
 from edge_dan.negotiation.formats.scenario import GeniusScenario
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
+MAX_TABLE_VALUES = 100_000
+"""Most values of a number range whose ``NumberValueSetUtilities`` the loader tabulates."""
 WEIGHT_TOLERANCE = 1e-6
 """How far from 1 a profile's ``issueWeights`` may sum (GeniusWeb files print ~7 digits)."""
 
@@ -118,7 +121,11 @@ def _finite_number(path: Path, value: Any, where: str) -> Decimal:
     return Decimal(str(value)) if isinstance(value, float) else Decimal(value)
 
 
-def _range_issue(path: Path, name: str, value: Any, where: str) -> Issue:
+Bounds = tuple[Decimal, Decimal]
+"""A number range's declared ``low`` and ``high``."""
+
+
+def _range_issue(path: Path, name: str, value: Any, where: str) -> tuple[Issue, Bounds]:
     body = _object(path, value, where, {"range"})
     bounds = body["range"]
     increment_key = "step" if isinstance(bounds, dict) and "step" in bounds else "incr"
@@ -129,16 +136,16 @@ def _range_issue(path: Path, name: str, value: Any, where: str) -> Issue:
     if step <= 0 or low > high:
         raise GeniusFormatError(path, f"{where}: need {increment_key} > 0 and low <= high")
     if step == 1 and low == low.to_integral_value() and high == high.to_integral_value():
-        if high - low >= MAX_GRID_POINTS:
-            raise GeniusFormatError(path, f"{where}: more than {MAX_GRID_POINTS} values")
-        return IntegerIssue(name, int(low), int(high))
+        if max(abs(low), abs(high)).adjusted() > MAX_EXPONENT:
+            raise GeniusFormatError(path, f"{where}: bounds beyond 1e{MAX_EXPONENT}")
+        return IntegerIssue(name, int(low), int(high)), (low, high)  # held lazily, any width
     try:
-        return real_issue(name, low, high, step=step)
+        return real_issue(name, low, high, step=step), (low, high)
     except NegotiationError as error:
         raise GeniusFormatError(path, f"{where}: {error}") from None
 
 
-def _issue(path: Path, name: str, value: Any) -> Issue:
+def _issue(path: Path, name: str, value: Any) -> tuple[Issue, Bounds | None]:
     where = f"issuesValues[{name!r}]"
     if isinstance(value, dict) and "range" in value:
         return _range_issue(path, name, value, where)
@@ -151,33 +158,30 @@ def _issue(path: Path, name: str, value: Any) -> Issue:
     if len(set(values)) != len(values):
         raise GeniusFormatError(path, f"{where}.values: a value appears twice")
     try:
-        return DiscreteIssue(name, tuple(values))
+        return DiscreteIssue(name, tuple(values)), None
     except NegotiationError as error:
         raise GeniusFormatError(path, f"{where}: {error}") from None
 
 
-def _space(path: Path, value: Any, max_cardinality: int) -> tuple[OutcomeSpace, frozenset[str]]:
-    """The domain's outcome space and the names of its number-range issues."""
+def _space(path: Path, value: Any, max_cardinality: int) -> tuple[OutcomeSpace, dict[str, Bounds]]:
+    """The domain's outcome space and the declared bounds of its number-range issues."""
     domain = _object(path, value, "domain", {"name", "issuesValues"})
     name, issues = domain["name"], domain["issuesValues"]
     if not isinstance(name, str) or not name:
         raise GeniusFormatError(path, "domain.name: expected a non-empty string")
     if not isinstance(issues, dict) or not issues:
         raise GeniusFormatError(path, "domain.issuesValues: expected a non-empty object")
-    ranged = frozenset(
-        issue for issue, body in issues.items() if isinstance(body, dict) and "range" in body
-    )
+    loaded = {issue: _issue(path, issue, body) for issue, body in issues.items()}
+    ranges = {issue: bounds for issue, (_, bounds) in loaded.items() if bounds is not None}
     try:
         space = OutcomeSpace(
-            [_issue(path, issue, body) for issue, body in issues.items()],
-            name=name,
-            max_cardinality=max_cardinality,
+            [issue for issue, _ in loaded.values()], name=name, max_cardinality=max_cardinality
         )
     except GeniusFormatError:
         raise
     except NegotiationError as error:
         raise GeniusFormatError(path, f"domain: {error}") from None
-    return space, ranged
+    return space, ranges
 
 
 def load_domain(
@@ -188,22 +192,28 @@ def load_domain(
     return _space(path, _read_json(path), max_cardinality)[0]
 
 
-def _number_utilities(path: Path, issue: Issue, body: Any, where: str) -> dict[Value, float]:
+def _number_utilities(
+    path: Path, issue: Issue, body: Any, where: str, bounds: Bounds
+) -> dict[Value, float]:
     keys = {"lowValue", "lowUtility", "highValue", "highUtility"}
     inner = _object(path, body, f"{where}.NumberValueSetUtilities", keys)
     low_value = _finite_number(path, inner["lowValue"], f"{where}.lowValue")
     high_value = _finite_number(path, inner["highValue"], f"{where}.highValue")
     low_utility = _unit_number(path, inner["lowUtility"], f"{where}.lowUtility")
     high_utility = _unit_number(path, inner["highUtility"], f"{where}.highUtility")
-    values = issue.all_values()
-    first, last = Decimal(values[0]), Decimal(values[-1])
     if high_value <= low_value:
         raise GeniusFormatError(path, f"{where}: highValue must be above lowValue")
-    if low_value != first or high_value < last or high_value - last >= high_value - low_value:
-        # GeniusWeb's check: the utilities must span the value set's range.
+    if (low_value, high_value) != bounds:  # GeniusWeb's own check: they span the range
         raise GeniusFormatError(
-            path, f"{where}: lowValue..highValue {low_value}..{high_value} is not the range's"
+            path,
+            f"{where}: lowValue..highValue {low_value}..{high_value} is not the range "
+            f"{bounds[0]}..{bounds[1]}",
         )
+    if issue.cardinality > MAX_TABLE_VALUES:
+        raise GeniusFormatError(
+            path, f"{where}: {issue.cardinality} values to tabulate, above {MAX_TABLE_VALUES}"
+        )
+    values = issue.all_values()
     span = float(high_value - low_value)
     return {
         v: min(
@@ -217,11 +227,13 @@ def _number_utilities(path: Path, issue: Issue, body: Any, where: str) -> dict[V
     }
 
 
-def _issue_utilities(path: Path, issue: Issue, body: Any, ranged: bool) -> dict[Value, float]:
+def _issue_utilities(
+    path: Path, issue: Issue, body: Any, bounds: Bounds | None
+) -> dict[Value, float]:
     where = f"issueUtilities[{issue.name!r}]"
-    if ranged:
+    if bounds is not None:
         wrapper = _object(path, body, where, {"NumberValueSetUtilities"})
-        return _number_utilities(path, issue, wrapper["NumberValueSetUtilities"], where)
+        return _number_utilities(path, issue, wrapper["NumberValueSetUtilities"], where, bounds)
     if isinstance(issue, IntegerIssue):  # only ranges make integer issues; typed for mypy
         raise GeniusFormatError(path, f"{where}: a number range needs NumberValueSetUtilities")
     wrapper = _object(path, body, where, {"DiscreteValueSetUtilities"})
@@ -233,6 +245,8 @@ def _issue_utilities(path: Path, issue: Issue, body: Any, ranged: bool) -> dict[
 def _bid_value(path: Path, issue: Issue, value: Any, ranged: bool) -> Value:
     where = f"reservationBid.issuevalues[{issue.name!r}]"
     if isinstance(issue, IntegerIssue):
+        if isinstance(value, float) and value.is_integer():
+            return int(value)  # 2.0: the same number
         if isinstance(value, bool) or not isinstance(value, int):
             raise GeniusFormatError(path, f"{where}: expected an integer, got {value!r}")
         return value
@@ -268,7 +282,7 @@ def _load_profile(path: Path, space: OutcomeSpace | None, max_cardinality: int) 
         {"domain", "name", "issueUtilities", "issueWeights"},
         frozenset({"reservationBid"}),
     )
-    embedded, ranged = _space(path, body["domain"], max_cardinality)
+    embedded, ranges = _space(path, body["domain"], max_cardinality)
     if space is not None and space != embedded:
         raise GeniusFormatError(path, "the profile's domain differs from the given domain")
     space = space or embedded
@@ -280,7 +294,7 @@ def _load_profile(path: Path, space: OutcomeSpace | None, max_cardinality: int) 
     if abs(total - 1.0) > WEIGHT_TOLERANCE:
         raise GeniusFormatError(path, f"issueWeights sum to {total:.6f}, not 1")
     evaluations = {
-        issue.name: _issue_utilities(path, issue, utilities[issue.name], issue.name in ranged)
+        issue.name: _issue_utilities(path, issue, utilities[issue.name], ranges.get(issue.name))
         for issue in space.issues
     }
     utility = LinearAdditiveUtility(space, weights, evaluations, as_given=space.issue_names)
@@ -290,7 +304,7 @@ def _load_profile(path: Path, space: OutcomeSpace | None, max_cardinality: int) 
         values = _object(path, bid, "reservationBid", {"issuevalues"})["issuevalues"]
         chosen = _object(path, values, "reservationBid.issuevalues", names)
         outcome = {
-            i.name: _bid_value(path, i, chosen[i.name], i.name in ranged) for i in space.issues
+            i.name: _bid_value(path, i, chosen[i.name], i.name in ranges) for i in space.issues
         }
         try:
             reservation = float(utility(space.from_dict(outcome)))

@@ -229,7 +229,7 @@ JSON_BAD: dict[str, tuple[list[str | int], Any, str]] = {
     "lowValue off the range": (
         ["issueUtilities", "budget", "NumberValueSetUtilities", "lowValue"],
         90,
-        "not the range's",
+        "is not the range 100..200",
     ),
     "highValue not above lowValue": (
         ["issueUtilities", "hours", "NumberValueSetUtilities", "highValue"],
@@ -284,3 +284,58 @@ def test_weights_within_the_tolerance_load(tmp_path: Path) -> None:
     path = tmp_path / "p.json"
     path.write_text(json.dumps(data))
     assert geniusweb.load_profile(path).reservation_value > 0.5
+
+
+def test_integer_ranges_are_matched_by_bounds_not_by_listing(tmp_path: Path) -> None:
+    # A domain may declare a huge integer range (loaded lazily); matching a profile against it
+    # must compare the bounds, not build a set of every value (a billion-value domain would).
+    copy = tmp_path / "rent"
+    shutil.copytree(FORMS / "genius_integer_linear", copy)
+    domain = copy / "rent_domain.xml"
+    domain.write_text(domain.read_text().replace('upperbound="12"', 'upperbound="1000000000"'))
+    assert genius.load_domain(domain).cardinality == 2 * (1_000_000_000 - 6 + 1)
+    with pytest.raises(GeniusFormatError, match=r"6\.\.12, the domain's 6\.\.1000000000"):
+        genius.load_scenario(copy)
+
+
+def test_number_utilities_span_the_declared_range(tmp_path: Path) -> None:
+    data = _profile("profileA.json")
+    body = data["LinearAdditiveUtilitySpace"]
+    body["domain"]["issuesValues"]["rate"]["range"] = {"low": 0, "high": 0.21, "incr": 0.05}
+    rate = body["issueUtilities"]["rate"]["NumberValueSetUtilities"]
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(GeniusFormatError, match=r"not the range 0\.\.0\.21"):
+        geniusweb.load_profile(path)  # highValue 0.2 is the last point, not the range's high
+    rate["highValue"] = 0.21
+    path.write_text(json.dumps(data))
+    profile = geniusweb.load_profile(path)
+    assert profile.space.issue("rate") == DiscreteIssue("rate", ("0", "0.05", "0.1", "0.15", "0.2"))
+    # 0.2 of a 0..0.21 range: utility 0.2 / 0.21 of the way from 0 to 1
+    assert profile(("online", "100", 4, "0.2")) == pytest.approx(0.9 + 0.1 * 0.2 / 0.21)
+
+
+def test_wide_integer_ranges_load_lazily_in_domains(tmp_path: Path) -> None:
+    domain = json.loads((FORMS / "geniusweb_numbers" / "workshop.json").read_text())
+    domain["issuesValues"]["hours"]["range"] = {"low": 0, "high": 10**12, "incr": 1}
+    path = tmp_path / "d.json"
+    path.write_text(json.dumps(domain))
+    assert geniusweb.load_domain(path).issue("hours") == IntegerIssue("hours", 0, 10**12)
+    data = _profile("profileA.json")
+    body = data["LinearAdditiveUtilitySpace"]
+    body["domain"] = domain
+    body["issueUtilities"]["hours"]["NumberValueSetUtilities"].update(lowValue=0, highValue=10**12)
+    path.write_text(json.dumps(data))
+    with pytest.raises(GeniusFormatError, match="above 100000"):
+        geniusweb.load_profile(path)  # tabulating a trillion utilities is refused, not tried
+
+
+def test_integral_float_in_a_reservation_bid_is_the_integer(tmp_path: Path) -> None:
+    data = _profile("profileA.json")
+    data["LinearAdditiveUtilitySpace"]["reservationBid"]["issuevalues"]["hours"] = 2.0
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(data))
+    expected = geniusweb.load_profile(FORMS / "geniusweb_numbers" / "profileA.json")
+    assert geniusweb.load_profile(path).reservation_value == pytest.approx(
+        expected.reservation_value
+    )
