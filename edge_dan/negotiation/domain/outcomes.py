@@ -241,8 +241,8 @@ def real_issue(
         raise NegotiationError(f"issue {name!r}: empty range {low}..{high} (low > high)")
     if step is not None and (not step.is_finite() or step <= 0):
         raise NegotiationError(f"issue {name!r}: step {step} must be positive")
-    if step is None and not 1 <= points <= MAX_GRID_POINTS:
-        raise NegotiationError(f"issue {name!r}: {points} grid points is not 1..{MAX_GRID_POINTS}")
+    if step is None and not 2 <= points <= MAX_GRID_POINTS:  # both bounds are points
+        raise NegotiationError(f"issue {name!r}: {points} grid points is not 2..{MAX_GRID_POINTS}")
     try:
         with localcontext() as context:
             context.prec = 28

@@ -9,14 +9,18 @@ mutated folder must either succeed or raise :class:`GeniusFormatError`; anything
 
 from __future__ import annotations
 
+import copy
+import json
 import random
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import DATA, DOMAINS
 
 from edge_dan.negotiation import GeniusFormatError
+from edge_dan.negotiation.formats import geniusweb
 from edge_dan.negotiation.formats.folders import load_folder
 
 FORMS = DATA / "negotiation" / "forms"
@@ -77,17 +81,82 @@ def mutate(data: bytes, rng: random.Random) -> bytes:
 def test_mutated_files_raise_only_the_format_error(tmp_path: Path, folder: Path) -> None:
     rng = random.Random(f"h14-{folder.name}")
     files = sorted(p.name for p in folder.iterdir() if p.suffix in {".xml", ".json"})
-    copy = tmp_path / folder.name
-    shutil.copytree(folder, copy)
-    originals = {name: (copy / name).read_bytes() for name in files}
+    work = tmp_path / folder.name
+    shutil.copytree(folder, work)
+    originals = {name: (work / name).read_bytes() for name in files}
     refused: list[str] = []
     for _ in range(ROUNDS):
         name = rng.choice(files)
-        (copy / name).write_bytes(mutate(originals[name], rng))
+        (work / name).write_bytes(mutate(originals[name], rng))
         try:
-            load_folder(copy)
+            load_folder(work)
         except GeniusFormatError as error:
             refused.append(str(error))
-        (copy / name).write_bytes(originals[name])
+        (work / name).write_bytes(originals[name])
     assert refused  # the mutations do break files
-    assert all(message.startswith(str(copy)) for message in refused)  # naming the file
+    assert all(message.startswith(str(work)) for message in refused)  # naming the file
+
+
+ODD_VALUES: list[object] = [
+    None,
+    True,
+    0,
+    -1,
+    10**30,
+    1e308,
+    -0.0,
+    1e-320,
+    0.5,
+    "",
+    "0.1",
+    "NaN",
+    "1e999999",
+    [],
+    [1, "a"],
+    {},
+    {"values": []},
+    {"range": {"low": 0, "high": 1, "incr": 0.25}},
+    {"range": {"low": 0, "high": 1e30, "incr": 1}},
+    {"NumberValueSetUtilities": {"lowValue": 0, "lowUtility": 0, "highValue": 1}},
+    {"DiscreteValueSetUtilities": {"valueUtilities": {}}},
+]
+
+
+def _nodes(tree: object, path: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    found = [path]
+    if isinstance(tree, dict):
+        for key, value in tree.items():
+            found += _nodes(value, (*path, key))
+    elif isinstance(tree, list):
+        for index, value in enumerate(tree):
+            found += _nodes(value, (*path, index))
+    return found
+
+
+def test_structurally_mutated_geniusweb_profiles_raise_only_the_format_error(
+    tmp_path: Path,
+) -> None:
+    # Byte mutations mostly break the JSON syntax; these keep it valid and put odd values
+    # (wrong types, huge, tiny or non-finite numbers, empty containers) anywhere in the tree.
+    folder = FORMS / "geniusweb_numbers"
+    rng = random.Random("h14-json-structure")
+    refused = 0
+    for _ in range(ROUNDS * 2):
+        name = rng.choice(["profileA.json", "profileB.json", "workshop.json"])
+        tree = json.loads((folder / name).read_text())
+        for _ in range(rng.randint(1, 2)):
+            where = rng.choice(_nodes(tree)[1:])
+            parent: Any = tree
+            for key in where[:-1]:
+                parent = parent[key]
+            parent[where[-1]] = copy.deepcopy(rng.choice(ODD_VALUES))
+        target = tmp_path / name
+        target.write_text(json.dumps(tree))
+        try:
+            if name == "workshop.json":
+                geniusweb.load_domain(target)
+            else:
+                geniusweb.load_profile(target)
+        except GeniusFormatError:
+            refused += 1
+    assert refused > ROUNDS  # most of these break the file
