@@ -15,7 +15,7 @@ from edge_dan.negotiation.domain.outcomes import (
     number_label,
     real_issue,
 )
-from edge_dan.negotiation.domain.utility import LinearAdditiveUtility
+from edge_dan.negotiation.domain.utility import Evaluator, LinearAdditiveUtility
 
 
 def test_grid_by_points_and_by_step() -> None:
@@ -82,7 +82,7 @@ def test_as_given_evaluations_are_not_rescaled() -> None:
     space = OutcomeSpace(
         [DiscreteIssue("a", ("x", "y")), real_issue("b", Decimal("0"), Decimal("1"), points=2)]
     )
-    evaluations = {"a": {"x": 4.0, "y": 2.0}, "b": {"0": 0.2, "1": 0.6}}
+    evaluations: dict[str, Evaluator] = {"a": {"x": 4.0, "y": 2.0}, "b": {"0": 0.2, "1": 0.6}}
     utility = LinearAdditiveUtility(space, {"a": 1, "b": 1}, evaluations, as_given={"b"})
     assert utility(("x", "1")) == pytest.approx(0.5 * 1.0 + 0.5 * 0.6)  # b peaks at 0.6
     assert utility.best_outcome() == ("x", "1")
