@@ -1,6 +1,6 @@
 """Strict loader of GENIUS XML negotiation domains and utility profiles.
 
-Format, as read here (written from the files, not from any other loader):
+Format, as read here (written from the files and from how GENIUS reads them, no code copied):
 
 - a *domain* file has root ``<negotiation_template>`` holding a ``<utility_space>``, or is a bare
   ``<utility_space>`` without weights or evaluations; the ``<utility_space>`` holds one root
@@ -79,7 +79,7 @@ _DECLARED_ENCODING = re.compile(
 # Encodings in which every ASCII character is the same single byte, so the byte check for
 # DTDs above sees what the parser will see. UTF-7 or EBCDIC could spell "<!DOCTYPE" otherwise.
 _ALLOWED_ENCODINGS = frozenset(
-    {"utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1", "latin-1", "latin1", "iso-8859-15"}
+    {"utf-8", "us-ascii", "ascii", "iso-8859-1", "latin-1", "latin1", "iso-8859-15"}
     | {"windows-1252", "cp1252"}
 )
 

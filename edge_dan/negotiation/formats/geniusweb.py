@@ -1,6 +1,7 @@
 """Strict loader of GeniusWeb JSON domains and linear additive profiles.
 
-Format, as read here (written from GeniusWeb's published examples, not from its code):
+Format, as read here (written from GeniusWeb's published examples and documented checks, no code
+copied):
 
 - a *domain* is ``{"name": str, "issuesValues": {issue: {"values": [str, ...]}}}``; an issue
   may instead hold a number range ``{"range": {"low": n, "high": n, "incr": n}}`` (GeniusWeb's
