@@ -91,6 +91,8 @@ def _read_json(path: Path) -> Any:
         return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_refuse_constant)
     except ValueError as error:
         raise GeniusFormatError(path, f"malformed JSON: {error}") from None
+    except RecursionError:  # the decoder recurses once per nested array or object
+        raise GeniusFormatError(path, "malformed JSON: nested too deeply") from None
 
 
 def _object(
@@ -108,6 +110,8 @@ def _object(
 def _unit_number(path: Path, value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise GeniusFormatError(path, f"{where}: expected a number, got {value!r}")
+    if isinstance(value, int) and not 0 <= value <= 1:  # before float(): 10**400 overflows it
+        raise GeniusFormatError(path, f"{where}: an integer outside 0..1")
     number = float(value)
     if not (math.isfinite(number) and 0.0 <= number <= 1.0):
         raise GeniusFormatError(path, f"{where}: {number} is outside 0..1")
