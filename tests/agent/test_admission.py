@@ -97,7 +97,9 @@ def test_a_former_partner_with_the_rotated_out_key_gets_nothing() -> None:
 
 
 def test_plain_ik_from_someone_who_knows_the_static_key_gets_nothing() -> None:
-    ik = Session(Role.INITIATOR, MALLORY, now=0.0, pattern="IK", remote_static=BOB.static_public_key)
+    ik = Session(
+        Role.INITIATOR, MALLORY, now=0.0, pattern="IK", remote_static=BOB.static_public_key
+    )
     refused(bob(), ik.take_outgoing()[0])
 
 
