@@ -90,7 +90,7 @@ from edge_dan.wire.messages import (
 )
 from edge_dan.wire.messages.control import MAX_CAPABILITIES, MAX_CAPABILITY_LEN, MAX_REASON_LEN
 from edge_dan.wire.noise import MAX_MESSAGE_LEN, CipherState, Handshake
-from edge_dan.wire.noise.crypto import DHLEN, TAGLEN
+from edge_dan.wire.noise.crypto import DHLEN, TAGLEN, KeyPair
 
 PROTOCOL_NAMES = {
     "XX": "Noise_XX_25519_ChaChaPoly_BLAKE2b",
@@ -493,10 +493,9 @@ class Session:
         sends anything: a stranger without a psk learns nothing, not even which check failed.
         """
         name = PROTOCOL_NAMES["IKpsk1"]
+        static = KeyPair.from_private(self._identity.static_private)  # once, not per try
         for psk in admission.psks:
-            handshake = Handshake(
-                name, False, prologue(name), s=self._identity.static_private, psks=(psk,)
-            )
+            handshake = Handshake(name, False, prologue(name), s=static, psks=(psk,))
             try:
                 payload = handshake.read_message(frame)
             except ProtocolError:
