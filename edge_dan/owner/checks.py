@@ -119,4 +119,8 @@ def check_rows(conn: Connection) -> None:
     """``BackupError`` naming the first row of ``conn`` the API would refuse to read."""
     _each("profile", [None], lambda _: read_profile(conn))
     for table, (query, check) in ROW_CHECKS.items():
-        _each(table, conn.execute(query), check)
+        cursor = conn.execute(query)
+        try:
+            _each(table, cursor, check)
+        finally:
+            cursor.close()  # an unfinished read would keep the restore from rolling back

@@ -200,6 +200,13 @@ def _stream_body(
         raise BackupError(f"{path} is damaged or truncated (its checksum does not match)")
 
 
+def check_header(path: Path) -> None:
+    """``BackupError`` unless ``path`` looks like a backup (magic, size, header, KDF bounds);
+    cheap, no passphrase: lets a command refuse a wrong file before asking for anything."""
+    with _opened(path) as handle:
+        _read_head(handle, path)
+
+
 def read_backup(path: Path, passphrase: str) -> Backup:
     """Check a backup completely and return what it holds; never touches any store."""
     with _opened(path) as handle:

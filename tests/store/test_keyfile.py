@@ -138,7 +138,7 @@ def test_every_cost_calibration_can_choose_is_within_the_bounds(
 
 @pytest.mark.parametrize("opener", ["[", '{"format": '])
 def test_a_deeply_nested_key_file_is_damaged_not_a_crash(opener: str) -> None:
-    with pytest.raises(StoreCorrupt, match="damaged.*nested"):
+    with pytest.raises(StoreCorrupt, match=r"damaged.*nested"):
         KeyFile.from_bytes((opener * 100_000).encode(), source="kf")
 
 
