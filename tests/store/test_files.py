@@ -36,12 +36,13 @@ def test_atomic_write_never_opens_an_existing_temporary_name(
     tmp_path: Path, victim: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Even if someone guessed the random name: exclusive creation refuses to write through it.
-    monkeypatch.setattr(files.secrets, "token_hex", lambda n: "guessed")
-    (tmp_path / ".out.guessed.tmp").symlink_to(victim)
+    guessed = tmp_path / ".out.guessed.tmp"
+    monkeypatch.setattr(files, "temp_path", lambda path: guessed)
+    guessed.symlink_to(victim)
     with pytest.raises(StoreError, match="cannot write"):
         atomic_write(tmp_path / "out", b"data")
     assert victim.read_bytes() == b"precious"
-    assert (tmp_path / ".out.guessed.tmp").is_symlink()  # not ours: left alone
+    assert guessed.is_symlink()  # not ours: left alone
     assert not (tmp_path / "out").exists()
 
 
