@@ -37,6 +37,7 @@ from typing import Any
 from edge_dan.owner import Owner
 from edge_dan.store import KdfParams, export_backup
 from edge_dan.store.backup import MAGIC
+from edge_dan.store.files import atomic_write
 
 REPO = Path(__file__).resolve().parents[1]
 TIMEOUT = 60.0
@@ -262,7 +263,7 @@ def main() -> None:
             f" {r['peak_rss_mb']:>8.1f}  {'ok' if r['ok'] else 'FAIL'}  ({r['note']})"
         )
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
+        atomic_write(args.json, (json.dumps(results, indent=2) + "\n").encode())
     sys.exit(0 if all(r["ok"] for r in results) else 1)
 
 
