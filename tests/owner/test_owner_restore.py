@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from edge_dan.errors import BackupError, StoreError
+from edge_dan.errors import BackupError, StoreCorrupt, StoreError
 from edge_dan.owner import SCHEMA, Owner
 from edge_dan.owner.checks import ROW_CHECKS, WHOLE_TABLES
 from edge_dan.store import KdfParams, Store, export_backup
@@ -167,3 +167,18 @@ def test_every_table_of_the_schema_is_checked(tmp_path: Path, fast_kdf: KdfParam
             )
         }
     assert tables == set(ROW_CHECKS) | set(WHOLE_TABLES)
+
+
+@pytest.mark.parametrize("changes", ["{not json", "[" * 100_000])
+def test_stored_history_that_is_not_json_reads_as_damage_not_a_crash(
+    owner: Owner, changes: str
+) -> None:
+    owner.profile.edit({"power": 0.2})
+    owner.feedback.add("Help a friend move", "Watch TV", SCORES, SCORES[::-1], tier="t")
+    with owner.store.transaction() as conn:
+        conn.execute("UPDATE profile_history SET changes = ?", (changes,))
+        conn.execute("UPDATE feedback_history SET changes = ?", (changes,))
+    with pytest.raises(StoreCorrupt, match="not valid JSON"):
+        owner.profile.history()
+    with pytest.raises(StoreCorrupt, match="not valid JSON"):
+        owner.feedback.history()
