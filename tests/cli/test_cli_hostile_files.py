@@ -1,10 +1,11 @@
 """``edge-dan import`` and the key file against files made to hurt (issue #14), in real processes.
 
 Each run is measured: exit code, stderr and the child's peak RSS (``os.wait4``, so only that
-child counts). The RSS bound, 200 MB, is about three times what the CLI needs for an import here
-(about 60 MB) and far below what the attacks cost before the fix (1.08 GB for a crafted Argon2id
-cost, 3.18 GB for a 3 GB file): it separates bounded from unbounded without depending on the
-machine. A run that does not end in 60 s is killed and fails.
+child counts). The RSS bound, 200 MB, is about twice what the CLI needs for a whole import here
+(about 95 MB; a refused file, about 40 MB) and far below what the attacks cost before the fix
+(1.06 GB for a crafted Argon2id cost, 3.1 GB for a 3 GB file, 5 GB and counting for /dev/zero):
+it separates bounded from unbounded without depending on the machine. A run that does not end in
+60 s is killed and fails.
 """
 
 from __future__ import annotations
