@@ -7,7 +7,9 @@ For example, the shipped model against the one shipped before the judgement head
 
     python bench/judgement.py --previous models/build/previous/minilm-int8 --json out.json
 
-Everything is measured on one split of the everyday corpus (models/everyday.py; default ``test``).
+Everything is measured on one split of the everyday corpus (models/everyday.py; default ``test``),
+or with ``--split shift`` on the independent writer's set (models/data/everyday-shift/: written
+apart from the corpus, never fitted or chosen on; the corpus's test split shares its writers).
 Nothing is fitted on the split measured: the only fitted number, baseline (b)'s harm threshold,
 comes from the dev split.
 
@@ -813,7 +815,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--split", default="test", choices=["train", "dev", "test"])
+    parser.add_argument("--split", default="test", choices=["train", "dev", "test", "shift"])
     parser.add_argument(
         "--model",
         action="extend",
@@ -986,7 +988,7 @@ def main() -> None:
     t_start = time.perf_counter()
     fingerprint = corpus_fingerprint()
     full: Corpus = everyday.load()
-    corpus = full.subset(args.split)
+    corpus = everyday.load_shift() if args.split == "shift" else full.subset(args.split)
     dev = full.subset("dev")
     harmful = int((corpus.harm == 1).sum())
     print(
@@ -996,7 +998,7 @@ def main() -> None:
         f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs; "
         f"Python {platform.python_version()}"
     )
-    if args.split != "test":
+    if args.split in ("train", "dev"):
         fitted = "trains its heads on" if args.split == "train" else "calibrates and thresholds on"
         print(f"note: the build {fitted} the {args.split} split: model figures here are optimistic")
     embeddings = Embeddings()

@@ -1,4 +1,4 @@
-"""Negotiation benchmark: Little Dan self-play on GENIUS domain folders, optionally beside negmas.
+"""Negotiation benchmark: Little Dan self-play on GENIUS or GeniusWeb folders, beside negmas.
 
 Issue #6: "It must also run our self-play alone on any folder of domains:
 ``python bench/negotiation.py --domains DIR --rounds N --json OUT``, writing one record per
@@ -9,8 +9,13 @@ name, as in the domain file), np_ratio, pareto_distance, welfare, rounds, messag
         [--max-groups K] [--levels L] [--seed S] [--protocol mediated|ao|both]
         [--negmas] [--negmas-agents A,B] [--cross-agents A,B] [--cross-candidates C,D]
 
-Every sub-folder of DIR that holds one GENIUS domain and its profiles is a scenario; DIR defaults
-to the 16 domains vendored in ``tests/data/negotiation/domains`` (their ``PROVENANCE.md``). With 2
+Every sub-folder of DIR that holds one domain and its profiles is a scenario, in either format:
+GENIUS XML (``*.xml``: a domain file and utility files) or GeniusWeb JSON (``*.json``: a domain
+file and ``LinearAdditiveUtilitySpace`` profiles such as ``profileA.json``, ``profileB.json``,
+whose ``reservationBid`` sets the reservation value); a folder holding such files itself is taken
+alone. ``edge_dan.negotiation.formats.folders.load_folder`` picks the format; a folder that does
+not load is skipped with its error on stderr. DIR defaults to the 16 domains vendored in
+``tests/data/negotiation/domains`` (their ``PROVENANCE.md``). With 2
 parties every pair of profiles negotiates (the first, by file name, mediates), up to
 ``--max-groups`` pairs per domain (a seeded sample beyond that); with more parties, seeded
 groups of profiles (drawn with repetition when a domain has fewer profiles than seats) on the
@@ -65,7 +70,8 @@ from edge_dan.identity import Identity
 from edge_dan.negotiation.domain.analysis import Analysis
 from edge_dan.negotiation.domain.errors import NegotiationError
 from edge_dan.negotiation.domain.utility import LinearAdditiveUtility, Profile
-from edge_dan.negotiation.formats.genius import GeniusScenario, load_scenario
+from edge_dan.negotiation.formats.folders import is_scenario_folder, load_folder
+from edge_dan.negotiation.formats.scenario import GeniusScenario
 from edge_dan.negotiation.protocols.ao import AoInitiator, AoResponder
 from edge_dan.negotiation.protocols.mediated import Mediator, Participant
 from edge_dan.negotiation.strategy import AlternatingOffers, LittleDan
@@ -83,11 +89,13 @@ NEGMAS_MECHANISMS = (*NEGMAS_AGENTS, "VetoST")  # VetoST: mediated single text (
 
 def scenarios(root: Path) -> list[GeniusScenario]:
     """Every loadable scenario folder under ``root`` (a folder that is one is taken alone)."""
-    folders = [root] if any(root.glob("*.xml")) else sorted(p for p in root.iterdir() if p.is_dir())
+    folders = (
+        [root] if is_scenario_folder(root) else sorted(p for p in root.iterdir() if p.is_dir())
+    )
     found = []
     for folder in folders:
         try:
-            found.append(load_scenario(folder))
+            found.append(load_folder(folder))
         except NegotiationError as error:
             print(f"skipping {folder.name}: {error}", file=sys.stderr)
     return found
@@ -590,7 +598,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--domains",
         type=Path,
         default=DOMAINS,
-        help="folder of domain folders (default: the vendored tests/data/negotiation/domains)",
+        help="folder of scenario folders, GENIUS XML or GeniusWeb JSON, or one such folder "
+        "(default: the vendored tests/data/negotiation/domains)",
     )
     parser.add_argument("--rounds", type=int, default=20, help="round (or step) limit")
     parser.add_argument("--json", type=Path, help="write one JSON record per line here")

@@ -21,6 +21,9 @@ from edge_dan.values.schwartz import ORIGINAL_VALUES
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "models" / "data" / "everyday"
+# An independent writer's set (data card: models/data/everyday-shift/CARD.md), evaluation only:
+# the corpus's own test split shares its writers and style with train.
+SHIFT = REPO / "models" / "data" / "everyday-shift" / "shift.jsonl"
 
 # One vocabulary with the run time: the model's heads are trained in these orders.
 VALUES = ORIGINAL_VALUES
@@ -115,3 +118,9 @@ def load(directory: Path = CORPUS) -> Corpus:
             seen.add(key)
             items.append(item)
     return Corpus(items)
+
+
+def load_shift(path: Path = SHIFT) -> Corpus:
+    """The independent writer's evaluation set: read by the benches, never by a build."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return Corpus([json.loads(line) for line in lines if line.strip()])

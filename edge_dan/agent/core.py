@@ -14,7 +14,10 @@ what once a session is up
 Sessions with partners (paired peers) start with both sides handing over their current
 advertising key (``AdvertisingKeyGrant``), before anything else. That is how a key rotated at an
 unpairing reaches every remaining partner, and how the first key arrives right after pairing.
-Sessions from strangers are refused (``CloseCode.REFUSED``) unless the owner opened pairing.
+Only partners complete a handshake (``Noise_IKpsk1`` with a psk from this agent's advertising key
+and the epoch, ``edge_dan.agent.admission``), so a stranger who connects learns neither the static
+key nor the identity; while the owner has pairing open a stranger's XX gets through, and pairs or
+is refused (``CloseCode.REFUSED``) by the owner's answer.
 
 Liveness comes from the sessions: when one dies (its keepalives give up), the partner's link
 leaves the directory at once, instead of lingering for zeroconf's 19-minute PTR floor.
@@ -31,6 +34,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from edge_dan.agent.admission import SeenEphemerals, admission
 from edge_dan.agent.negotiations import (
     AgendaHandler,
     ApprovalHandler,
@@ -50,7 +54,13 @@ from edge_dan.discovery.directory import (
     Sighting,
     Transport,
 )
-from edge_dan.discovery.tokens import DEFAULT_PERIOD, Recogniser, TokenRotator
+from edge_dan.discovery.tokens import (
+    DEFAULT_PERIOD,
+    Recogniser,
+    TokenRotator,
+    epoch_of,
+    session_psk,
+)
 from edge_dan.errors import EdgeDanError, StoreError
 from edge_dan.identity import Identity, fingerprint
 from edge_dan.lifecycle import StartStop
@@ -159,6 +169,7 @@ class Agent(StartStop):
         self._sessions: set[SessionChannel] = set()
         self._devices: list[DeviceBinding] = []
         self._rotator: TokenRotator | None = None
+        self._seen_ephemerals = SeenEphemerals(period, clock)
         self._on_pairing = on_pairing
         # What the agent could not do on its own, newest last (bounded: a hostile peer that
         # fails pairing in a loop must not grow memory).
@@ -293,6 +304,8 @@ class Agent(StartStop):
     # -- sessions ------------------------------------------------------------------------------
 
     def _responder(self, now: float) -> Session:
+        wall = self.clock()  # epochs and the pairing window are wall-clock; ``now`` is the loop's
+        pairing_open = self._rotator is not None and self._rotator.is_open(wall)
         return Session(
             Role.RESPONDER,
             self.identity,
@@ -300,6 +313,13 @@ class Agent(StartStop):
             pattern=None,
             capabilities=CAPABILITIES,
             limits=self._limits,
+            admission=admission(
+                self.owner.advertising.own_key(),
+                wall,
+                self._period,
+                first_contact=pairing_open and self._on_pairing is not None,
+                seen=self._seen_ephemerals,
+            ),
         )
 
     # -- devices (edge_dan.bridge) ----------------------------------------------------------------
@@ -351,22 +371,26 @@ class Agent(StartStop):
         )
 
     async def connect(self, identity_key: bytes) -> PartnerSession:
-        """A session with a partner seen nearby: IK straight to the key stored at pairing."""
+        """A session with a partner seen nearby: IKpsk1 straight to the key stored at pairing,
+        with this epoch's psk from the advertising key the partner granted us."""
         peer = self.owner.peers.get(identity_key)
         if peer is None:
             raise AgentError(f"{fingerprint(identity_key)} is not paired with this agent")
         entry = self.directory.partner(identity_key)
         link = self._reachable(entry)
-        if entry is None or link is None:
+        advertising_key = self.owner.advertising.partner_keys().get(identity_key)
+        if entry is None or link is None or advertising_key is None:
             raise AgentError(f"{peer.name} is not nearby")
+        psk = session_psk(advertising_key, epoch_of(self.clock(), self._period))
 
         def initiator(now: float) -> Session:
             return Session(
                 Role.INITIATOR,
                 self.identity,
                 now=now,
-                pattern="IK",
+                pattern="IKpsk1",
                 remote_static=peer.static_key,
+                psk=psk,
                 expected_peer_identity=peer.identity_key,
                 capabilities=CAPABILITIES,
                 limits=self._limits,

@@ -122,7 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE")
     p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     timed(p, "backup unlock")
-    p = command("import", store_cmds.cmd_import, "restore an encrypted backup")
+    p = command(
+        "import",
+        store_cmds.cmd_import,
+        "restore an encrypted backup; a new store gets its own passphrase ($EDGE_DAN_PASSPHRASE "
+        "or asked), not the backup's",
+    )
     p.add_argument("file", metavar="FILE")
     p.add_argument("--replace", action="store_true", help="replace the store that is there")
     timed(p, "unlock (new store only)")

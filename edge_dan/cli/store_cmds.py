@@ -10,7 +10,7 @@ from pathlib import Path
 from edge_dan.cli.context import Context
 from edge_dan.errors import StoreExists
 from edge_dan.owner import Owner
-from edge_dan.store.backup import export_backup
+from edge_dan.store.backup import check_header, export_backup
 from edge_dan.store.keyfile import calibrate
 from edge_dan.store.store import Store
 from edge_dan.unlock import (
@@ -106,8 +106,17 @@ def cmd_import(ctx: Context, args: argparse.Namespace) -> None:
     existing = Store.exists(ctx.home)
     if existing and not args.replace:
         raise StoreExists(f"{ctx.home} already holds a store; add --replace to overwrite it")
+    check_header(source)  # a file that is no backup is refused before any passphrase is asked
     backup_passphrase = ask("backup passphrase", BACKUP_PASSPHRASE_ENV)
-    store_passphrase = unlock_passphrase(ctx.home) if existing else None
+    if existing:
+        store_passphrase = unlock_passphrase(ctx.home)
+        opens_with = "The store keeps its passphrase."
+    else:
+        # The new store's own passphrase, never silently the backup's: the next command asks
+        # for $EDGE_DAN_PASSPHRASE, and the owner should not have to guess which one it is.
+        store_passphrase = ask("passphrase for the new store", PASSPHRASE_ENV, confirm=True)
+        opens_with = "The new store opens with its own passphrase ($EDGE_DAN_PASSPHRASE), "
+        opens_with += "not the backup's."
     with Owner.restore(
         ctx.home,
         source,
@@ -118,7 +127,7 @@ def cmd_import(ctx: Context, args: argparse.Namespace) -> None:
         identity = owner.identity.ensure()
     ctx.emit(
         {"home": str(ctx.home), "fingerprint": identity.fingerprint, "replaced": existing},
-        f"Restored {source} into {ctx.home}\nFingerprint: {identity.fingerprint}",
+        f"Restored {source} into {ctx.home}\nFingerprint: {identity.fingerprint}\n{opens_with}",
     )
 
 

@@ -22,6 +22,11 @@ token travels in mDNS TXT records and in BLE service data:
 A recognition is a hint about who is nearby, never authentication: the Noise session that
 follows proves identity. A forged token matches a given key with probability 2^-48.
 
+The same key gates that session: a partner's handshake (``Noise_IKpsk1``) carries the psk
+``session_psk(key, epoch) = BLAKE2b-256(key=advertising key, person="littledan-psk1", epoch)``
+of the advertiser's key, so only a holder of the key completes it and learns the advertiser's
+static key and identity; ``session_psks`` lists the ones a responder accepts around its clock.
+
 Sans-IO: no clocks are read here; callers pass ``now`` (seconds, any monotonic-enough epoch such
 as ``time.time()``; both sides must use wall-clock time for epochs to agree).
 """
@@ -49,6 +54,8 @@ FLAG_OPEN_TO_PAIRING = 0x1
 KNOWN_FLAGS = FLAG_OPEN_TO_PAIRING
 
 _PERSON = b"littledan-adv1"
+_PSK_PERSON = b"littledan-psk1"  # domain-separates session psks from advert tags (same key)
+SESSION_PSK_LEN = 32
 
 
 class TokenError(ValueError):
@@ -76,6 +83,29 @@ def compute_tag(key: bytes, version: int, flags: int, epoch: int, nonce: bytes) 
     digest.update(epoch.to_bytes(8, "big", signed=True))
     digest.update(nonce)
     return digest.digest()
+
+
+def session_psk(key: bytes, epoch: int) -> bytes:
+    """The psk a partner's handshake uses in ``epoch``, from the advertiser's advertising key."""
+    if len(key) != ADVERTISING_KEY_LEN:
+        raise ValueError(f"an advertising key has {ADVERTISING_KEY_LEN} bytes, got {len(key)}")
+    digest = hashlib.blake2b(key=key, digest_size=SESSION_PSK_LEN, person=_PSK_PERSON)
+    digest.update(epoch.to_bytes(8, "big", signed=True))
+    return digest.digest()
+
+
+def session_psks(
+    key: bytes, now: float, period: float = DEFAULT_PERIOD, skew: int = DEFAULT_SKEW
+) -> tuple[bytes, ...]:
+    """The psks a responder accepts at ``now``: its own epoch first, then ``skew`` either side
+    (nearest first), so an initiator whose clock is up to ``skew`` epochs off still gets in."""
+    if skew < 0:
+        raise ValueError(f"skew must be >= 0, got {skew}")
+    here = epoch_of(now, period)
+    epochs = [here]
+    for distance in range(1, skew + 1):
+        epochs += [here - distance, here + distance]
+    return tuple(session_psk(key, epoch) for epoch in epochs)
 
 
 @dataclass(frozen=True)

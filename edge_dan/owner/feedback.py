@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from edge_dan.errors import StoreError, UsageError
 from edge_dan.owner.errors import UnknownAnswer
-from edge_dan.owner.profile import read_profile
+from edge_dan.owner.profile import read_profile, stored_json
 from edge_dan.store.sqlcipher import Connection
 from edge_dan.store.store import Store, now_iso
 from edge_dan.values.answers import check_scores, fit, learned_change
@@ -103,7 +103,7 @@ def _note(feedback_id: int, action: Action) -> str:
 
 
 def _stored_scores(raw: str) -> tuple[float, ...]:
-    data = json.loads(raw)
+    data = stored_json(raw, "a stored answer's scores")
     if (
         not isinstance(data, list)
         or len(data) not in (len(ORIGINAL_VALUES), len(CATEGORIES))
@@ -113,7 +113,7 @@ def _stored_scores(raw: str) -> tuple[float, ...]:
     return tuple(float(x) for x in data)
 
 
-def _row(row: Any) -> Answer:
+def answer_from_row(row: Any) -> Answer:
     fid, at, preferred, rejected, ps, rs, tier = row
     return Answer(
         int(fid),
@@ -126,8 +126,23 @@ def _row(row: Any) -> Answer:
     )
 
 
+def feedback_log_change(row: Any) -> ProfileChange:
+    """One ``feedback_history`` row (at, action, feedback_id, changes) as the change it logs."""
+    at, action, feedback_id, changes = row
+    if action not in ("add", "undo"):
+        raise StoreError(f"a stored feedback log entry has an unknown action {action!r}")
+    return ProfileChange.from_dict(
+        {
+            "at": at,
+            "source": "feedback",
+            "changes": stored_json(changes, "a stored feedback log entry"),
+            "note": _note(int(feedback_id), action),
+        }
+    )
+
+
 def _answers(conn: Connection) -> builtins.list[Answer]:
-    return [_row(r) for r in conn.execute(_SELECT + " ORDER BY id").fetchall()]
+    return [answer_from_row(r) for r in conn.execute(_SELECT + " ORDER BY id").fetchall()]
 
 
 def _commit(
@@ -223,27 +238,17 @@ class Feedback:
             " ORDER BY id DESC LIMIT ?",
             (-1 if limit is None else limit,),
         )
-        out = []
-        for hid, at, action, fid, changes in reversed(rows):
-            if action not in ("add", "undo"):
-                raise StoreError(f"a stored feedback log entry has an unknown action {action!r}")
-            change = ProfileChange.from_dict(
-                {
-                    "at": at,
-                    "source": "feedback",
-                    "changes": json.loads(changes),
-                    "note": _note(int(fid), action),
-                }
-            )
-            out.append(HistoryEntry(int(hid), action, int(fid), change))
-        return out
+        return [
+            HistoryEntry(int(row[0]), row[2], int(row[3]), feedback_log_change(row[1:]))
+            for row in reversed(rows)
+        ]
 
     def stored_state(self) -> dict[str, Any] | None:
         """The personal model as last fitted and kept (``None`` before the first answer)."""
         row = self._store.fetch_one("SELECT state, fitted_at FROM personal_model WHERE id = 1")
         if row is None:
             return None
-        state = json.loads(row[0])
+        state = stored_json(row[0], "the stored personal model")
         if not isinstance(state, dict):
             raise StoreError("the stored personal model is malformed")
         state["fitted_at"] = str(row[1])

@@ -57,7 +57,7 @@ def check_name(name: str) -> str:
     return cleaned
 
 
-def _peer(row: Any) -> Peer:
+def peer_from_row(row: Any) -> Peer:
     identity_key, static_key, fpr, name, advert_key, paired_at, method = row
     if method not in METHODS:
         raise StoreError(f"a stored peer has an unknown pairing method {method!r}")
@@ -121,16 +121,16 @@ class Peers:
 
     def get(self, identity_key: bytes) -> Peer | None:
         row = self._store.fetch_one(_SELECT + " WHERE identity_key = ?", (bytes(identity_key),))
-        return None if row is None else _peer(row)
+        return None if row is None else peer_from_row(row)
 
     def find_by_static_key(self, static_key: bytes) -> Peer | None:
         row = self._store.fetch_one(_SELECT + " WHERE static_key = ?", (bytes(static_key),))
-        return None if row is None else _peer(row)
+        return None if row is None else peer_from_row(row)
 
     def list(self) -> builtins.list[Peer]:
         """Every paired peer, by name."""
         rows = self._store.fetch_all(_SELECT + " ORDER BY name, paired_at")
-        return [_peer(row) for row in rows]
+        return [peer_from_row(row) for row in rows]
 
     def remove(self, identity_key: bytes) -> bool:
         """Unpair: delete the peer and its keys, and replace our advertising key. True if it was

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from typing import Any
 
+from edge_dan.errors import StoreCorrupt
+from edge_dan.store.jsontext import load_json
 from edge_dan.store.sqlcipher import Connection
 from edge_dan.store.store import Store
 from edge_dan.values.profile import ChangeSource, ProfileChange, ValueProfile
@@ -19,6 +22,29 @@ def read_profile(conn: Connection) -> ValueProfile:
     """The profile as ``conn`` sees it (inside a caller's transaction, too)."""
     rows = dict(conn.execute("SELECT value, weight FROM profile").fetchall())
     return ValueProfile.from_dict(rows) if rows else ValueProfile.neutral()
+
+
+def stored_json(text: Any, what: str) -> Any:
+    """A JSON column as written by this package; ``StoreCorrupt`` if it is not JSON."""
+    if not isinstance(text, str):
+        raise StoreCorrupt(f"{what} is not text")
+    try:
+        return load_json(text)
+    except ValueError as exc:
+        raise StoreCorrupt(f"{what} is not valid JSON ({exc})") from None
+
+
+def history_change(row: Any) -> ProfileChange:
+    """One ``profile_history`` row (at, source, changes, note) as the change it records."""
+    at, source, changes, note = row
+    return ProfileChange.from_dict(
+        {
+            "at": at,
+            "source": source,
+            "changes": stored_json(changes, "a stored profile change"),
+            "note": note,
+        }
+    )
 
 
 def _apply(
@@ -86,9 +112,4 @@ class Profile:
             "SELECT at, source, changes, note FROM profile_history ORDER BY id DESC LIMIT ?",
             (-1 if limit is None else limit,),
         )
-        return [
-            ProfileChange.from_dict(
-                {"at": at, "source": source, "changes": json.loads(changes), "note": note}
-            )
-            for at, source, changes, note in reversed(rows)
-        ]
+        return [history_change(row) for row in reversed(rows)]

@@ -170,4 +170,11 @@ def _v6(conn: Connection) -> None:
     )
 
 
-SCHEMA = Schema((_v1, _v2, _v3, _v4, _v5, _v6))
+def _check_rows(conn: Connection) -> None:
+    # Imported when a restore runs: it reads every kind of row, so it loads what each needs.
+    from edge_dan.owner.checks import check_rows
+
+    check_rows(conn)
+
+
+SCHEMA = Schema((_v1, _v2, _v3, _v4, _v5, _v6), check=_check_rows)

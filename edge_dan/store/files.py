@@ -3,6 +3,11 @@
 Every file the store writes is created 0600 inside a 0700 directory, and small metadata files are
 replaced atomically (write a temporary file, fsync, rename, fsync the directory) so a crash leaves
 either the old or the new version, never a torn one.
+
+Every file is created exclusively (``O_EXCL | O_NOFOLLOW``): a name that already exists, or a
+symlink planted under it, makes the write fail instead of writing through it. The temporary file of
+an atomic write has an unpredictable name (``secrets.token_hex``), so in a directory others can
+write to (an export next to other people's files) nobody can plant anything under it beforehand.
 """
 
 from __future__ import annotations
@@ -10,12 +15,16 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import secrets
 from pathlib import Path
 
 from edge_dan.errors import StoreError
 
 PRIVATE_FILE = 0o600
 PRIVATE_DIR = 0o700
+# Create, never open what is there: O_EXCL fails on any existing name, O_NOFOLLOW on a symlink.
+_CREATE_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+TEMP_SUFFIX = ".tmp"
 
 
 def ensure_private_dir(path: Path) -> None:
@@ -40,10 +49,25 @@ def fsync_path(path: Path) -> None:
 def write_private(path: Path, data: bytes) -> None:
     """Create ``path`` (which must not exist) as 0600 and write ``data`` durably."""
     try:
-        _write_fd(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE), data)
+        fd = create_private(path)
+    except OSError as exc:
+        raise disk_error(path, exc) from exc
+    try:
+        _write_fd(fd, data)
     except OSError as exc:
         remove_if_present(path)
         raise disk_error(path, exc) from exc
+
+
+def create_private(path: Path) -> int:
+    """A new file at ``path``, 0600, open for writing; ``OSError`` if anything is there already
+    (a symlink included)."""
+    return os.open(path, _CREATE_NEW, PRIVATE_FILE)
+
+
+def temp_path(path: Path) -> Path:
+    """An unpredictable name beside ``path`` for its next version (``.NAME.<random>.tmp``)."""
+    return path.with_name(f".{path.name}.{secrets.token_hex(16)}{TEMP_SUFFIX}")
 
 
 def _write_fd(fd: int, data: bytes) -> None:
@@ -55,9 +79,13 @@ def _write_fd(fd: int, data: bytes) -> None:
 
 def atomic_write(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` so that a crash leaves the old or the new content."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = temp_path(path)
     try:
-        _write_fd(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE), data)
+        fd = create_private(tmp)
+    except OSError as exc:  # nothing of ours there to remove: never unlink what someone else made
+        raise disk_error(path, exc) from exc
+    try:
+        _write_fd(fd, data)
         os.replace(tmp, path)
         fsync_path(path.parent)
     except OSError as exc:

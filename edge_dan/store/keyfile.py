@@ -27,18 +27,35 @@ import nacl.utils
 
 from edge_dan.errors import StoreCorrupt, StoreError, UsageError, WrongPassphrase
 from edge_dan.store.files import atomic_write
+from edge_dan.store.jsontext import load_json
 
 FORMAT = "edge-dan-keyfile"
 VERSION = 1
 DB_KEY_BYTES = 32
 _SALT_BYTES = nacl.pwhash.argon2id.SALTBYTES
 _NONCE_BYTES = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+MAX_KEYFILE_BYTES = 16 * 1024  # a real one is about 400 bytes; read no more than this
 
 # Unlocking should cost the owner well under a second but an attacker a lot per guess.
 DEFAULT_UNLOCK_SECONDS = 0.5
-DEFAULT_MEMLIMIT = 64 * 1024 * 1024  # fits phones and a 512 MB Pi Zero 2 W
-MAX_OPSLIMIT = nacl.pwhash.argon2id.OPSLIMIT_MAX
-MAX_MEMLIMIT = 1024 * 1024 * 1024  # refuse key files that would make us allocate more
+MiB = 1024 * 1024
+DEFAULT_MEMLIMIT = 64 * MiB  # fits phones and a 512 MB Pi Zero 2 W
+
+# The parameters are read from key files and backup headers before anything is authenticated, so
+# whoever hands over a file chooses what the KDF will cost. Anything outside these bounds is
+# refused before the KDF runs:
+# - memory 8 MiB to 256 MiB: 8 MiB is the floor calibration shrinks to on a slow board, 64 MiB
+#   its default; 256 MiB (libsodium's "moderate") leaves half of a 512 MB Pi Zero 2 W free, where
+#   the 1 GiB accepted before got the process killed.
+# - passes 1 to 256, and passes x memory at most 256 x 64 MiB: calibration never goes beyond
+#   either (it keeps 64 MiB and stops at 256 passes, about 25 times the half-second default on a
+#   laptop), and the worst file then costs seconds here and minutes on a small board, not the
+#   days 2^32 - 1 passes took.
+MIN_OPSLIMIT = nacl.pwhash.argon2id.OPSLIMIT_MIN
+MAX_OPSLIMIT = 256
+MIN_MEMLIMIT = 8 * MiB
+MAX_MEMLIMIT = 256 * MiB
+MAX_WORK = MAX_OPSLIMIT * DEFAULT_MEMLIMIT  # passes x bytes
 
 
 @dataclass(frozen=True)
@@ -62,6 +79,10 @@ class KdfParams:
         return KdfParams.fresh(self.opslimit, self.memlimit)
 
     def derive(self, passphrase: str) -> bytes:
+        try:
+            self.check()
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
         return bytes(
             nacl.pwhash.argon2id.kdf(
                 DB_KEY_BYTES,
@@ -85,11 +106,29 @@ class KdfParams:
         if not isinstance(data, dict) or data.get("alg") != "argon2id13":
             raise ValueError("unknown key derivation")
         ops, mem, salt = data["opslimit"], data["memlimit"], _unb64(data["salt"])
-        if not (isinstance(ops, int) and isinstance(mem, int)) or len(salt) != _SALT_BYTES:
+        if not (_is_int(ops) and _is_int(mem)) or len(salt) != _SALT_BYTES:
             raise ValueError("bad key derivation parameters")
-        if not (1 <= ops <= MAX_OPSLIMIT and 8192 <= mem <= MAX_MEMLIMIT):
-            raise ValueError("key derivation parameters out of range")
-        return cls(ops, mem, salt)
+        params = cls(ops, mem, salt)
+        params.check()
+        return params
+
+    def check(self) -> None:
+        """``ValueError`` unless the cost is within the bounds above (before anything runs)."""
+        if not MIN_OPSLIMIT <= self.opslimit <= MAX_OPSLIMIT:
+            raise ValueError(
+                f"Argon2id passes {self.opslimit} out of range "
+                f"({MIN_OPSLIMIT} to {MAX_OPSLIMIT} are accepted)"
+            )
+        if not MIN_MEMLIMIT <= self.memlimit <= MAX_MEMLIMIT:
+            raise ValueError(
+                f"Argon2id memory {self.memlimit} bytes out of range "
+                f"({MIN_MEMLIMIT // MiB} to {MAX_MEMLIMIT // MiB} MiB are accepted)"
+            )
+        if self.opslimit * self.memlimit > MAX_WORK:
+            raise ValueError(
+                f"Argon2id cost {self.opslimit} passes x {self.memlimit // MiB} MiB out of range "
+                f"(at most {MAX_OPSLIMIT} passes x {DEFAULT_MEMLIMIT // MiB} MiB)"
+            )
 
 
 def calibrate(target_seconds: float = DEFAULT_UNLOCK_SECONDS) -> KdfParams:
@@ -105,7 +144,7 @@ def calibrate(target_seconds: float = DEFAULT_UNLOCK_SECONDS) -> KdfParams:
     per_op = _time_kdf(probe_ops, mem) / probe_ops
     if per_op * 1 > target_seconds:
         # Even one pass is too slow at 64 MiB: shrink memory instead (small boards).
-        mem = max(8 * 1024 * 1024, int(mem * target_seconds / per_op))
+        mem = max(MIN_MEMLIMIT, int(mem * target_seconds / per_op))
         return KdfParams.fresh(1, mem)
     ops = max(1, round(target_seconds / per_op))
     measured = _time_kdf(ops, mem)
@@ -170,7 +209,7 @@ class KeyFile:
     @classmethod
     def from_bytes(cls, raw: bytes, *, source: str) -> KeyFile:
         try:
-            doc = json.loads(raw)
+            doc = load_json(raw)
             if doc.get("format") != FORMAT:
                 raise ValueError("not an edge_dan key file")
             if doc.get("version") != VERSION:
@@ -188,15 +227,22 @@ class KeyFile:
     @classmethod
     def read(cls, path: Path) -> KeyFile:
         try:
-            raw = path.read_bytes()
+            with path.open("rb") as handle:
+                raw = handle.read(MAX_KEYFILE_BYTES + 1)
         except FileNotFoundError:
             raise
         except OSError as exc:
             raise StoreError(f"cannot read {path}: {exc.strerror}") from exc
+        if len(raw) > MAX_KEYFILE_BYTES:
+            raise StoreCorrupt(f"{path} is damaged: larger than a key file can be")
         return cls.from_bytes(raw, source=str(path))
 
     def write(self, path: Path) -> None:
         atomic_write(path, self.to_bytes())
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _b64(data: bytes) -> str:

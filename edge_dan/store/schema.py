@@ -24,6 +24,8 @@ from edge_dan.errors import StoreError
 from edge_dan.store.sqlcipher import Connection
 
 Migration = Callable[[Connection], None]
+# Raises unless every row a connection holds is one the schema's owner could have written.
+RowCheck = Callable[[Connection], None]
 
 # The engine's own table: the store id (checked against the key file on every open) and the
 # creation time. Existing stores made it in their first migration, with this very statement.
@@ -52,10 +54,13 @@ def version(conn: Connection) -> int:
 class Schema:
     """The tables of one kind of store, as migrations: index i moves version i to i + 1.
 
-    Append only; never edit a released migration.
+    Append only; never edit a released migration. ``check``, when given, is run on a restored
+    database before it replaces anything (``edge_dan.store.rebuild``): it reads every row as the
+    schema's owner does and raises on any it would refuse.
     """
 
     migrations: tuple[Migration, ...]
+    check: RowCheck | None = None
 
     @property
     def latest(self) -> int:

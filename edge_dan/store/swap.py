@@ -30,7 +30,8 @@ DATABASE_NEXT = "store.db.next"
 SQLITE_SIDECARS = ("-wal", "-shm", "-journal")
 SCRATCH_PREFIX = ".scratch-"
 # Scratch databases, and the temporary files of the key files' atomic writes
-# (".<name>.<pid>.tmp"). Not settings.json's: that one is written without the store lock.
+# (".<name>.<random>.tmp", see files.temp_path). Not settings.json's: that one is written without
+# the store lock.
 _DEBRIS_PATTERNS = (f"{SCRATCH_PREFIX}*", ".keyfile*.tmp")
 
 # Builds a complete new database at the given path, encrypted with the given key.

@@ -28,6 +28,14 @@ appear as ``MessageReceived``. In CLOSING, messages the peer sent before it saw 
 delivered. A responder built with ``pattern=None`` takes XX or IK from message 1 (an XX message 1
 is exactly 32 bytes, as its payload must be empty; every IK message 1 is longer).
 
+Admission (``PartnerAdmission``, for a responder with ``pattern=None``): partners come in through
+``IKpsk1`` with a psk only they can know (the agent derives it from its advertising key and the
+epoch, ``edge_dan.discovery.tokens.session_psk``); the responder tries its few candidate psks on
+message 1 and answers only if one fits, so its static key and identity reach nobody else. A
+message-1 ephemeral key the ``fresh`` check has seen before is a replay and fails. First-contact
+XX is taken only while ``first_contact`` is set (the owner opened pairing); otherwise a stranger's
+message 1 fails like any bad frame: nothing is sent back, the connection just ends.
+
 Handshake payloads. Each side proves its identity inside the encrypted part of the handshake with
 a ``HandshakePayload``: protocol version, Ed25519 identity key, the identity's signature over
 ``static_key_message(<its Noise static key>)`` and its capabilities. XX: the responder's in message
@@ -52,6 +60,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -81,16 +90,21 @@ from edge_dan.wire.messages import (
 )
 from edge_dan.wire.messages.control import MAX_CAPABILITIES, MAX_CAPABILITY_LEN, MAX_REASON_LEN
 from edge_dan.wire.noise import MAX_MESSAGE_LEN, CipherState, Handshake
-from edge_dan.wire.noise.crypto import DHLEN, TAGLEN
+from edge_dan.wire.noise.crypto import DHLEN, TAGLEN, KeyPair
 
 PROTOCOL_NAMES = {
     "XX": "Noise_XX_25519_ChaChaPoly_BLAKE2b",
     "IK": "Noise_IK_25519_ChaChaPoly_BLAKE2b",
+    # Partners (edge_dan.agent): IK gated by a psk from the responder's advertising key.
+    "IKpsk1": "Noise_IKpsk1_25519_ChaChaPoly_BLAKE2b",
     # Pairing (edge_dan.pairing): QR pairing into IKpsk2, a SPAKE2 short code into XXpsk3.
     "IKpsk2": "Noise_IKpsk2_25519_ChaChaPoly_BLAKE2b",
     "XXpsk3": "Noise_XXpsk3_25519_ChaChaPoly_BLAKE2b",
 }
 PSK_LEN = 32
+# Candidate psks a responder tries on one message 1: each try costs two X25519 operations, so a
+# stranger's attempt stays cheap (the agent passes three: its epoch and one either side).
+MAX_ADMISSION_PSKS = 4
 # XX message 1 is the initiator's ephemeral key and an empty payload: exactly this long. Every IK
 # message 1 is longer (encrypted static key and payload), which lets a responder accept both.
 XX_FIRST_MESSAGE_LEN = DHLEN
@@ -149,6 +163,26 @@ class SessionLimits:
 
 
 @dataclass(frozen=True)
+class PartnerAdmission:
+    """Who a responder (``pattern=None``) lets complete a handshake; see the module docstring.
+
+    ``psks``: the ``IKpsk1`` psks accepted now (1..MAX_ADMISSION_PSKS, the most likely first).
+    ``first_contact``: also take XX, which shows this side's identity to anyone (pairing open).
+    ``fresh``: called with the ephemeral key of a message 1 whose psk fitted; False = a replay.
+    """
+
+    psks: tuple[bytes, ...]
+    first_contact: bool = False
+    fresh: Callable[[bytes], bool] | None = None
+
+    def __post_init__(self) -> None:
+        if not 1 <= len(self.psks) <= MAX_ADMISSION_PSKS:
+            raise ValueError(f"a responder takes 1..{MAX_ADMISSION_PSKS} candidate psks")
+        if any(len(psk) != PSK_LEN for psk in self.psks):
+            raise ValueError(f"a psk is {PSK_LEN} bytes")
+
+
+@dataclass(frozen=True)
 class HandshakeComplete:
     """The peer proved its identity; the session is ESTABLISHED."""
 
@@ -186,8 +220,10 @@ class Session:
     """One side of a secure session; see the module docstring for the protocol.
 
     ``pattern``: "XX" (first contact), "IK" (``remote_static`` is the peer's known X25519 key;
-    initiator only) or, for a responder only, ``None`` to accept either; "IKpsk2" and "XXpsk3"
-    (pairing) take the 32-byte ``psk`` as well and are never guessed by a responder.
+    initiator only) or, for a responder only, ``None`` to accept either; "IKpsk1" (partners),
+    "IKpsk2" and "XXpsk3" (pairing) take the 32-byte ``psk`` as well and are never guessed by a
+    responder, except "IKpsk1" by one given ``admission`` (then XX only if it allows first
+    contact, and never plain IK).
     ``expected_peer_identity`` (Ed25519 public key), when given, must be the identity the peer
     proves, else the handshake fails. ``now`` starts the handshake timer.
     """
@@ -204,6 +240,7 @@ class Session:
         expected_peer_identity: bytes | None = None,
         capabilities: tuple[str, ...] = (),
         limits: SessionLimits | None = None,
+        admission: PartnerAdmission | None = None,
     ) -> None:
         if pattern not in (*PROTOCOL_NAMES, None):
             raise ValueError(f"pattern must be one of {sorted(PROTOCOL_NAMES)} or None")
@@ -218,6 +255,8 @@ class Session:
             raise ValueError("remote_static is required for an IK initiator and only there")
         if remote_static is not None and len(remote_static) != DHLEN:
             raise ValueError(f"remote_static must be a {DHLEN}-byte X25519 public key")
+        if admission is not None and (role is Role.INITIATOR or pattern is not None):
+            raise ValueError("admission is for a responder with pattern=None")
         try:  # the payload is the same in every handshake message this side sends
             self._payload = encode(
                 HandshakePayload(
@@ -238,6 +277,7 @@ class Session:
         self._expected_identity = expected_peer_identity
         self._pattern = pattern
         self._psk = psk
+        self._admission = admission
         self._handshake: Handshake | None = None
         self._send_cipher: CipherState | None = None
         self._recv_cipher: CipherState | None = None
@@ -430,14 +470,45 @@ class Session:
         self._queue(handshake.write_message(payload))
 
     def _read_handshake_message(self, frame: bytes) -> None:
+        first_contact = len(frame) == XX_FIRST_MESSAGE_LEN
+        if self._handshake is None and self._admission is not None:
+            if first_contact and not self._admission.first_contact:
+                raise HandshakeError("first contact (XX) is not open; only partners get in")
+            if not first_contact:
+                self._admit_partner(frame, self._admission)
+                return
         if self._handshake is None:  # a responder that accepts either pattern
-            self._start_handshake("XX" if len(frame) == XX_FIRST_MESSAGE_LEN else "IK", None)
+            self._start_handshake("XX" if first_contact else "IK", None)
         handshake = self._handshake
         if handshake is None:  # unreachable in the HANDSHAKE state; never crash
             raise SessionStateError("no handshake in progress")
         if handshake.my_turn:
             raise HandshakeError("a handshake message arrived out of turn")
-        payload = handshake.read_message(frame)
+        self._continue_handshake(handshake, handshake.read_message(frame))
+
+    def _admit_partner(self, frame: bytes, admission: PartnerAdmission) -> None:
+        """Message 1 of IKpsk1 under each candidate psk in turn; the first that decrypts wins.
+
+        Every failed try leaves nothing behind (a fresh ``Handshake`` each), and none of them
+        sends anything: a stranger without a psk learns nothing, not even which check failed.
+        """
+        name = PROTOCOL_NAMES["IKpsk1"]
+        static = KeyPair.from_private(self._identity.static_private)  # once, not per try
+        for psk in admission.psks:
+            handshake = Handshake(name, False, prologue(name), s=static, psks=(psk,))
+            try:
+                payload = handshake.read_message(frame)
+            except ProtocolError:
+                continue
+            break
+        else:
+            raise HandshakeError("message 1 is not from a partner (no accepted psk fits)")
+        if admission.fresh is not None and not admission.fresh(frame[:DHLEN]):
+            raise HandshakeError("a replayed message 1 (its ephemeral key was seen before)")
+        self._pattern, self._handshake = "IKpsk1", handshake
+        self._continue_handshake(handshake, payload)
+
+    def _continue_handshake(self, handshake: Handshake, payload: bytes) -> None:
         first_xx = self._xx_family and self.role is Role.RESPONDER and not self._sent_first
         if first_xx:
             if payload:

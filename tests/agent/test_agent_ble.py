@@ -39,7 +39,7 @@ from edge_dan.ble import AGENT_SERVICE, BleUnavailable
 from edge_dan.ble.backends.sim import ScanResponseController, new_link
 from edge_dan.discovery.directory import DirectoryEvent
 from edge_dan.transports.gatt import open_gatt_channel
-from edge_dan.wire.errors import SessionClosed
+from edge_dan.wire.errors import ProtocolError, SessionClosed
 from edge_dan.wire.messages import CloseCode
 from edge_dan.wire.session import Role, Session, SessionLimits
 
@@ -133,7 +133,7 @@ def test_the_lan_is_preferred_and_ble_reaches_a_partner_once_the_lan_is_gone(
     run(scenario())
 
 
-def test_a_stranger_is_refused_over_ble_when_pairing_is_closed(tmp_path: Path) -> None:
+def test_a_stranger_gets_no_handshake_over_ble_when_pairing_is_closed(tmp_path: Path) -> None:
     alice, mallory = Home("alice", tmp_path), Home("mallory", tmp_path)
     mallory_identity = mallory.owner.identity.ensure()
 
@@ -150,10 +150,9 @@ def test_a_stranger_is_refused_over_ble_when_pairing_is_closed(tmp_path: Path) -
                     Role.INITIATOR, mallory_identity, now=now, pattern="XX", limits=LIMITS
                 )
 
-            channel = await open_gatt_channel(pipe, initiator)
-            with pytest.raises(SessionClosed) as closed:
-                await channel.receive()
-            assert closed.value.code == CloseCode.REFUSED
+            # Only partners complete a handshake: the stranger never sees Alice's identity.
+            with pytest.raises(ProtocolError):
+                await open_gatt_channel(pipe, initiator)
             assert alice.owner.peers.list() == []
 
     run(scenario())

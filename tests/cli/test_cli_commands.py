@@ -159,8 +159,9 @@ def test_passwd_rekey_export_import(ready: Cli, tmp_path: Path) -> None:
     other = Cli(tmp_path / "elsewhere", ready.env)
     restored = other("import", str(backup), *FAST, EDGE_DAN_BACKUP_PASSPHRASE="bk")
     assert restored.code == 0, restored.err
-    assert json.loads(other("whoami", "--json", EDGE_DAN_PASSPHRASE="bk").out)["fingerprint"] == fpr
-    weights = json.loads(other("profile", "show", "--json", EDGE_DAN_PASSPHRASE="bk").out)
+    # The new store opens with $EDGE_DAN_PASSPHRASE, not the backup's passphrase.
+    assert json.loads(other("whoami", "--json").out)["fingerprint"] == fpr
+    weights = json.loads(other("profile", "show", "--json").out)
     assert weights["weights"]["tradition"] == 0.9
     # Replacing needs --replace and the store's own passphrase.
     assert ready("import", str(backup), EDGE_DAN_BACKUP_PASSPHRASE="bk", **new).code == 1

@@ -153,11 +153,11 @@ def test_partners_find_each_other_connect_and_a_cut_link_removes_them(
 
 
 def test_a_stranger_is_refused(lab: Lab, tmp_path: Path) -> None:
-    """An agent that is not paired gets its session closed with REFUSED, nothing more."""
+    """An agent that is not paired cannot complete a handshake: it never sees the static key or
+    the identity (pairing is closed), and the agent keeps no trace of it."""
     from edge_dan.identity import Identity
     from edge_dan.transports.tcp import connect
-    from edge_dan.wire.errors import SessionClosed
-    from edge_dan.wire.messages import CloseCode
+    from edge_dan.wire.errors import ProtocolError
     from edge_dan.wire.session import Role, Session
 
     alice = Device(lab.loop(lab.nodes[0]), tmp_path / "alice")
@@ -166,20 +166,17 @@ def test_a_stranger_is_refused(lab: Lab, tmp_path: Path) -> None:
         port = agent.port
         stranger_loop = lab.loop(lab.nodes[1])
 
-        async def knock() -> SessionClosed:
-            channel = await connect(
-                lab.nodes[0].address,
-                port,
-                lambda now: Session(Role.INITIATOR, Identity.generate(), now=now, pattern="XX"),
-            )
-            with pytest.raises(SessionClosed) as closed:
-                await channel.receive()
-            await channel.close()
-            return closed.value
+        async def knock() -> None:
+            with pytest.raises(ProtocolError):
+                await connect(
+                    lab.nodes[0].address,
+                    port,
+                    lambda now: Session(Role.INITIATOR, Identity.generate(), now=now, pattern="XX"),
+                )
 
-        closed = stranger_loop.run(knock())
-        assert closed.code == CloseCode.REFUSED and closed.by_peer
+        stranger_loop.run(knock())
         assert alice.sessions == []
+        assert alice.call(alice.owner.peers.list) == []
     finally:
         alice.stop()
 

@@ -1,4 +1,4 @@
-"""``bench/negotiation.py`` runs self-play on a folder of GENIUS domains and writes records."""
+"""``bench/negotiation.py`` runs self-play on folders of GENIUS or GeniusWeb scenarios."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import DOMAINS, REPO
+from conftest import DATA, DOMAINS, REPO
+
+FORMS = DATA / "negotiation" / "forms"  # one small scenario per file form (GENIUS, GeniusWeb)
 
 
 def test_bench_self_play_writes_one_record_per_negotiation(tmp_path: Path) -> None:
@@ -45,6 +47,46 @@ def test_bench_self_play_writes_one_record_per_negotiation(tmp_path: Path) -> No
     laptop = next(r for r in records if r["domain"] == "laptop")
     assert set(laptop["outcome"]) == {"Laptop", "Harddisk", "External Monitor"}
     assert "little-dan" in done.stdout
+
+
+def test_bench_takes_geniusweb_json_folders_beside_genius_xml_ones(tmp_path: Path) -> None:
+    # Issue #14: the bench accepted only XML folders; a GeniusWeb folder (a domain JSON,
+    # profileA.json, profileB.json, a reservation bid) was skipped as "no .xml files".
+    folder = tmp_path / "domains"
+    shutil.copytree(FORMS / "geniusweb_numbers", folder / "workshop")
+    shutil.copytree(FORMS / "genius_real", folder / "energy")
+    out = tmp_path / "records.jsonl"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "negotiation.py"),
+            "--domains",
+            str(folder),
+            "--protocol",
+            "both",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "skipping" not in done.stderr
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert {(r["domain"], r["protocol"]) for r in records} == {
+        (domain, protocol)
+        for domain in ("workshop", "energy")
+        for protocol in ("little-dan", "little-dan-ao")
+    }
+    workshop = [r for r in records if r["domain"] == "workshop"]
+    for record in workshop:
+        assert record["parties"] == ["profileA.json", "profileB.json"]
+        if record["agreement"]:
+            assert set(record["outcome"]) == {"place", "budget", "hours", "rate"}
+            # the organiser's reservation bid is worth 0.5333: no agreement leaves it below
+            assert record["utilities"][0] >= 0.5333
 
 
 def test_hardliner_bench_keeps_the_honest_party_above_its_reservation(tmp_path: Path) -> None:

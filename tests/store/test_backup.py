@@ -36,7 +36,9 @@ def test_restore_into_empty_home(store: Store, backup: Path, tmp_path: Path) -> 
     with Owner.restore(tmp_path / "restored", backup, BACKUP_PASS, kdf=store.kdf) as restored:
         assert restored.identity.ensure().fingerprint == original.fingerprint
         assert restored.profile.current().weight("benevolence") == 0.9
-        assert restored.store.db.table("notes").count == 200
+        # The owner's data is rebuilt from its own schema: a table it does not know is left
+        # behind (a bare import_backup, without a schema, copies it: test_replace_existing_store).
+        assert "notes" not in restored.store.db.table_names()
         assert restored.store.store_id == store.store_id
     # The new home is protected by the backup passphrase unless another was given.
     Store.open(tmp_path / "restored", BACKUP_PASS).close()

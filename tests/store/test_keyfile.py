@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -94,3 +95,56 @@ def test_calibration_on_this_machine_gives_usable_parameters() -> None:
 def test_calibration_rejects_silly_targets(seconds: float) -> None:
     with pytest.raises(UsageError):
         calibrate(seconds)
+
+
+MiB = 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    ("opslimit", "memlimit"),
+    [
+        (2**32 - 1, 64 * MiB),  # days of work per unlock (issue #14)
+        (1, 1024 * MiB),  # more than a 512 MB board has
+        (1, 512 * MiB),
+        (257, 8 * MiB),
+        (128, 256 * MiB),  # each bound kept, the product four times what calibration makes
+        (0, 64 * MiB),
+        (1, 4 * MiB),
+    ],
+)
+def test_kdf_costs_outside_the_bounds_are_refused_before_the_kdf_runs(
+    fast_kdf: KdfParams, opslimit: int, memlimit: int
+) -> None:
+    doc = json.loads(KeyFile.wrap("a", fast_kdf, fast_kdf.derive("p"), os.urandom(32)).to_bytes())
+    doc["kdf"].update(opslimit=opslimit, memlimit=memlimit)
+    with pytest.raises(StoreCorrupt, match="out of range"):
+        KeyFile.from_bytes(json.dumps(doc).encode(), source="kf")
+    with pytest.raises(UsageError, match="out of range"):
+        KdfParams(opslimit, memlimit, fast_kdf.salt).derive("p")
+
+
+def test_every_cost_calibration_can_choose_is_within_the_bounds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The fastest machine at the longest unlock time, and the slowest board at the shortest.
+    monkeypatch.setattr(keyfile, "_time_kdf", lambda ops, mem: 0.0001 * ops * mem / (64 * MiB))
+    fast = calibrate(30)
+    monkeypatch.setattr(keyfile, "_time_kdf", lambda ops, mem: 50.0 * ops * mem / (64 * MiB))
+    slow = calibrate(0.01)
+    for params in (fast, slow, KdfParams(256, 64 * MiB, b"\0" * 16)):
+        params.check()
+        assert KdfParams.from_json(params.to_json()) == params
+
+
+@pytest.mark.parametrize("opener", ["[", '{"format": '])
+def test_a_deeply_nested_key_file_is_damaged_not_a_crash(opener: str) -> None:
+    with pytest.raises(StoreCorrupt, match=r"damaged.*nested"):
+        KeyFile.from_bytes((opener * 100_000).encode(), source="kf")
+
+
+def test_an_oversized_key_file_is_not_read_whole(tmp_path: Path) -> None:
+    path = tmp_path / "keyfile.json"
+    with path.open("wb") as handle:
+        handle.truncate(3 * 1024**3)  # sparse: 3 GB that take no disk
+    with pytest.raises(StoreCorrupt, match="larger than a key file"):
+        KeyFile.read(path)

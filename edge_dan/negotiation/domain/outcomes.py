@@ -23,6 +23,7 @@ import itertools
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal, localcontext
 
 from edge_dan.negotiation.domain.errors import (
     InvalidOutcome,
@@ -181,6 +182,89 @@ class IntegerIssue:
 
 Issue = DiscreteIssue | TextIssue | IntegerIssue
 """Any issue kind."""
+
+REAL_ISSUE_POINTS = 11
+"""Grid points of a real-valued range that gives no step of its own (both bounds included)."""
+
+MAX_GRID_POINTS = 10_000
+"""Most grid points one real-valued range may become."""
+
+
+MAX_EXPONENT = 30
+"""Grid points and their step lie within ``1e-30..1e30`` in magnitude (or are 0): a label
+writes every digit, so ``1e999999`` would be a megabyte of zeros."""
+
+
+def _decimal_label(number: Decimal) -> str:
+    if number and abs(number.adjusted()) > MAX_EXPONENT:
+        raise NegotiationError(f"{number} is beyond 1e{MAX_EXPONENT} or below 1e-{MAX_EXPONENT}")
+    text = format(number.normalize(), "f")
+    return "0" if text in {"-0", ""} else text
+
+
+def number_label(number: Decimal | int | float) -> str:
+    """The value label :func:`real_issue` gives ``number`` (``2.50`` and ``2.5`` -> ``"2.5"``)."""
+    return _decimal_label(Decimal(str(number)) if isinstance(number, float) else Decimal(number))
+
+
+def real_issue(
+    name: str,
+    low: Decimal,
+    high: Decimal,
+    *,
+    step: Decimal | None = None,
+    points: int = REAL_ISSUE_POINTS,
+) -> DiscreteIssue:
+    """A real-valued range ``low..high`` as a :class:`DiscreteIssue` of evenly spaced points.
+
+    The points are ``low, low + step, ...`` up to ``high`` (``high`` itself is a point only
+    when a step lands on it), or, without ``step``, ``points`` points from ``low`` to ``high``
+    inclusive. Each value is the point written as a plain decimal (``"0.25"``), computed in
+    :class:`~decimal.Decimal` arithmetic so both parties derive the same labels from the same
+    bounds; :func:`float` of a label is the number.
+
+    Why a discrete grid rather than a continuous issue: every protocol here enumerates
+    outcomes (the mediator's listings, the Pareto and Nash analysis, the bounded outcome
+    space), the ``Agenda`` wire message carries only discrete, integer and text issues, and an
+    accord signs its terms exactly. A grid of exact decimal labels keeps all three exact
+    (a float on the wire would be compared for equality), at the price of offering only the
+    grid's points. :data:`REAL_ISSUE_POINTS` (11: a tenth of the range apart) keeps a few real
+    issues inside the default outcome bound; a caller wanting finer offers passes ``points``.
+    """
+    _check_name("issue", name)
+    for number in (low, high, step or Decimal(1)):
+        if not number.is_finite():
+            raise NegotiationError(f"issue {name!r}: {number} is not finite")
+        if number and abs(number.adjusted()) > MAX_EXPONENT:
+            raise NegotiationError(f"issue {name!r}: {number} is too large or too small")
+    if low > high:
+        raise NegotiationError(f"issue {name!r}: empty range {low}..{high} (low > high)")
+    if step is not None and (not step.is_finite() or step <= 0):
+        raise NegotiationError(f"issue {name!r}: step {step} must be positive")
+    if step is None and not 2 <= points <= MAX_GRID_POINTS:  # both bounds are points
+        raise NegotiationError(f"issue {name!r}: {points} grid points is not 2..{MAX_GRID_POINTS}")
+    try:
+        with localcontext() as context:
+            context.prec = 28
+            if step is None:
+                context.prec = 12  # "0.333333333333", not 28 digits of a third
+                count = points if low < high else 1
+                spacing = (high - low) / (count - 1) if count > 1 else Decimal(0)
+                numbers = [low + spacing * k for k in range(count - 1)] + [high]
+            else:
+                span = (high - low) / step
+                if span >= MAX_GRID_POINTS:  # compared before int(): a huge span stays cheap
+                    raise NegotiationError(
+                        f"issue {name!r}: more than {MAX_GRID_POINTS} grid points"
+                    )
+                count = int(span) + 1
+                numbers = [low + step * k for k in range(count)]
+            labels = list(dict.fromkeys(_decimal_label(+n) for n in numbers))
+    except ArithmeticError as error:  # decimal overflow or underflow of extreme bounds
+        raise NegotiationError(f"issue {name!r}: bounds out of range ({error!r})") from None
+    if len(labels) != count:
+        raise NegotiationError(f"issue {name!r}: grid points too close to tell apart")
+    return DiscreteIssue(name, tuple(labels))
 
 
 class OutcomeSpace:

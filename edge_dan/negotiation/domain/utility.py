@@ -11,13 +11,15 @@ Linear additive utility (as in GENIUS): ``u(o) = sum_i w_i * e_i(o_i) / max_v e_
 weights ``w_i`` scaled to sum to 1 and each issue's evaluations ``e_i`` scaled by their maximum
 over the issue's values (an issue whose evaluations are all 0 contributes 0). Evaluations must be
 finite and non-negative, so utilities lie in ``[0, 1]`` and an outcome taking a best value on
-every issue has utility 1.
+every issue has utility 1. Issues named in ``as_given`` skip the scaling by the maximum: their
+evaluations must already lie in ``[0, 1]`` (GENIUS's linear evaluators of integer and real
+issues, GeniusWeb's value utilities), so there the best outcome may be worth less than 1.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, cast, runtime_checkable
 
@@ -25,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edge_dan.negotiation.domain.errors import NegotiationError
-from edge_dan.negotiation.domain.outcomes import Outcome, OutcomeSpace, Value
+from edge_dan.negotiation.domain.outcomes import Issue, Outcome, OutcomeSpace, Value
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -92,16 +94,54 @@ class WeightedTables:
         return total
 
 
+def _table(issue: Issue, evaluator: Evaluator, *, scale: bool) -> FloatArray:
+    """One issue's evaluations in value order, divided by their maximum when ``scale``."""
+    if isinstance(evaluator, Mapping):
+        unknown = [v for v in evaluator if not issue.contains(v)]
+        if unknown:
+            raise NegotiationError(
+                f"evaluations of issue {issue.name!r} name unknown values {unknown!r}"
+            )
+        absent = [v for v in issue.all_values() if v not in evaluator]
+        if absent:
+            raise NegotiationError(f"evaluations of issue {issue.name!r} miss values {absent!r}")
+        scores = [evaluator[v] for v in issue.all_values()]
+    else:
+        function = cast(Callable[[Value], float], evaluator)
+        scores = [function(v) for v in issue.all_values()]
+    table = np.array(
+        [_finite(s, f"evaluation in issue {issue.name!r}") for s in scores], dtype=np.float64
+    )
+    if (table < 0).any():
+        raise NegotiationError(f"evaluations of issue {issue.name!r} must not be negative")
+    if not scale:
+        if (table > 1).any():
+            raise NegotiationError(
+                f"evaluations of issue {issue.name!r} are used as given and exceed 1"
+            )
+        return table
+    top = float(table.max())
+    return table / top if top > 0 else table
+
+
 class LinearAdditiveUtility(WeightedTables):
-    """Weighted sum of per-issue evaluations, each issue normalised by its maximum."""
+    """Weighted sum of per-issue evaluations, each issue normalised by its maximum.
+
+    Evaluations of the issues named in ``as_given`` are used unscaled and must lie in ``[0, 1]``.
+    """
 
     def __init__(
         self,
         space: OutcomeSpace,
         weights: Mapping[str, float],
         evaluations: Mapping[str, Evaluator],
+        *,
+        as_given: Collection[str] = (),
     ) -> None:
         names = space.issue_names
+        unknown_given = sorted(set(as_given) - set(names))
+        if unknown_given:
+            raise NegotiationError(f"as_given names unknown issues {unknown_given!r}")
         for kind, given in (("weights", weights), ("evaluations", evaluations)):
             extra = set(given) - set(names)
             missing = [n for n in names if n not in given]
@@ -118,32 +158,10 @@ class LinearAdditiveUtility(WeightedTables):
         total = float(raw_weights.sum())
         if total <= 0:
             raise NegotiationError("weights sum to 0: at least one issue must matter")
-        tables: list[FloatArray] = []
-        for issue in space.issues:
-            evaluator = evaluations[issue.name]
-            if isinstance(evaluator, Mapping):
-                unknown = [v for v in evaluator if not issue.contains(v)]
-                if unknown:
-                    raise NegotiationError(
-                        f"evaluations of issue {issue.name!r} name unknown values {unknown!r}"
-                    )
-                absent = [v for v in issue.all_values() if v not in evaluator]
-                if absent:
-                    raise NegotiationError(
-                        f"evaluations of issue {issue.name!r} miss values {absent!r}"
-                    )
-                scores = [evaluator[v] for v in issue.all_values()]
-            else:
-                function = cast(Callable[[Value], float], evaluator)
-                scores = [function(v) for v in issue.all_values()]
-            table = np.array(
-                [_finite(s, f"evaluation in issue {issue.name!r}") for s in scores],
-                dtype=np.float64,
-            )
-            if (table < 0).any():
-                raise NegotiationError(f"evaluations of issue {issue.name!r} must not be negative")
-            top = float(table.max())
-            tables.append(table / top if top > 0 else table)
+        tables = [
+            _table(issue, evaluations[issue.name], scale=issue.name not in as_given)
+            for issue in space.issues
+        ]
         super().__init__(space, raw_weights / total, tables)
 
     def __repr__(self) -> str:
@@ -160,7 +178,10 @@ class LinearAdditiveUtility(WeightedTables):
         return float(self.tables[position][self.space.issues[position].position(value)])
 
     def best_outcome(self) -> Outcome:
-        """An outcome of utility 1 (a best value on every issue; first such value)."""
+        """An outcome of the highest utility (a best value on every issue; first such value).
+
+        Its utility is 1 unless some issue's evaluations are used as given and peak below 1.
+        """
         return tuple(
             issue.value_at(int(np.argmax(table)))
             for issue, table in zip(self.space.issues, self.tables, strict=True)

@@ -203,7 +203,8 @@ BAD_CASES: dict[str, tuple[str | bytes, str]] = {
     ),
     "negative evaluation": (PROFILE.replace('evaluation="50"', 'evaluation="-5"'), "negative"),
     "reservation on wrong scale": (PROFILE.replace('"0.5"', '"50"'), "0-1 scale"),
-    "bad discount": (PROFILE.replace('"0.9"', '"0"'), "discount factor"),
+    "bad discount": (PROFILE.replace('"0.9"', '"1.5"'), "discount factor"),
+    "negative discount": (PROFILE.replace('"0.9"', '"-0.1"'), "discount factor"),
     "wrong root": ("<profile/>", "root element"),
     "real issue": (
         PROFILE.replace('name="Size" type="discrete"', 'name="Size" type="real"'),
@@ -262,3 +263,21 @@ def test_billion_laughs_is_refused_before_parsing(tmp_path: Path) -> None:
     lower = write(tmp_path, "lower.xml", "<!doctype utility_space>" + PROFILE)
     with pytest.raises(GeniusFormatError, match="DOCTYPE"):
         load_domain(lower)
+
+
+@pytest.mark.parametrize("encoding", ["utf-7", "UTF-7", "cp037", "shift_jis", "no-such-codec"])
+def test_unsupported_declared_encoding_is_a_format_error(tmp_path: Path, encoding: str) -> None:
+    # Issue #14 defect 11: encoding="utf-7" raised a bare ValueError from the parser. UTF-7
+    # (and EBCDIC) could also spell "<!DOCTYPE" in bytes the DTD check does not look for.
+    text = f'<?xml version="1.0" encoding="{encoding}"?>\n' + DOMAIN
+    path = write(tmp_path, "odd.xml", text.encode("ascii"))
+    with pytest.raises(GeniusFormatError, match="encoding") as caught:
+        load_domain(path)
+    assert str(caught.value).startswith(str(path))
+
+
+@pytest.mark.parametrize("encoding", ["UTF-8", "us-ascii", "ISO-8859-1", "windows-1252"])
+def test_ascii_compatible_declared_encodings_load(tmp_path: Path, encoding: str) -> None:
+    text = f'<?xml version="1.0" encoding="{encoding}"?>\n' + DOMAIN
+    path = write(tmp_path, "fine.xml", text.encode("ascii"))
+    assert load_domain(path).issue_names == ("Colour", "Size")

@@ -131,3 +131,17 @@ def test_profile_for_another_domain_is_refused(tmp_path: Path) -> None:
     other = OutcomeSpace([DiscreteIssue("place", ("beach", "city"))])
     with pytest.raises(GeniusFormatError, match="differs"):
         load_profile(write(tmp_path, "p.json", profile_json()), other)
+
+
+def test_huge_integer_weight_is_a_format_error(tmp_path: Path) -> None:
+    # A JSON integer too large for a float raised a bare OverflowError.
+    path = write(tmp_path, "p.json", profile_json(issueWeights={"place": 10**400, "nights": 0}))
+    with pytest.raises(GeniusFormatError, match=r"outside 0\.\.1"):
+        load_profile(path)
+
+
+def test_deeply_nested_json_is_a_format_error(tmp_path: Path) -> None:
+    # json.loads recursed until a bare RecursionError.
+    path = write(tmp_path, "deep.json", "[" * 100_000 + "]" * 100_000)
+    with pytest.raises(GeniusFormatError, match="nested"):
+        load_domain(path)
