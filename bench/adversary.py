@@ -1,6 +1,9 @@
 """Network attacks on an agent (issue #14), replayed inside a network namespace this creates.
 
-Run (as root): python bench/adversary.py [--attempts N] [--floods-only] [--json OUT]
+Run (as root): python bench/adversary.py [--attempts N] [--floods-only] [--no-files] [--json OUT]
+
+The file attacks (crafted backups and key files against the real CLI: bench/adversary_files.py)
+run first, then the network ones below.
 
 The bench makes a one-node lab (tests/discovery/netns.py) and runs itself again inside it, so
 every socket is on that namespace's own loopback: nothing reaches the host's network. Inside,
@@ -378,6 +381,9 @@ def main() -> None:
     parser.add_argument(
         "--floods-only", action="store_true", help="skip the hostile mediator (older versions)"
     )
+    parser.add_argument(
+        "--no-files", action="store_true", help="skip the file attacks (bench/adversary_files.py)"
+    )
     parser.add_argument("--inside", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--no-mediator", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--flood", nargs=4, help=argparse.SUPPRESS)
@@ -390,7 +396,17 @@ def main() -> None:
     if args.inside is not None:
         print(json.dumps(asyncio.run(inside(args.inside, mediator=not args.no_mediator))))
         return
+    files: list[dict[str, object]] = []
+    if not args.no_files:
+        import adversary_files  # beside this script
+
+        files = adversary_files.run()
+        for r in files:
+            verdict = "ok" if r["ok"] else "FAIL"
+            print(f"file attack {r['attack']}: exit {r['exit_code']}, {verdict} ({r['note']})")
     report = outside(args.attempts, mediator=not args.floods_only)
+    if files:
+        report["file_attacks"] = files
     print(json.dumps(report, indent=2))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
