@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -11,11 +12,15 @@ from edge_dan import __version__
 from edge_dan.cli import model_cmds, peers_cmds, profile_cmds, store_cmds
 from edge_dan.cli.context import DEFAULT_UNLOCK, Context, unlock_time
 from edge_dan.cli.hints import message
+from edge_dan.cli.numbers import LARGEST_ID, seconds_option, whole_option
 from edge_dan.errors import EdgeDanError
-from edge_dan.store.home import resolve_home
+from edge_dan.store.home import check_home, resolve_home
+from edge_dan.values.schwartz import ORIGINAL_VALUES
 
 Handler = Callable[[Context, argparse.Namespace], None]
 INTERNAL_ERROR = 70  # EX_SOFTWARE
+MAX_ROUNDS = 1000  # feedback --ask questions: far more than anyone answers in one sitting
+MAX_LISTEN_SECONDS = 7 * 24 * 3600.0  # peers --time: a week; --watch alone listens forever
 
 
 def _global_options(defaults: bool) -> argparse.ArgumentParser:
@@ -49,7 +54,13 @@ def _model_commands(
 
     p = command("score", model_cmds.cmd_score, "rank options by your values, with reasons")
     p.add_argument("options", nargs="+", metavar="OPTION")
-    p.add_argument("--top", type=int, default=3, metavar="N", help="values shown for and against")
+    p.add_argument(
+        "--top",
+        type=whole_option(1, len(ORIGINAL_VALUES)),
+        default=3,
+        metavar="N",
+        help="values shown for and against",
+    )
     tiered(p)
     p = command("feedback", model_cmds.cmd_feedback, "teach your preferences; list or undo them")
     p.add_argument("--prefer", metavar="A", help="the option you prefer ...")
@@ -62,7 +73,10 @@ def _model_commands(
         help="let Little Dan ask which of these you would rather do (the most telling pairs)",
     )
     p.add_argument(
-        "--rounds", type=int, metavar="N", help="with --ask: questions at most (default 3)"
+        "--rounds",
+        type=whole_option(1, MAX_ROUNDS),
+        metavar="N",
+        help="with --ask: questions at most (default 3)",
     )
     p.add_argument(
         "--undo", nargs="?", const="last", metavar="N", help="forget answer N (or the last)"
@@ -139,7 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("assignments", nargs="+", metavar="VALUE=WEIGHT")
     p.add_argument("--note", help="why (kept in the history)")
     p = command("history", profile_cmds.cmd_history, "how your profile changed", sub)
-    p.add_argument("--limit", type=int, metavar="N", help="only the last N changes")
+    p.add_argument(
+        "--limit", type=whole_option(1, LARGEST_ID), metavar="N", help="only the last N changes"
+    )
 
     _model_commands(command, commands, common)
     p = command("peers", peers_cmds.cmd_peers, "agents nearby: partners and strangers")
@@ -147,7 +163,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--watch", action="store_true", help="print arrivals and departures as they happen"
     )
     p.add_argument(
-        "--time", type=float, metavar="SEC", help="listen this long (default 3; --watch: forever)"
+        "--time",
+        type=seconds_option(0, MAX_LISTEN_SECONDS),
+        metavar="SEC",
+        help="listen this long (default 3; --watch: forever)",
     )
     p.add_argument(
         "--interface",
@@ -159,11 +178,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _tolerate_undecodable_input() -> None:
+    # Typed bytes that are not UTF-8 become lone surrogates instead of a UnicodeDecodeError
+    # mid-read: an answer holding them is simply not a valid answer, and a passphrase holding
+    # them is refused by name (edge_dan.unlock).
+    if isinstance(sys.stdin, io.TextIOWrapper):
+        sys.stdin.reconfigure(errors="surrogateescape")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _tolerate_undecodable_input()
     args = build_parser().parse_args(argv)
     debug = bool(args.debug)
     try:
-        ctx = Context(home=resolve_home(args.home), json=bool(args.json), debug=debug)
+        home = resolve_home(args.home)
+        check_home(home)
+        ctx = Context(home=home, json=bool(args.json), debug=debug)
         handler: Handler = args.handler
         handler(ctx, args)
     except EdgeDanError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
+from edge_dan.errors import UsageError
 from edge_dan.store.sqlcipher import Connection
 from edge_dan.store.store import Store
 from edge_dan.values.profile import ChangeSource, ProfileChange, ValueProfile
@@ -84,7 +85,7 @@ class Profile:
         """Changes oldest first (the last ``limit`` when given)."""
         rows = self._store.fetch_all(
             "SELECT at, source, changes, note FROM profile_history ORDER BY id DESC LIMIT ?",
-            (-1 if limit is None else limit,),
+            (sql_limit(limit),),
         )
         return [
             ProfileChange.from_dict(
@@ -92,3 +93,18 @@ class Profile:
             )
             for at, source, changes, note in reversed(rows)
         ]
+
+
+LARGEST_LIMIT = 2**63 - 1  # SQLite's largest INTEGER
+
+
+def sql_limit(limit: int | None) -> int:
+    """``limit`` for SQL's ``LIMIT ?`` (``-1``: no limit); ``UsageError`` out of range.
+
+    SQLite reads a negative LIMIT as "no limit" and cannot bind an int above 2**63 - 1.
+    """
+    if limit is None:
+        return -1
+    if not 0 <= limit <= LARGEST_LIMIT:
+        raise UsageError(f"a history limit is a whole number from 0 to {LARGEST_LIMIT}")
+    return limit

@@ -11,9 +11,11 @@ in memory so nothing decrypted is spilled to a temp file.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import sqlcipher3
 
@@ -43,8 +45,9 @@ def blob_key(key: bytes) -> str:
 def connect(path: Path, key: bytes) -> Connection:
     """Open ``path`` with ``key`` and check that the key actually decrypts it."""
     try:
+        name, uri = _database(path)
         conn = sqlcipher3.connect(
-            str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+            name, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False, uri=uri
         )
     except sqlcipher3.Error as exc:
         raise translate(exc, path) from exc
@@ -67,6 +70,24 @@ def connect(path: Path, key: bytes) -> Connection:
         conn.close()
         raise translate(exc, path) from exc
     return conn
+
+
+def _database(path: Path) -> tuple[str, bool]:
+    """How to name ``path`` to sqlcipher3.connect: the name, and whether it is a URI."""
+    if not _on_read_only_file_system(path):
+        return str(path), False
+    # WAL mode needs its -shm file, which a read-only file system cannot hold, so SQLite refuses
+    # to open the database at all. Nothing can change a file on a read-only file system while we
+    # read it, which is what "immutable" promises SQLite: it then reads without -shm or locks,
+    # and any write fails as "readonly" (a store error, below).
+    return f"file://{quote(os.path.abspath(path))}?mode=ro&immutable=1", True
+
+
+def _on_read_only_file_system(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path.parent).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False  # opening the file reports what is wrong with it
 
 
 def translate(exc: Exception, path: Path) -> StoreError:
