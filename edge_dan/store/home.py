@@ -70,9 +70,13 @@ def read_settings(home: Path) -> dict[str, Any]:
         data = json.loads(path.read_bytes())
     except FileNotFoundError:
         return {}
-    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply to parse
+    except ValueError as exc:
         raise SettingsCorrupt(
-            f"{path} is not valid JSON ({type(exc).__name__}); delete it to reset settings"
+            f"{path} is not valid JSON ({exc}); delete it to reset settings"
+        ) from None
+    except RecursionError:
+        raise SettingsCorrupt(
+            f"{path} is nested too deeply to be settings; delete it to reset settings"
         ) from None
     except OSError as exc:
         raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
