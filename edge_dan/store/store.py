@@ -189,8 +189,6 @@ class Store:
                 keyfile = KeyFile.read(home / KEYFILE)
             except FileNotFoundError:
                 raise StoreNotFound(f"no store in {home}") from None
-            except OSError as exc:
-                raise StoreError(f"cannot read {home / KEYFILE}: {exc.strerror or exc}") from None
             _check_database_file(home / DATABASE)
             kek, key = unwrap(keyfile)  # WrongPassphrase surfaces here, before SQLCipher runs
             conn = connect(home / DATABASE, key)
