@@ -51,7 +51,10 @@ TYPED = {
 }
 NUMERIC = sorted(TYPED)
 # Options that take a number as text and check it in the command (before any passphrase).
-NUMBER_TEXT = [(("feedback",), "--undo"), (("contest",), "--withdraw")]
+NUMBER_TEXT: list[tuple[tuple[str, ...], str]] = [
+    (("feedback",), "--undo"),
+    (("contest",), "--withdraw"),
+]
 
 
 def test_the_walk_finds_the_number_options() -> None:
