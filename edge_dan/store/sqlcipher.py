@@ -74,20 +74,32 @@ def connect(path: Path, key: bytes) -> Connection:
 
 def _database(path: Path) -> tuple[str, bool]:
     """How to name ``path`` to sqlcipher3.connect: the name, and whether it is a URI."""
-    if not _on_read_only_file_system(path):
+    if not _in_read_only_directory(path) or _wal_holds_pages(path):
         return str(path), False
-    # WAL mode needs its -shm file, which a read-only file system cannot hold, so SQLite refuses
-    # to open the database at all. Nothing can change a file on a read-only file system while we
-    # read it, which is what "immutable" promises SQLite: it then reads without -shm or locks,
-    # and any write fails as "readonly" (a store error, below).
+    # WAL mode needs a -shm file next to the database, which a read-only directory cannot hold,
+    # so SQLite refuses to open the database at all. With no write-ahead log to replay, the file
+    # is the whole store, and nothing of ours can change it while the directory stays read-only:
+    # "immutable" tells SQLite just that, so it reads without -shm or locks, and any write fails
+    # as "readonly" (a store error, below).
     return f"file://{quote(os.path.abspath(path))}?mode=ro&immutable=1", True
 
 
-def _on_read_only_file_system(path: Path) -> bool:
+def _in_read_only_directory(path: Path) -> bool:
+    folder = path.parent
     try:
-        return bool(os.statvfs(path.parent).f_flag & os.ST_RDONLY)
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return True
     except OSError:
         return False  # opening the file reports what is wrong with it
+    return not os.access(folder, os.W_OK)
+
+
+def _wal_holds_pages(path: Path) -> bool:
+    # Immutable would ignore the log's commits: let SQLite open it (or say why it cannot).
+    try:
+        return path.with_name(path.name + "-wal").stat().st_size > 0
+    except OSError:
+        return False
 
 
 def translate(exc: Exception, path: Path) -> StoreError:

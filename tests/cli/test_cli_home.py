@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -84,7 +85,7 @@ def test_a_keyfile_that_is_a_directory_is_one_line_not_a_bug(ready: Cli) -> None
 
 
 # ----- a read-only home -------------------------------------------------------------------------
-def _read_only(home: Path) -> tuple[str, ...]:
+def _read_only_mount(home: Path) -> tuple[str, ...]:
     """A command prefix running the CLI where ``home`` is a read-only mount (a private mount
     namespace: the mount is gone when the command ends). Skips where that cannot be made."""
     if shutil.which("unshare") is None:
@@ -99,32 +100,71 @@ def _read_only(home: Path) -> tuple[str, ...]:
     return prefix
 
 
-@pytest.mark.parametrize("lock_files", ["kept", "missing"])
-def test_read_only_commands_work_on_a_read_only_home(ready: Cli, lock_files: str) -> None:
-    ready("profile", "set", "power=0.2")
-    expected = {words: ready(*words, "--json").out for words in READ_COMMANDS}
-    if lock_files == "missing":  # e.g. a copy made without them: nothing can create them now
-        for name in ("lock", "swap.lock"):
-            (ready.home / name).unlink()
-    prefix = _read_only(ready.home)
-    for words in READ_COMMANDS:
-        result = _run(ready, "--home", str(ready.home), *words, "--json", prefix=prefix)
-        assert result.code == 0, (words, result.err)
-        assert result.out == expected[words]
+def _chattr(flag: str, path: Path) -> None:
+    # The immutable attribute refuses writes even to root (the tests run as root, for whom
+    # permission bits refuse nothing).
+    done = subprocess.run(["chattr", flag, str(path)], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        pytest.skip(f"chattr {flag} is not possible here: {done.stderr.strip()}")
 
 
-@pytest.mark.parametrize(
-    ("command", "needle"),
-    [(("profile", "set", "power=0.9"), "readonly"), (("rekey",), "Read-only file system")],
-)
-def test_write_commands_on_a_read_only_home_fail_in_one_line(
-    ready: Cli, command: tuple[str, ...], needle: str
+@pytest.fixture
+def edited(ready: Cli) -> Cli:
+    """``ready`` with one edit in its store (power 0.2)."""
+    assert ready("profile", "set", "power=0.2").code == 0
+    return ready
+
+
+@pytest.fixture
+def shown(edited: Cli) -> dict[tuple[str, ...], str]:
+    """What each read command prints (--json) before the home is made read-only."""
+    return {words: edited(*words, "--json").out for words in READ_COMMANDS}
+
+
+@pytest.fixture(params=["mount", "mount, no lock files", "directory", "lock file"])
+def read_only(edited: Cli, request: pytest.FixtureRequest) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """``edited``'s home made read-only: a read-only file system (with or without its lock
+    files), a directory nothing may be created in, a lock file that cannot be opened for
+    writing. Yields the kind and the command prefix that runs the CLI there."""
+    kind: str = request.param
+    if kind.startswith("mount"):
+        if kind.endswith("no lock files"):  # e.g. a copy made without them
+            for name in ("lock", "swap.lock"):
+                (edited.home / name).unlink()
+        yield kind, _read_only_mount(edited.home)
+        return
+    if shutil.which("chattr") is None:
+        pytest.skip("chattr(1) is not installed")
+    target = edited.home if kind == "directory" else edited.home / "lock"
+    _chattr("+i", target)
+    try:
+        yield kind, ()
+    finally:
+        _chattr("-i", target)
+
+
+def test_read_only_commands_work_on_a_read_only_home(
+    edited: Cli, shown: dict[tuple[str, ...], str], read_only: tuple[str, tuple[str, ...]]
 ) -> None:
-    prefix = _read_only(ready.home)
-    result = _run(ready, "--home", str(ready.home), *command, prefix=prefix)
-    _one_line_error(result, 1, needle)
-    weights = json.loads(ready("profile", "show", "--json").out)["weights"]
-    assert weights["power"] == pytest.approx(0.5)
+    _, prefix = read_only
+    for words in READ_COMMANDS:
+        result = _run(edited, "--home", str(edited.home), *words, "--json", prefix=prefix)
+        assert result.code == 0, (words, result.err)
+        assert result.out == shown[words]
+
+
+@pytest.mark.parametrize("command", [("profile", "set", "power=0.9"), ("rekey",)])
+def test_write_commands_on_a_read_only_home_fail_in_one_line(
+    edited: Cli, read_only: tuple[str, tuple[str, ...]], command: tuple[str, ...]
+) -> None:
+    kind, prefix = read_only
+    result = _run(edited, "--home", str(edited.home), *command, prefix=prefix)
+    if kind == "lock file":  # the directory is writable: a read-only lock file stops nothing
+        assert result.code == 0, result.err
+        return
+    _one_line_error(result, 1, str(edited.home))
+    weights = json.loads(_run(edited, "--home", str(edited.home), "profile", "show", "--json").out)
+    assert weights["weights"]["power"] == pytest.approx(0.2)
 
 
 # ----- an emptied database ----------------------------------------------------------------------
