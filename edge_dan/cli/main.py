@@ -13,7 +13,7 @@ from edge_dan.cli import model_cmds, peers_cmds, profile_cmds, store_cmds
 from edge_dan.cli.context import DEFAULT_UNLOCK, Context, unlock_time
 from edge_dan.cli.hints import message
 from edge_dan.cli.numbers import LARGEST_ID, seconds_option, whole_option
-from edge_dan.errors import EdgeDanError
+from edge_dan.errors import EdgeDanError, UsageError
 from edge_dan.store.home import check_home, resolve_home
 from edge_dan.values.schwartz import ORIGINAL_VALUES
 
@@ -178,19 +178,47 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _tolerate_undecodable_input() -> None:
-    # Typed bytes that are not UTF-8 become lone surrogates instead of a UnicodeDecodeError
-    # mid-read: an answer holding them is simply not a valid answer, and a passphrase holding
-    # them is refused by name (edge_dan.unlock).
-    if isinstance(sys.stdin, io.TextIOWrapper):
-        sys.stdin.reconfigure(errors="surrogateescape")
+# Arguments that name files: any bytes the file system allows, UTF-8 or not.
+PATH_ARGUMENTS = frozenset({"home", "file", "answers"})
+
+
+def _tolerate_undecodable_bytes() -> None:
+    # Bytes that are not UTF-8 reach Python as lone surrogates (surrogateescape), in argv and
+    # the environment always, and from stdin here too instead of a UnicodeDecodeError mid-read:
+    # an answer holding them is simply not a valid answer, and a passphrase holding them is
+    # refused by name (edge_dan.unlock). stdout writes them back as the bytes they were (a home
+    # path, say), as Python itself does under the C locale.
+    for stream in (sys.stdin, sys.stdout):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="surrogateescape")
+
+
+def _check_text_arguments(args: argparse.Namespace) -> None:
+    """``UsageError`` for an argument that should be text but holds bytes that are not UTF-8
+    (an option, a note, a value name...), before it reaches the store or the model."""
+    for name, value in vars(args).items():
+        if name in PATH_ARGUMENTS:
+            continue
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str) and not _is_utf8_text(text):
+                # Not repeated: option texts and notes are private (they stay off stderr).
+                raise UsageError(f"{name.replace('_', '-')}: not valid UTF-8 text")
+
+
+def _is_utf8_text(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    _tolerate_undecodable_input()
+    _tolerate_undecodable_bytes()
     args = build_parser().parse_args(argv)
     debug = bool(args.debug)
     try:
+        _check_text_arguments(args)
         home = resolve_home(args.home)
         check_home(home)
         ctx = Context(home=home, json=bool(args.json), debug=debug)

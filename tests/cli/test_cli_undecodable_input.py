@@ -134,3 +134,48 @@ def test_feedback_ask_takes_a_non_utf8_reply_as_no_answer(ready: Cli) -> None:
     out, err = proc.stdout.decode(), proc.stderr.decode()
     assert proc.returncode == 0, err
     assert "please answer 1, 2, s or q" in out and "Kept 1 answer" in out
+
+
+def _run_bytes(cli: Cli, *args: str, **env: str) -> tuple[int, bytes, str]:
+    """The CLI with its output kept as bytes (it may hold a path that is not UTF-8)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "edge_dan.cli.main", *args],
+        capture_output=True,
+        env={**cli.env, **STRICT, **env},
+        timeout=120,
+        check=False,
+    )
+    return proc.returncode, proc.stdout, proc.stderr.decode("utf-8", "backslashreplace")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("contest", "X"),
+        ("profile", "set", "X=0.5"),
+        ("profile", "set", "power=0.9", "--note", "X"),
+        ("feedback", "--prefer", "X", "--over", "walk the dog"),
+        ("score", "X", "walk the dog"),
+        ("model", "info", "--tier", "X"),
+    ],
+)
+def test_text_arguments_that_are_not_utf8_are_refused_without_repeating_them(
+    ready: Cli, command: tuple[str, ...]
+) -> None:
+    before = ready("profile", "history", "--json").out
+    args = [word.replace("X", "caf\udce9") for word in command]
+    code, _, err = _run_bytes(ready, "--home", str(ready.home), *args)
+    assert code == 2, err
+    _one_line(err, "not valid UTF-8 text")
+    assert "caf" not in err  # option texts and notes stay off stderr
+    assert ready("profile", "history", "--json").out == before
+
+
+def test_a_home_path_that_is_not_utf8_is_used_as_given(cli: Cli, tmp_path: Path) -> None:
+    home = tmp_path / "caf\udce9"  # a file name in Latin-1: any bytes are a valid path
+    code, out, err = _run_bytes(cli, "--home", str(home), "init", *FAST)
+    assert code == 0, err
+    assert b"caf\xe9" in out  # written back as the bytes it was
+    code, out, err = _run_bytes(cli, "--home", str(home), "whoami", "--json")
+    assert code == 0, err
+    assert (home / "keyfile.json").exists()
