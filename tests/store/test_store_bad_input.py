@@ -10,7 +10,7 @@ import pytest
 from edge_dan.errors import StoreCorrupt, StoreError, UsageError
 from edge_dan.owner import Owner
 from edge_dan.store import KdfParams, Store
-from edge_dan.store.home import check_home, resolve_home
+from edge_dan.store.home import SettingsCorrupt, check_home, read_settings, resolve_home
 
 PASS = "correct horse"
 NOT_UTF8 = "caf\udce9"  # the Latin-1 bytes of "café" as os.environ or argv hold them
@@ -69,3 +69,9 @@ def test_a_history_limit_sqlite_cannot_take_is_a_usage_error(owner: Owner, limit
     with pytest.raises(UsageError, match="history limit"):
         owner.feedback.history(limit=limit)
     assert owner.profile.history(limit=2**63 - 1) == owner.profile.history()
+
+
+def test_settings_nested_too_deeply_are_reported_as_settings_to_reset(tmp_path: Path) -> None:
+    (tmp_path / "settings.json").write_text("[" * 50_000 + "]" * 50_000)
+    with pytest.raises(SettingsCorrupt, match="delete it to reset settings"):
+        read_settings(tmp_path)
