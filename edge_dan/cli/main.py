@@ -7,6 +7,7 @@ import io
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from edge_dan import __version__
 from edge_dan.cli import model_cmds, peers_cmds, profile_cmds, store_cmds
@@ -21,6 +22,17 @@ Handler = Callable[[Context, argparse.Namespace], None]
 INTERNAL_ERROR = 70  # EX_SOFTWARE
 MAX_ROUNDS = 1000  # feedback --ask questions: far more than anyone answers in one sitting
 MAX_LISTEN_SECONDS = 7 * 24 * 3600.0  # peers --time: a week; --watch alone listens forever
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors on one line, like every other error of the command."""
+
+    def error(self, message: str) -> NoReturn:
+        # argparse prints the usage first; one line keeps stderr uniform for people and scripts
+        # (exit 2 as before), and the usage stays one --help away.
+        command = self.prog.removeprefix("edge-dan").strip()
+        where = f"{command}: " if command else ""
+        self.exit(2, f"edge-dan: error: {where}{message} (see '{self.prog} --help')\n")
 
 
 def _global_options(defaults: bool) -> argparse.ArgumentParser:
@@ -98,7 +110,8 @@ def _model_commands(
 
 def build_parser() -> argparse.ArgumentParser:
     common = _global_options(defaults=False)
-    parser = argparse.ArgumentParser(
+    # Typed as the base class: subcommand parsers are made by argparse as the same class.
+    parser: argparse.ArgumentParser = _Parser(
         prog="edge-dan",
         description="Little Dan: your own agent, on your own device.",
         parents=[_global_options(defaults=True)],
