@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -75,6 +76,30 @@ def test_a_file_in_the_way_of_the_home_is_one_line_not_a_bug(cli: Cli, tmp_path:
     for home in (blocker, blocker / "home"):
         for command in (("profile", "show"), ("keyring", "disable")):
             _one_line_error(_run(cli, "--home", str(home), *command), 1, "cannot use")
+
+
+@pytest.fixture
+def unreachable() -> Iterator[Path]:
+    """A home inside a directory only root may enter, for a CLI run as nobody (setpriv)."""
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv(1) to run the CLI as another user")
+    # Not under tmp_path: its parents admit root alone, so nobody could not even reach this.
+    outer = Path(tempfile.mkdtemp(prefix="edge-dan-eacces-"))
+    try:
+        outer.chmod(0o755)
+        (outer / "locked").mkdir(mode=0o700)
+        yield outer / "locked" / "home"
+    finally:
+        shutil.rmtree(outer)
+
+
+@pytest.mark.parametrize("command", [("init", *FAST), ("profile", "show"), ("keyring", "disable")])
+def test_a_home_we_may_not_enter_is_one_line_not_a_bug(
+    cli: Cli, unreachable: Path, command: tuple[str, ...]
+) -> None:
+    nobody = ("setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups")
+    result = _run(cli, "--home", str(unreachable), *command, prefix=nobody)
+    _one_line_error(result, 1, "Permission denied")
 
 
 def test_a_keyfile_that_is_a_directory_is_one_line_not_a_bug(ready: Cli) -> None:
