@@ -104,13 +104,13 @@ def _text(value: str, source: str) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise UsageError(f"the passphrase in {source} is not valid UTF-8 text") from None
+        raise UsageError(f"the passphrase {source} is not valid UTF-8 text") from None
     return value
 
 
 def _typed(prompt: Prompt, text: str, label: str) -> str:
     try:
-        return _text(prompt(text), "what was typed")
+        return _text(prompt(text), "typed")
     except UnicodeDecodeError:  # the terminal's bytes are not text in its encoding
         raise UsageError(
             f"the {label} typed is not valid text for this terminal's encoding"
@@ -123,7 +123,7 @@ def ask(label: str, env: str, *, confirm: bool = False, prompt: Prompt = getpass
     """A passphrase from ``env`` or the terminal (asked twice when ``confirm``)."""
     value = os.environ.get(env)
     if value:
-        return _text(value, f"${env}")
+        return _text(value, f"in ${env}")
     if not _interactive():
         raise PassphraseUnavailable(f"no terminal to ask for the {label}: set ${env}")
     first = _typed(prompt, f"{label.capitalize()}: ", label)
@@ -138,8 +138,8 @@ def unlock_passphrase(home: Path, *, prompt: Prompt = getpass.getpass) -> str:
     """The passphrase to unlock the store in ``home``."""
     value = os.environ.get(PASSPHRASE_ENV)
     if value:
-        return _text(value, f"${PASSPHRASE_ENV}")
+        return _text(value, f"in ${PASSPHRASE_ENV}")
     value = _from_keyring(home)
     if value:
-        return _text(value, "the OS keyring")
+        return _text(value, "in the OS keyring")
     return ask("passphrase", PASSPHRASE_ENV, prompt=prompt)

@@ -157,7 +157,7 @@ class Store:
     @classmethod
     def open(cls, home: Path, passphrase: str, *, check: bool = True) -> Store:
         """Unlock the store in ``home``. ``check`` verifies every page before use."""
-        _check_passphrase(passphrase)
+        _check_passphrase(passphrase, new=False)  # an empty one is just wrong, as it always was
         if not cls.exists(home) and not (home / LOCKFILE).exists():
             raise StoreNotFound(f"no store in {home}")
         lock = StoreLock(home)
@@ -365,8 +365,8 @@ class Store:
             )
 
 
-def _check_passphrase(passphrase: str) -> None:
-    if not passphrase:
+def _check_passphrase(passphrase: str, *, new: bool = True) -> None:
+    if new and not passphrase:
         raise StoreError("the passphrase must not be empty")
     try:
         passphrase.encode("utf-8")  # what the key derivation does with it
