@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from edge_dan.errors import KeyringUnavailable, PassphraseUnavailable
+from edge_dan.errors import KeyringUnavailable, PassphraseUnavailable, UsageError
 from edge_dan.store.home import read_settings, write_settings
 
 PASSPHRASE_ENV = "EDGE_DAN_PASSPHRASE"
@@ -94,15 +94,40 @@ def _interactive() -> bool:
     return sys.stdin is not None and sys.stdin.isatty()
 
 
+def _text(value: str, source: str) -> str:
+    """``value``, if it is text (encodable as UTF-8, as the key derivation needs).
+
+    Bytes that are not UTF-8 reach Python as lone surrogates (in the environment, or from a
+    terminal decoding with ``surrogateescape``); refused here with the source named, rather
+    than failing later inside the key derivation.
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(f"the passphrase {source} is not valid UTF-8 text") from None
+    return value
+
+
+def _typed(prompt: Prompt, text: str, label: str) -> str:
+    try:
+        return _text(prompt(text), "typed")
+    except UnicodeDecodeError:  # the terminal's bytes are not text in its encoding
+        raise UsageError(
+            f"the {label} typed is not valid text for this terminal's encoding"
+        ) from None
+    except EOFError:  # Ctrl-D at the prompt
+        raise PassphraseUnavailable(f"no {label} was typed; nothing was changed") from None
+
+
 def ask(label: str, env: str, *, confirm: bool = False, prompt: Prompt = getpass.getpass) -> str:
     """A passphrase from ``env`` or the terminal (asked twice when ``confirm``)."""
     value = os.environ.get(env)
     if value:
-        return value
+        return _text(value, f"in ${env}")
     if not _interactive():
         raise PassphraseUnavailable(f"no terminal to ask for the {label}: set ${env}")
-    first = prompt(f"{label.capitalize()}: ")
-    if confirm and prompt(f"Repeat the {label}: ") != first:
+    first = _typed(prompt, f"{label.capitalize()}: ", label)
+    if confirm and _typed(prompt, f"Repeat the {label}: ", label) != first:
         raise PassphraseUnavailable(f"the two {label}s differ; nothing was changed")
     if not first:
         raise PassphraseUnavailable(f"the {label} must not be empty")
@@ -111,7 +136,10 @@ def ask(label: str, env: str, *, confirm: bool = False, prompt: Prompt = getpass
 
 def unlock_passphrase(home: Path, *, prompt: Prompt = getpass.getpass) -> str:
     """The passphrase to unlock the store in ``home``."""
-    value = os.environ.get(PASSPHRASE_ENV) or _from_keyring(home)
+    value = os.environ.get(PASSPHRASE_ENV)
     if value:
-        return value
+        return _text(value, f"in ${PASSPHRASE_ENV}")
+    value = _from_keyring(home)
+    if value:
+        return _text(value, "in the OS keyring")
     return ask("passphrase", PASSPHRASE_ENV, prompt=prompt)

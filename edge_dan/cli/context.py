@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edge_dan.cli.numbers import seconds_option
 from edge_dan.errors import StoreNotFound
 from edge_dan.owner import Owner
 from edge_dan.store.keyfile import DEFAULT_UNLOCK_SECONDS
@@ -39,12 +40,9 @@ class Context:
         print(message, file=sys.stderr)
 
 
-def unlock_time(value: str) -> float:
-    """argparse type for --unlock-time: seconds one unlock should cost on this machine."""
-    seconds = float(value)
-    if not 0 < seconds <= 30:
-        raise ValueError(value)
-    return seconds
+MAX_UNLOCK_SECONDS = 30.0
+# argparse type for --unlock-time: seconds one unlock should cost on this machine.
+unlock_time = seconds_option(0, MAX_UNLOCK_SECONDS)
 
 
 DEFAULT_UNLOCK = DEFAULT_UNLOCK_SECONDS

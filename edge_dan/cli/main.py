@@ -3,19 +3,36 @@
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from edge_dan import __version__
 from edge_dan.cli import model_cmds, peers_cmds, profile_cmds, store_cmds
 from edge_dan.cli.context import DEFAULT_UNLOCK, Context, unlock_time
 from edge_dan.cli.hints import message
-from edge_dan.errors import EdgeDanError
-from edge_dan.store.home import resolve_home
+from edge_dan.cli.numbers import LARGEST_ID, seconds_option, whole_option
+from edge_dan.errors import EdgeDanError, UsageError
+from edge_dan.store.home import check_home, resolve_home
+from edge_dan.values.schwartz import ORIGINAL_VALUES
 
 Handler = Callable[[Context, argparse.Namespace], None]
 INTERNAL_ERROR = 70  # EX_SOFTWARE
+MAX_ROUNDS = 1000  # feedback --ask questions: far more than anyone answers in one sitting
+MAX_LISTEN_SECONDS = 7 * 24 * 3600.0  # peers --time: a week; --watch alone listens forever
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors on one line, like every other error of the command."""
+
+    def error(self, message: str) -> NoReturn:
+        # argparse prints the usage first; one line keeps stderr uniform for people and scripts
+        # (exit 2 as before), and the usage stays one --help away.
+        command = self.prog.removeprefix("edge-dan").strip()
+        where = f"{command}: " if command else ""
+        self.exit(2, f"edge-dan: error: {where}{message} (see '{self.prog} --help')\n")
 
 
 def _global_options(defaults: bool) -> argparse.ArgumentParser:
@@ -49,7 +66,13 @@ def _model_commands(
 
     p = command("score", model_cmds.cmd_score, "rank options by your values, with reasons")
     p.add_argument("options", nargs="+", metavar="OPTION")
-    p.add_argument("--top", type=int, default=3, metavar="N", help="values shown for and against")
+    p.add_argument(
+        "--top",
+        type=whole_option(1, len(ORIGINAL_VALUES)),
+        default=3,
+        metavar="N",
+        help="values shown for and against",
+    )
     tiered(p)
     p = command("feedback", model_cmds.cmd_feedback, "teach your preferences; list or undo them")
     p.add_argument("--prefer", metavar="A", help="the option you prefer ...")
@@ -62,7 +85,10 @@ def _model_commands(
         help="let Little Dan ask which of these you would rather do (the most telling pairs)",
     )
     p.add_argument(
-        "--rounds", type=int, metavar="N", help="with --ask: questions at most (default 3)"
+        "--rounds",
+        type=whole_option(1, MAX_ROUNDS),
+        metavar="N",
+        help="with --ask: questions at most (default 3)",
     )
     p.add_argument(
         "--undo", nargs="?", const="last", metavar="N", help="forget answer N (or the last)"
@@ -84,7 +110,8 @@ def _model_commands(
 
 def build_parser() -> argparse.ArgumentParser:
     common = _global_options(defaults=False)
-    parser = argparse.ArgumentParser(
+    # Typed as the base class: subcommand parsers are made by argparse as the same class.
+    parser: argparse.ArgumentParser = _Parser(
         prog="edge-dan",
         description="Little Dan: your own agent, on your own device.",
         parents=[_global_options(defaults=True)],
@@ -144,7 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("assignments", nargs="+", metavar="VALUE=WEIGHT")
     p.add_argument("--note", help="why (kept in the history)")
     p = command("history", profile_cmds.cmd_history, "how your profile changed", sub)
-    p.add_argument("--limit", type=int, metavar="N", help="only the last N changes")
+    p.add_argument(
+        "--limit", type=whole_option(1, LARGEST_ID), metavar="N", help="only the last N changes"
+    )
 
     _model_commands(command, commands, common)
     p = command("peers", peers_cmds.cmd_peers, "agents nearby: partners and strangers")
@@ -152,7 +181,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--watch", action="store_true", help="print arrivals and departures as they happen"
     )
     p.add_argument(
-        "--time", type=float, metavar="SEC", help="listen this long (default 3; --watch: forever)"
+        "--time",
+        type=seconds_option(0, MAX_LISTEN_SECONDS),
+        metavar="SEC",
+        help="listen this long (default 3; --watch: forever)",
     )
     p.add_argument(
         "--interface",
@@ -164,11 +196,50 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Arguments that name files: any bytes the file system allows, UTF-8 or not.
+PATH_ARGUMENTS = frozenset({"home", "file", "answers"})
+
+
+def _tolerate_undecodable_bytes() -> None:
+    # Bytes that are not UTF-8 reach Python as lone surrogates (surrogateescape), in argv and
+    # the environment always, and from stdin here too instead of a UnicodeDecodeError mid-read:
+    # an answer holding them is simply not a valid answer, and a passphrase holding them is
+    # refused by name (edge_dan.unlock). stdout writes them back as the bytes they were (a home
+    # path, say), as Python itself does under the C locale.
+    for stream in (sys.stdin, sys.stdout):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="surrogateescape")
+
+
+def _check_text_arguments(args: argparse.Namespace) -> None:
+    """``UsageError`` for an argument that should be text but holds bytes that are not UTF-8
+    (an option, a note, a value name...), before it reaches the store or the model."""
+    for name, value in vars(args).items():
+        if name in PATH_ARGUMENTS:
+            continue
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str) and not _is_utf8_text(text):
+                # Not repeated: option texts and notes are private (they stay off stderr).
+                raise UsageError(f"{name.replace('_', '-')}: not valid UTF-8 text")
+
+
+def _is_utf8_text(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _tolerate_undecodable_bytes()
     args = build_parser().parse_args(argv)
     debug = bool(args.debug)
     try:
-        ctx = Context(home=resolve_home(args.home), json=bool(args.json), debug=debug)
+        _check_text_arguments(args)
+        home = resolve_home(args.home)
+        check_home(home)
+        ctx = Context(home=home, json=bool(args.json), debug=debug)
         handler: Handler = args.handler
         handler(ctx, args)
     except EdgeDanError as exc:

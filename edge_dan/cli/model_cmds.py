@@ -12,6 +12,7 @@ import hashlib
 from typing import TYPE_CHECKING, Any
 
 from edge_dan.cli.context import Context
+from edge_dan.cli.numbers import LARGEST_ID, whole
 from edge_dan.errors import UsageError
 from edge_dan.values.schwartz import ORIGINAL_VALUES
 
@@ -234,12 +235,9 @@ def _feedback_undo(ctx: Context, args: argparse.Namespace) -> None:
 
 def _answer_id(text: str, *, flag: str = "--undo") -> int:
     try:
-        value = int(text)
-    except ValueError:
-        raise UsageError(f"{flag} takes a number, got {text!r}") from None
-    if value < 1:
-        raise UsageError(f"{flag} takes a number (1 or more), got {value}")
-    return value
+        return whole(text, minimum=1, maximum=LARGEST_ID)
+    except ValueError as exc:
+        raise UsageError(f"{flag}: {exc}") from None
 
 
 def cmd_feedback(ctx: Context, args: argparse.Namespace) -> None:

@@ -7,6 +7,7 @@ import sys
 
 from edge_dan.cli.chart import profile_chart
 from edge_dan.cli.context import Context
+from edge_dan.cli.numbers import decimal
 from edge_dan.errors import ProfileError, UsageError
 from edge_dan.values.profile import ProfileChange
 from edge_dan.values.questionnaire import ANSWER_LABELS, ITEMS, load_answers, score
@@ -19,6 +20,9 @@ def cmd_show(ctx: Context, args: argparse.Namespace) -> None:
     ctx.emit({"weights": profile.to_dict()}, profile_chart(profile, color=color))
 
 
+_ANSWER_TEXTS = frozenset(str(k) for k in ANSWER_LABELS)
+
+
 def _ask_answers() -> dict[str, int]:
     if not sys.stdin.isatty():
         raise UsageError("the questionnaire needs a terminal; give --answers FILE in scripts")
@@ -28,10 +32,13 @@ def _ask_answers() -> dict[str, int]:
     answers: dict[str, int] = {}
     for number, item in enumerate(ITEMS, 1):
         while True:
-            reply = input(f"{number:2}/{len(ITEMS)} {item.text}\n      > ").strip().lower()
+            try:
+                reply = input(f"{number:2}/{len(ITEMS)} {item.text}\n      > ").strip().lower()
+            except EOFError:  # Ctrl-D
+                reply = "q"
             if reply in {"q", "quit"}:
                 raise UsageError("questionnaire stopped; nothing was saved")
-            if reply.isdigit() and int(reply) in ANSWER_LABELS:
+            if reply in _ANSWER_TEXTS:  # 1 to 6 in ASCII digits, not "٣" or "３"
                 answers[item.id] = int(reply)
                 break
             print("      please answer with a number from 1 to 6")
@@ -63,7 +70,7 @@ def _parse_assignments(pairs: list[str]) -> dict[str, float]:
         if not sep:
             raise ProfileError(f"expected VALUE=WEIGHT, got {pair!r} (for example benevolence=0.8)")
         try:
-            changes[name] = float(weight)
+            changes[name] = decimal(weight.strip())
         except ValueError:
             raise ProfileError(f"the weight in {pair!r} is not a number between 0 and 1") from None
     return changes

@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from edge_dan.errors import StoreError, UsageError
 from edge_dan.owner.errors import UnknownAnswer
-from edge_dan.owner.profile import read_profile, stored_json
+from edge_dan.owner.profile import read_profile, sql_limit, stored_json
 from edge_dan.store.sqlcipher import Connection
 from edge_dan.store.store import Store, now_iso
 from edge_dan.values.answers import check_scores, fit, learned_change
@@ -236,7 +236,7 @@ class Feedback:
         rows = self._store.fetch_all(
             "SELECT id, at, action, feedback_id, changes FROM feedback_history"
             " ORDER BY id DESC LIMIT ?",
-            (-1 if limit is None else limit,),
+            (sql_limit(limit),),
         )
         return [
             HistoryEntry(int(row[0]), row[2], int(row[3]), feedback_log_change(row[1:]))

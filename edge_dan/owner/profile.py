@@ -10,7 +10,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from edge_dan.errors import StoreCorrupt
+from edge_dan.errors import StoreCorrupt, UsageError
 from edge_dan.store.jsontext import load_json
 from edge_dan.store.sqlcipher import Connection
 from edge_dan.store.store import Store
@@ -110,6 +110,21 @@ class Profile:
         """Changes oldest first (the last ``limit`` when given)."""
         rows = self._store.fetch_all(
             "SELECT at, source, changes, note FROM profile_history ORDER BY id DESC LIMIT ?",
-            (-1 if limit is None else limit,),
+            (sql_limit(limit),),
         )
         return [history_change(row) for row in reversed(rows)]
+
+
+LARGEST_LIMIT = 2**63 - 1  # SQLite's largest INTEGER
+
+
+def sql_limit(limit: int | None) -> int:
+    """``limit`` for SQL's ``LIMIT ?`` (``-1``: no limit); ``UsageError`` out of range.
+
+    SQLite reads a negative LIMIT as "no limit" and cannot bind an int above 2**63 - 1.
+    """
+    if limit is None:
+        return -1
+    if not 0 <= limit <= LARGEST_LIMIT:
+        raise UsageError(f"a history limit is a whole number from 0 to {LARGEST_LIMIT}")
+    return limit

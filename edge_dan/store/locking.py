@@ -16,6 +16,7 @@ straight back.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import time
@@ -26,6 +27,9 @@ from edge_dan.errors import StoreBusy, StoreError
 from edge_dan.store.files import PRIVATE_FILE, disk_error
 
 _POLL_SECONDS = 0.02
+# Why the lock file could not be opened for writing when the home is only readable.
+_READ_ONLY = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
+_NOTHING_TO_LOCK = -1  # stands for the descriptor when no lock file exists on a read-only home
 
 
 class _Flock:
@@ -37,10 +41,9 @@ class _Flock:
 
     def lock(self, *, exclusive: bool, timeout: float, busy: str) -> None:
         if self._fd is None:
-            try:
-                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
-            except OSError as exc:
-                raise disk_error(self.path, exc) from exc
+            self._fd = self._open(exclusive=exclusive)
+        if self._fd == _NOTHING_TO_LOCK:
+            return
         mode = (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB
         deadline = time.monotonic() + timeout
         while True:
@@ -52,8 +55,33 @@ class _Flock:
                     raise StoreBusy(busy) from None
                 time.sleep(_POLL_SECONDS)
 
+    def _open(self, *, exclusive: bool) -> int:
+        try:
+            return os.open(self.path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
+        except OSError as exc:
+            if exclusive or exc.errno not in _READ_ONLY:
+                raise disk_error(self.path, exc) from exc
+            return self._open_read_only(exc)
+
+    def _open_read_only(self, cause: OSError) -> int:
+        # A home on a read-only file system (or a directory we may not write) can still be read:
+        # flock needs no write access, so an existing lock file is locked through a read-only
+        # descriptor. The writes themselves then fail with their own clear error.
+        try:
+            return os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            if cause.errno == errno.EROFS:
+                # No lock file and none can be made: on a read-only file system nobody can swap
+                # the store's files either, so there is nothing for the lock to guard.
+                return _NOTHING_TO_LOCK
+            raise disk_error(self.path, cause) from cause
+        except OSError as exc:
+            raise disk_error(self.path, exc) from exc
+
     def release(self) -> None:
-        if self._fd is not None:
+        if self._fd == _NOTHING_TO_LOCK:
+            self._fd = None
+        elif self._fd is not None:
             os.close(self._fd)  # closing the descriptor drops its flock
             self._fd = None
 

@@ -11,9 +11,11 @@ in memory so nothing decrypted is spilled to a temp file.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import sqlcipher3
 
@@ -43,8 +45,9 @@ def blob_key(key: bytes) -> str:
 def connect(path: Path, key: bytes) -> Connection:
     """Open ``path`` with ``key`` and check that the key actually decrypts it."""
     try:
+        name, uri = _database(path)
         conn = sqlcipher3.connect(
-            str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+            name, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False, uri=uri
         )
     except sqlcipher3.Error as exc:
         raise translate(exc, path) from exc
@@ -67,6 +70,36 @@ def connect(path: Path, key: bytes) -> Connection:
         conn.close()
         raise translate(exc, path) from exc
     return conn
+
+
+def _database(path: Path) -> tuple[str, bool]:
+    """How to name ``path`` to sqlcipher3.connect: the name, and whether it is a URI."""
+    if not _in_read_only_directory(path) or _wal_holds_pages(path):
+        return str(path), False
+    # WAL mode needs a -shm file next to the database, which a read-only directory cannot hold,
+    # so SQLite refuses to open the database at all. With no write-ahead log to replay, the file
+    # is the whole store, and nothing of ours can change it while the directory stays read-only:
+    # "immutable" tells SQLite just that, so it reads without -shm or locks, and any write fails
+    # as "readonly" (a store error, below).
+    return f"file://{quote(os.path.abspath(path))}?mode=ro&immutable=1", True
+
+
+def _in_read_only_directory(path: Path) -> bool:
+    folder = path.parent
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return True
+    except OSError:
+        return False  # opening the file reports what is wrong with it
+    return not os.access(folder, os.W_OK)
+
+
+def _wal_holds_pages(path: Path) -> bool:
+    # Immutable would ignore the log's commits: let SQLite open it (or say why it cannot).
+    try:
+        return path.with_name(path.name + "-wal").stat().st_size > 0
+    except OSError:
+        return False
 
 
 def translate(exc: Exception, path: Path) -> StoreError:

@@ -29,9 +29,11 @@ from edge_dan.errors import (
     StoreError,
     StoreExists,
     StoreNotFound,
+    UsageError,
     WrongPassphrase,
 )
 from edge_dan.store.files import ensure_private_dir, fsync_path
+from edge_dan.store.home import home_error
 from edge_dan.store.keyfile import DEFAULT_UNLOCK_SECONDS, KdfParams, KeyFile, calibrate
 from edge_dan.store.locking import StoreLock
 from edge_dan.store.schema import Schema, create_meta
@@ -98,7 +100,10 @@ class Store:
 
     @staticmethod
     def exists(home: Path) -> bool:
-        return (home / KEYFILE).exists() or (home / KEYFILE_NEXT).exists()
+        try:
+            return (home / KEYFILE).exists() or (home / KEYFILE_NEXT).exists()
+        except OSError as exc:  # a name too long, a directory we may not search
+            raise home_error(home, exc) from None
 
     @property
     def db(self) -> sqlite_utils.Database:
@@ -128,8 +133,7 @@ class Store:
         (without a ``builder``, which makes the whole database): built completely before it is
         swapped in, so a store is never seen half made.
         """
-        if not passphrase:
-            raise StoreError("the passphrase must not be empty")
+        _check_passphrase(passphrase)
         if cls.exists(home):  # checked again under the lock; this spares waiting for it
             raise StoreExists(f"{home} already holds a store")
         ensure_private_dir(home)
@@ -153,7 +157,8 @@ class Store:
     @classmethod
     def open(cls, home: Path, passphrase: str, *, check: bool = True) -> Store:
         """Unlock the store in ``home``. ``check`` verifies every page before use."""
-        if not (home / LOCKFILE).exists() and not cls.exists(home):
+        _check_passphrase(passphrase, new=False)  # an empty one is just wrong, as it always was
+        if not cls.exists(home) and not (home / LOCKFILE).exists():
             raise StoreNotFound(f"no store in {home}")
         lock = StoreLock(home)
         try:
@@ -184,8 +189,7 @@ class Store:
                 keyfile = KeyFile.read(home / KEYFILE)
             except FileNotFoundError:
                 raise StoreNotFound(f"no store in {home}") from None
-            if not (home / DATABASE).exists():
-                raise StoreCorrupt(f"{home / DATABASE} is missing")
+            _check_database_file(home / DATABASE)
             kek, key = unwrap(keyfile)  # WrongPassphrase surfaces here, before SQLCipher runs
             conn = connect(home / DATABASE, key)
         except BaseException:
@@ -278,8 +282,7 @@ class Store:
         unlock_seconds: float = DEFAULT_UNLOCK_SECONDS,
     ) -> None:
         """Rewrap the database key under a new passphrase (fresh salt, recalibrated cost)."""
-        if not new_passphrase:
-            raise StoreError("the passphrase must not be empty")
+        _check_passphrase(new_passphrase)
         self._ensure_keyfile_current()
         new_kdf = kdf.with_new_salt() if kdf else calibrate(unlock_seconds)
         new_kek = new_kdf.derive(new_passphrase)
@@ -360,6 +363,32 @@ class Store:
             raise StoreError(
                 "the passphrase or key was changed by another process; open the store again"
             )
+
+
+def _check_passphrase(passphrase: str, *, new: bool = True) -> None:
+    if new and not passphrase:
+        raise StoreError("the passphrase must not be empty")
+    try:
+        passphrase.encode("utf-8")  # what the key derivation does with it
+    except UnicodeEncodeError:
+        # Lone surrogates: bytes that were not UTF-8, decoded with surrogateescape.
+        raise UsageError("the passphrase is not valid UTF-8 text") from None
+
+
+def _check_database_file(path: Path) -> None:
+    """Refuse a missing or empty database file before SQLite opens it.
+
+    SQLite takes a zero-byte file for a new, empty database and would write a header (WAL mode)
+    and then our schema into it; an empty store.db is a lost one, to be restored, not reused.
+    """
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise StoreCorrupt(f"{path} is missing") from None
+    except OSError as exc:
+        raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if size == 0:
+        raise StoreCorrupt(f"{path} is empty (0 bytes)")
 
 
 def _fresh_database(store_id: str, schema: Schema | None) -> Builder:
