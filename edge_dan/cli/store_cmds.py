@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from edge_dan.cli.context import Context
-from edge_dan.errors import StoreExists
+from edge_dan.errors import StoreError, StoreExists
 from edge_dan.owner import Owner
 from edge_dan.store.backup import check_header, export_backup
 from edge_dan.store.keyfile import calibrate
@@ -93,7 +93,11 @@ def cmd_rekey(ctx: Context, args: argparse.Namespace) -> None:
 
 def cmd_export(ctx: Context, args: argparse.Namespace) -> None:
     target = Path(args.file)
-    if target.exists() and not args.force:
+    try:
+        taken = target.exists()
+    except OSError as exc:  # a name too long, a component that is a file, no permission
+        raise StoreError(f"cannot write {target}: {exc.strerror or exc}") from None
+    if taken and not args.force:
         raise StoreExists(f"{target} exists; add --force to overwrite it")
     with ctx.open_owner() as owner:
         passphrase = ask("backup passphrase", BACKUP_PASSPHRASE_ENV, confirm=True)

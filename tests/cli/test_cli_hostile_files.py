@@ -193,3 +193,15 @@ def test_a_backup_with_rows_the_api_refuses_is_not_imported(
     run = run_measured(cli, "import", str(crafted), *FAST)
     _one_line_error(run, 1, needle)
     assert cli("whoami").code == 1  # no store was made
+
+
+@pytest.mark.parametrize("name", ["x" * 300, "a-file/inside"])
+def test_export_to_a_path_that_cannot_be_is_one_line_not_a_bug(
+    cli: Cli, tmp_path: Path, name: str
+) -> None:
+    """A name over 255 bytes, or a path through a regular file: exit 1, not 70."""
+    assert cli("init", *FAST).code == 0
+    (tmp_path / "a-file").write_text("in the way")
+    run = run_measured(cli, "export", str(tmp_path / name), *FAST)
+    _one_line_error(run, 1, "cannot write")
+    assert (tmp_path / "a-file").read_text() == "in the way"
