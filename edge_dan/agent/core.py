@@ -179,7 +179,9 @@ class Agent(StartStop):
 
     async def start(self) -> None:
         """Start every network: advertise, browse, accept sessions."""
-        rotator = TokenRotator(self.owner.advertising.own_key(), period=self._period)
+        # The key is read at every rotation, not once: an unpairing replaces it, and adverts
+        # must follow at once, as the psk of the handshake (``_responder``) does.
+        rotator = TokenRotator(self.owner.advertising.own_key, period=self._period)
         self._rotator = rotator
         try:
             for network in self.networks:
@@ -463,6 +465,17 @@ class Agent(StartStop):
         if peer is None:
             raise AgentError("the pairing did not complete")
         return peer
+
+    async def unpair(self, identity_key: bytes) -> bool:
+        """Unpair a partner (``Peers.remove``: its keys go, our advertising key is replaced) and
+        advertise under the new key at once, so the former partner no longer recognises us.
+        True if it was paired. Remaining partners get the new key at their next session."""
+        removed = self.owner.peers.remove(identity_key)
+        if removed:
+            self._refresh_partners()
+            for network in self._started:
+                await network.refresh()
+        return removed
 
     async def _pair_on(
         self, channel: SessionChannel, *, initiator: bool, ask_owner: AskOwner

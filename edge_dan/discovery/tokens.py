@@ -170,24 +170,31 @@ class TokenRotator:
     ``generation`` counts rotations; transports re-publish (and change every other per-rotation
     value: mDNS instance and host names, port, BLE address) whenever it moves, so nothing stays
     stable across two rotations.
+
+    ``key`` is the advertising key, or a function returning the current one: that is read at
+    every ``advert``, and a new key is a rotation too, so an agent whose key is replaced (at an
+    unpairing) stops advertising tokens of the old one at its next rotation or ``refresh``.
     """
 
     def __init__(
         self,
-        key: bytes,
+        key: bytes | Callable[[], bytes],
         *,
         period: float = DEFAULT_PERIOD,
         random: Callable[[int], bytes] = os.urandom,
     ) -> None:
-        if len(key) != ADVERTISING_KEY_LEN:
-            raise ValueError(f"an advertising key has {ADVERTISING_KEY_LEN} bytes, got {len(key)}")
+        self._key: Callable[[], bytes] = _fixed(key) if isinstance(key, bytes) else key
+        first = self._key()
+        if len(first) != ADVERTISING_KEY_LEN:
+            raise ValueError(
+                f"an advertising key has {ADVERTISING_KEY_LEN} bytes, got {len(first)}"
+            )
         epoch_of(0.0, period)  # validates period
-        self._key = key
         self._period = period
         self._random = random
         self._flags = 0
         self._open_until: float | None = None
-        self._current: tuple[int, int, Advert] | None = None  # (epoch, flags, advert)
+        self._current: tuple[int, int, bytes, Advert] | None = None  # (epoch, flags, key, advert)
         self.generation = 0
 
     @property
@@ -207,15 +214,17 @@ class TokenRotator:
         return self._open_until is not None and now < self._open_until
 
     def advert(self, now: float) -> Advert:
-        """The advertisement for ``now``; a fresh nonce whenever the epoch or the flags change."""
+        """The advertisement for ``now``; a fresh nonce whenever the epoch, the flags or the key
+        change."""
         flags = FLAG_OPEN_TO_PAIRING if self.is_open(now) else 0
         epoch = epoch_of(now, self._period)
-        if self._current is None or self._current[:2] != (epoch, flags):
+        key = self._key()
+        if self._current is None or self._current[:3] != (epoch, flags, key):
             nonce = self._random(NONCE_LEN)
-            tag = compute_tag(self._key, ADVERT_VERSION, flags, epoch, nonce)
-            self._current = (epoch, flags, Advert(ADVERT_VERSION, flags, nonce + tag))
+            tag = compute_tag(key, ADVERT_VERSION, flags, epoch, nonce)
+            self._current = (epoch, flags, key, Advert(ADVERT_VERSION, flags, nonce + tag))
             self.generation += 1
-        return self._current[2]
+        return self._current[3]
 
     def next_change(self, now: float) -> float:
         """When the advertisement must be recomputed: the next epoch or the pairing window's end."""
@@ -224,6 +233,10 @@ class TokenRotator:
             assert self._open_until is not None
             return min(boundary, self._open_until)
         return boundary
+
+
+def _fixed(key: bytes) -> Callable[[], bytes]:
+    return lambda: key
 
 
 class Recogniser:

@@ -19,7 +19,9 @@ lost, repeated or reordered fragment cannot be repaired: the side that notices t
 ``ConnectionLost`` (unless the session had already closed in order).
 
 A peripheral accepts sessions with ``serve_gatt`` (a responder session on every pipe it
-accepts, then the handler; ``GattListener.close`` ends them), as ``tcp.serve`` does on a port.
+accepts, then the handler; ``GattListener.close`` ends them), as ``tcp.serve`` does on a port,
+with the same bounds on handshakes in progress (``edge_dan.transports.admission``), a central's
+address standing for the source address.
 
 Unlike TCP, a GATT peer cannot be paused: received messages queue up beyond ``max_inbox`` if
 the application does not read them, bounded in practice by BLE's own throughput.
@@ -34,6 +36,7 @@ from collections import deque
 from edge_dan.ble.gatt import GattPipe
 from edge_dan.ble.roles import Peripheral
 from edge_dan.lifecycle import cancel_and_wait
+from edge_dan.transports.admission import HandshakeGate, HandshakeLimits
 from edge_dan.transports.channel import (
     DEFAULT_MAX_INBOX,
     ErrorHook,
@@ -71,6 +74,7 @@ class GattLink:
         self._released = asyncio.Event()
         self._disconnecting: asyncio.Task[None] | None = None
         self._sender: asyncio.Task[None] | None = None
+        self.heard = False  # a fragment came from the peer (it is not a silent connection)
 
     def start(self, channel: SessionChannel) -> list[asyncio.Task[None]]:
         self._channel = channel
@@ -124,6 +128,7 @@ class GattLink:
     # -- machinery -------------------------------------------------------------------------------
 
     def _on_fragment(self, fragment: bytes) -> None:
+        self.heard = True
         channel = self._channel
         if channel is None or channel.has_ended() or self._reassembler.failed:
             return  # after the end (or the first framing error) nothing from the peer is used
@@ -199,17 +204,23 @@ async def open_gatt_channel(
 
 
 class GattListener:
-    """A running ``serve_gatt``: its live channels, and ``close()``."""
+    """A running ``serve_gatt``: its live channels, and ``close()``.
+
+    ``channels`` holds every pipe it serves, handshakes in progress included; ``established``
+    only those whose handshake completed.
+    """
 
     def __init__(
         self,
         accepting: asyncio.Task[None],
         channels: set[SessionChannel],
         served: set[asyncio.Task[None]],
+        established: set[SessionChannel] | None = None,
     ) -> None:
         self._accepting = accepting
         self.channels = channels
         self._served = served
+        self.established: set[SessionChannel] = established if established is not None else set()
 
     async def close(self) -> None:
         """Stop accepting, end every live session (SHUTTING_DOWN) and wait for their handlers
@@ -224,42 +235,129 @@ class GattListener:
             await asyncio.gather(*served, return_exceptions=True)
 
 
+def _source(pipe: GattPipe) -> str:
+    """The central's address (the backends that know it offer ``peer_address``); pipes of a
+    backend that does not share one source, so they are bounded together."""
+    address = getattr(pipe, "peer_address", None)
+    return address if isinstance(address, str) and address else "?"
+
+
 async def serve_gatt(
     peripheral: Peripheral,
     session_factory: SessionFactory,
     handler: Handler,
     *,
     max_sessions: int = 8,
+    handshakes: HandshakeLimits | None = None,
     max_inbox: int = DEFAULT_MAX_INBOX,
     on_error: ErrorHook | None = None,
 ) -> GattListener:
     """Accept sessions on a started ``peripheral``: a session from ``session_factory`` on each
     pipe it accepts, and ``handler(channel)`` once its handshake completed, as ``tcp.serve`` does
-    for connections (the channel is closed when the handler returns). Pipes beyond
-    ``max_sessions`` are disconnected at once; a session that fails is reported to ``on_error``.
-    """
-    loop = asyncio.get_running_loop()
-    channels: set[SessionChannel] = set()
-    served: set[asyncio.Task[None]] = set()
+    for connections (the channel is closed when the handler returns).
 
-    async def serve_pipe(pipe: GattPipe) -> None:
-        try:
-            session = session_factory(loop.time())
-        except BaseException:
-            await pipe.disconnect()
-            raise
-        await serve_accepted(_channel(pipe, session, max_inbox), handler, channels, on_error)
+    ``max_sessions`` bounds the sessions whose handshake completed: pipes beyond it are
+    disconnected at once. Handshakes in progress are bounded apart (``handshakes``, see
+    ``edge_dan.transports.admission``: a short timeout, a few per central address, the oldest
+    silent one shed beyond the bounds), so centrals that connect and say nothing cannot keep
+    partners out. A session that fails (handshake, timeout, shed) is reported to ``on_error``.
+    """
+    accepting = _Accepting(
+        session_factory,
+        handler,
+        max_sessions=max_sessions,
+        gate=HandshakeGate(handshakes or HandshakeLimits()),
+        max_inbox=max_inbox,
+        on_error=on_error,
+    )
 
     async def accept_pipes() -> None:
         while True:
             pipe = await peripheral.accept()
-            if len(served) >= max_sessions:
-                await pipe.disconnect()
-                if on_error is not None:
-                    on_error(ConnectionLost(f"refused a central: {max_sessions} sessions run"))
-                continue
-            task = asyncio.create_task(serve_pipe(pipe))
-            served.add(task)
-            task.add_done_callback(served.discard)
+            task = asyncio.create_task(accepting.serve_pipe(pipe))
+            accepting.served.add(task)
+            task.add_done_callback(accepting.served.discard)
 
-    return GattListener(asyncio.create_task(accept_pipes()), channels, served)
+    return GattListener(
+        asyncio.create_task(accept_pipes()),
+        accepting.channels,
+        accepting.served,
+        accepting.established,
+    )
+
+
+class _Accepting:
+    """What a ``serve_gatt`` does with each pipe it accepts (see ``serve_gatt``)."""
+
+    def __init__(
+        self,
+        session_factory: SessionFactory,
+        handler: Handler,
+        *,
+        max_sessions: int,
+        gate: HandshakeGate[SessionChannel],
+        max_inbox: int,
+        on_error: ErrorHook | None,
+    ) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._session_factory = session_factory
+        self._handler = handler
+        self._max_sessions = max_sessions
+        self._gate = gate
+        self._max_inbox = max_inbox
+        self._on_error = on_error
+        self.channels: set[SessionChannel] = set()  # every pipe, handshakes included
+        self.established: set[SessionChannel] = set()
+        self.served: set[asyncio.Task[None]] = set()
+        self._links: dict[SessionChannel, GattLink] = {}
+
+    async def serve_pipe(self, pipe: GattPipe) -> None:
+        if len(self.established) >= self._max_sessions:
+            await pipe.disconnect()
+            self._report(ConnectionLost(f"refused a central: {self._full()}"))
+            return
+        try:
+            session = self._session_factory(self._loop.time())
+        except BaseException:
+            await pipe.disconnect()
+            raise
+        link = GattLink(pipe, session.limits.max_frame_size)
+        channel = SessionChannel(session, link, max_inbox=self._max_inbox)
+        self._links[channel] = link
+        for shed in self._gate.admit(channel, _source(pipe), self._silent):
+            shed.abort()  # its serve_accepted sees the handshake fail and reports it
+        expire = self._loop.call_later(self._gate.limits.handshake_timeout, channel.abort)
+
+        async def run(channel: SessionChannel) -> None:
+            expire.cancel()  # authenticated: the session's own limits apply from here
+            await self._run_established(channel)
+
+        try:
+            await serve_accepted(channel, run, self.channels, self._on_error)
+        finally:
+            expire.cancel()
+            self._gate.done(channel)
+            self._links.pop(channel, None)
+
+    async def _run_established(self, channel: SessionChannel) -> None:
+        self._gate.done(channel)
+        if len(self.established) >= self._max_sessions:
+            channel.abort()
+            raise ConnectionLost(f"refused a session: {self._full()}")
+        self.established.add(channel)
+        try:
+            await self._handler(channel)
+        finally:
+            self.established.discard(channel)
+
+    def _silent(self, channel: SessionChannel) -> bool:
+        """Whether not a single fragment came from this central yet."""
+        link = self._links.get(channel)
+        return link is None or not link.heard
+
+    def _full(self) -> str:
+        return f"{self._max_sessions} sessions already run"
+
+    def _report(self, error: ConnectionLost) -> None:
+        if self._on_error is not None:
+            self._on_error(error)
