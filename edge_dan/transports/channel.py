@@ -21,6 +21,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from typing import Protocol
 
+from edge_dan.transports.admission import HandshakeGate
 from edge_dan.wire.errors import ConnectionLost, ProtocolError, SessionClosed, SessionStateError
 from edge_dan.wire.messages import CloseCode, Message
 from edge_dan.wire.session import (
@@ -338,6 +339,63 @@ async def serve_accepted(
             failure = ended
         if on_error is not None and failure is not None:
             on_error(failure)
+
+
+class GatedSessions:
+    """The sessions one listener accepted, bounded twice: handshakes in progress by a
+    ``HandshakeGate`` (a short timeout, a few per source, the oldest silent one shed), and
+    sessions whose handshake completed by ``max_sessions``. One policy for every listener
+    (TCP, GATT), so a flood of silent peers keeps partners out of none of them."""
+
+    def __init__(
+        self,
+        gate: HandshakeGate[SessionChannel],
+        handler: Handler,
+        *,
+        max_sessions: int,
+        on_error: ErrorHook | None,
+    ) -> None:
+        self.gate = gate
+        self.max_sessions = max_sessions
+        self._handler = handler
+        self._on_error = on_error
+        self.channels: set[SessionChannel] = set()  # every one served, handshakes included
+        self.established: set[SessionChannel] = set()
+
+    @property
+    def full(self) -> bool:
+        return len(self.established) >= self.max_sessions
+
+    def refusal(self, what: str) -> ConnectionLost:
+        return ConnectionLost(f"refused {what}: {self.max_sessions} sessions already run")
+
+    async def serve(
+        self, channel: SessionChannel, source: str, silent: Callable[[SessionChannel], bool]
+    ) -> None:
+        """Admit ``channel`` (from ``source``) through the gate, shedding whom it says, give its
+        handshake the gate's time, then run the handler once it is established."""
+        for shed in self.gate.admit(channel, source, silent):
+            shed.abort()  # its own serve sees the handshake fail and reports it
+        loop = asyncio.get_running_loop()
+        expire = loop.call_later(self.gate.limits.handshake_timeout, channel.abort)
+
+        async def run(channel: SessionChannel) -> None:
+            expire.cancel()  # authenticated: the session's own limits apply from here
+            self.gate.done(channel)
+            if self.full:
+                channel.abort()
+                raise self.refusal("a session")
+            self.established.add(channel)
+            try:
+                await self._handler(channel)
+            finally:
+                self.established.discard(channel)
+
+        try:
+            await serve_accepted(channel, run, self.channels, self._on_error)
+        finally:
+            expire.cancel()
+            self.gate.done(channel)
 
 
 async def shut_down(channels: Collection[SessionChannel], reason: str) -> None:

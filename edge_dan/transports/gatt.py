@@ -40,11 +40,11 @@ from edge_dan.transports.admission import HandshakeGate, HandshakeLimits
 from edge_dan.transports.channel import (
     DEFAULT_MAX_INBOX,
     ErrorHook,
+    GatedSessions,
     Handler,
     SessionChannel,
     SessionFactory,
     established,
-    serve_accepted,
     shut_down,
 )
 from edge_dan.wire.errors import ConnectionLost, FrameError
@@ -280,9 +280,9 @@ async def serve_gatt(
 
     return GattListener(
         asyncio.create_task(accept_pipes()),
-        accepting.channels,
+        accepting.sessions.channels,
         accepting.served,
-        accepting.established,
+        accepting.sessions.established,
     )
 
 
@@ -301,20 +301,17 @@ class _Accepting:
     ) -> None:
         self._loop = asyncio.get_running_loop()
         self._session_factory = session_factory
-        self._handler = handler
-        self._max_sessions = max_sessions
-        self._gate = gate
         self._max_inbox = max_inbox
         self._on_error = on_error
-        self.channels: set[SessionChannel] = set()  # every pipe, handshakes included
-        self.established: set[SessionChannel] = set()
+        self.sessions = GatedSessions(gate, handler, max_sessions=max_sessions, on_error=on_error)
         self.served: set[asyncio.Task[None]] = set()
         self._links: dict[SessionChannel, GattLink] = {}
 
     async def serve_pipe(self, pipe: GattPipe) -> None:
-        if len(self.established) >= self._max_sessions:
+        if self.sessions.full:
             await pipe.disconnect()
-            self._report(ConnectionLost(f"refused a central: {self._full()}"))
+            if self._on_error is not None:
+                self._on_error(self.sessions.refusal("a central"))
             return
         try:
             session = self._session_factory(self._loop.time())
@@ -324,40 +321,12 @@ class _Accepting:
         link = GattLink(pipe, session.limits.max_frame_size)
         channel = SessionChannel(session, link, max_inbox=self._max_inbox)
         self._links[channel] = link
-        for shed in self._gate.admit(channel, _source(pipe), self._silent):
-            shed.abort()  # its serve_accepted sees the handshake fail and reports it
-        expire = self._loop.call_later(self._gate.limits.handshake_timeout, channel.abort)
-
-        async def run(channel: SessionChannel) -> None:
-            expire.cancel()  # authenticated: the session's own limits apply from here
-            await self._run_established(channel)
-
         try:
-            await serve_accepted(channel, run, self.channels, self._on_error)
+            await self.sessions.serve(channel, _source(pipe), self._silent)
         finally:
-            expire.cancel()
-            self._gate.done(channel)
             self._links.pop(channel, None)
-
-    async def _run_established(self, channel: SessionChannel) -> None:
-        self._gate.done(channel)
-        if len(self.established) >= self._max_sessions:
-            channel.abort()
-            raise ConnectionLost(f"refused a session: {self._full()}")
-        self.established.add(channel)
-        try:
-            await self._handler(channel)
-        finally:
-            self.established.discard(channel)
 
     def _silent(self, channel: SessionChannel) -> bool:
         """Whether not a single fragment came from this central yet."""
         link = self._links.get(channel)
         return link is None or not link.heard
-
-    def _full(self) -> str:
-        return f"{self._max_sessions} sessions already run"
-
-    def _report(self, error: ConnectionLost) -> None:
-        if self._on_error is not None:
-            self._on_error(error)

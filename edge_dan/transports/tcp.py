@@ -30,11 +30,11 @@ from edge_dan.transports.admission import HandshakeGate, HandshakeLimits
 from edge_dan.transports.channel import (
     DEFAULT_MAX_INBOX,
     ErrorHook,
+    GatedSessions,
     Handler,
     SessionChannel,
     SessionFactory,
     established,
-    serve_accepted,
     shut_down,
 )
 from edge_dan.wire.errors import ConnectionLost, ProtocolError
@@ -221,7 +221,8 @@ async def serve(
         server = await asyncio.start_server(accepting.on_connect, sock=sock)
     else:
         server = await asyncio.start_server(accepting.on_connect, host, port)
-    return Listener(server, accepting.channels, accepting.established, accepting.tasks)
+    sessions = accepting.sessions
+    return Listener(server, sessions.channels, sessions.established, accepting.tasks)
 
 
 class _Accepting:
@@ -239,13 +240,10 @@ class _Accepting:
     ) -> None:
         self._loop = asyncio.get_running_loop()
         self._session_factory = session_factory
-        self._handler = handler
-        self._max_sessions = max_sessions
         self._max_inbox = max_inbox
         self._on_error = on_error
-        self._gate: HandshakeGate[SessionChannel] = HandshakeGate(handshakes or HandshakeLimits())
-        self.channels: set[SessionChannel] = set()  # every connection, handshakes included
-        self.established: set[SessionChannel] = set()
+        gate: HandshakeGate[SessionChannel] = HandshakeGate(handshakes or HandshakeLimits())
+        self.sessions = GatedSessions(gate, handler, max_sessions=max_sessions, on_error=on_error)
         self.tasks: set[asyncio.Task[None]] = set()
         self._links: dict[SessionChannel, tuple[asyncio.StreamReader, asyncio.StreamWriter]] = {}
 
@@ -264,9 +262,10 @@ class _Accepting:
             self.tasks.discard(task)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if len(self.established) >= self._max_sessions:
+        if self.sessions.full:
             writer.transport.abort()
-            self._report(ConnectionLost(f"refused a connection: {self._full()}"))
+            if self._on_error is not None:
+                self._on_error(self.sessions.refusal("a connection"))
             return
         try:
             session = self._session_factory(self._loop.time())
@@ -275,31 +274,10 @@ class _Accepting:
             raise
         channel = _channel(session, reader, writer, self._max_inbox)
         self._links[channel] = (reader, writer)
-        for shed in self._gate.admit(channel, _source(writer), self._silent):
-            shed.abort()  # its serve_accepted sees the handshake fail and reports it
-        expire = self._loop.call_later(self._gate.limits.handshake_timeout, channel.abort)
-
-        async def run(channel: SessionChannel) -> None:
-            expire.cancel()  # authenticated: the session's own limits apply from here
-            await self._run_established(channel)
-
         try:
-            await serve_accepted(channel, run, self.channels, self._on_error)
+            await self.sessions.serve(channel, _source(writer), self._silent)
         finally:
-            expire.cancel()
-            self._gate.done(channel)
             self._links.pop(channel, None)
-
-    async def _run_established(self, channel: SessionChannel) -> None:
-        self._gate.done(channel)
-        if len(self.established) >= self._max_sessions:
-            channel.abort()
-            raise ConnectionLost(f"refused a session: {self._full()}")
-        self.established.add(channel)
-        try:
-            await self._handler(channel)
-        finally:
-            self.established.discard(channel)
 
     def _silent(self, channel: SessionChannel) -> bool:
         """Whether nothing came from this connection yet (neither read nor waiting to be)."""
@@ -320,10 +298,3 @@ class _Accepting:
         except (OSError, ValueError):
             return True
         return int.from_bytes(waiting, sys.byteorder) == 0
-
-    def _full(self) -> str:
-        return f"{self._max_sessions} sessions already run"
-
-    def _report(self, error: ConnectionLost) -> None:
-        if self._on_error is not None:
-            self._on_error(error)
