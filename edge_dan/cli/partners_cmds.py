@@ -36,13 +36,13 @@ def cmd_list(ctx: Context, args: argparse.Namespace) -> None:
         peers = owner.peers.list()
         keys = owner.advertising.partner_keys()
     rows = [_row(peer, peer.identity_key in keys) for peer in peers]
-    lines = [f"{'NAME':<24} {'FINGERPRINT':<39} {'PAIRED (UTC)':<19} HOW"]
+    width = max([len("NAME"), *(len(row["name"]) for row in rows)])
+    lines = [f"{'NAME':<{width}}  {'FINGERPRINT':<39}  {'PAIRED (UTC)':<19}  HOW"]
     for row in rows:
         when = row["paired_at"][:19].replace("T", " ")
-        waiting = "" if row["recognisable"] else "  (advertising key not received yet)"
-        lines.append(
-            f"{row['name']:<24} {row['fingerprint']:<39} {when:<19} {row['method']}{waiting}"
-        )
+        waiting = "" if row["recognisable"] else "  (its advertising key has not arrived yet)"
+        name, fpr, method = row["name"], row["fingerprint"], row["method"]
+        lines.append(f"{name:<{width}}  {fpr:<39}  {when:<19}  {method}{waiting}")
     text = "\n".join(lines) if rows else "No partners yet."
     ctx.emit({"partners": rows}, text)
 
