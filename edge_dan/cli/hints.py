@@ -7,7 +7,7 @@ The layers below name no command (a library's caller may have none); the CLI pri
 from __future__ import annotations
 
 from edge_dan.errors import EdgeDanError, StoreCorrupt, StoreNotFound
-from edge_dan.owner.errors import UnknownAnswer, UnknownContest
+from edge_dan.owner.errors import AmbiguousPeer, UnknownAnswer, UnknownContest, UnknownPeer
 from edge_dan.store.home import SettingsCorrupt
 
 # First match wins; an empty hint means the message already says what to do.
@@ -17,6 +17,8 @@ HINTS: tuple[tuple[type[EdgeDanError], str], ...] = (
     (StoreCorrupt, "restore it from a backup with 'edge-dan import'"),
     (UnknownAnswer, "'edge-dan feedback --list' shows them"),
     (UnknownContest, "'edge-dan contest --list' shows them"),
+    (UnknownPeer, "'edge-dan partners' lists them"),
+    (AmbiguousPeer, "'edge-dan partners' lists them"),
 )
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from edge_dan import __version__
-from edge_dan.cli import model_cmds, peers_cmds, profile_cmds, store_cmds
+from edge_dan.cli import model_cmds, partners_cmds, peers_cmds, profile_cmds, store_cmds
 from edge_dan.cli.context import DEFAULT_UNLOCK, Context, unlock_time
 from edge_dan.cli.hints import message
 from edge_dan.cli.numbers import LARGEST_ID, seconds_option, whole_option
@@ -193,7 +193,36 @@ def build_parser() -> argparse.ArgumentParser:
         help="interface name or IPv4 address to listen on (repeatable; default: all but lo)",
     )
     p.add_argument("--no-ble", action="store_true", help="do not scan over Bluetooth LE")
+    _partner_commands(command, commands, common)
     return parser
+
+
+def _partner_commands(
+    command: Callable[..., argparse.ArgumentParser],
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: argparse.ArgumentParser,
+) -> None:
+    """partners list, rename and unpair (edge_dan.cli.partners_cmds)."""
+    about = "the agents you are paired with: list (the default), rename, unpair"
+    partners = commands.add_parser("partners", help=about, description=about, parents=[common])
+    partners.set_defaults(handler=partners_cmds.cmd_list)
+    sub = partners.add_subparsers(dest="partners_command", metavar="ACTION")
+    peer_help = "the partner's name or the start of its fingerprint (as 'partners' shows)"
+    command("list", partners_cmds.cmd_list, "name, fingerprint, when and how paired", sub)
+    p = command("rename", partners_cmds.cmd_rename, "give a partner another name", sub)
+    p.add_argument("peer", metavar="PEER", help=peer_help)
+    p.add_argument("name", metavar="NEWNAME", help="1 to 64 characters, not another partner's")
+    p = command(
+        "unpair",
+        partners_cmds.cmd_unpair,
+        "forget a partner: its keys are deleted and your advertising key is replaced, so it no"
+        " longer recognises you (asks first on a terminal)",
+        sub,
+    )
+    p.add_argument("peer", metavar="PEER", help=peer_help)
+    p.add_argument(
+        "--yes", action="store_true", help="do not ask (needed without a terminal, e.g. scripts)"
+    )
 
 
 # Arguments that name files: any bytes the file system allows, UTF-8 or not.

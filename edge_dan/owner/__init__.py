@@ -14,18 +14,21 @@ Importing it stays light: the record types (``Peer``, ``Answer``, ``Contest``, `
 from edge_dan.owner.core import Owner
 from edge_dan.owner.errors import (
     AgreementRejected,
+    AmbiguousPeer,
     NegotiationIdReused,
     NotPaired,
     PeerAlreadyPaired,
     PeerNameError,
     UnknownAnswer,
     UnknownContest,
+    UnknownPeer,
 )
 from edge_dan.owner.schema import SCHEMA
 
 __all__ = [
     "SCHEMA",
     "AgreementRejected",
+    "AmbiguousPeer",
     "NegotiationIdReused",
     "NotPaired",
     "Owner",
@@ -33,4 +36,5 @@ __all__ = [
     "PeerNameError",
     "UnknownAnswer",
     "UnknownContest",
+    "UnknownPeer",
 ]

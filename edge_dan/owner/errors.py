@@ -13,6 +13,14 @@ class PeerNameError(UsageError):
     """A peer name is empty, too long, or holds control characters."""
 
 
+class UnknownPeer(UsageError):
+    """No partner has that name or fingerprint."""
+
+
+class AmbiguousPeer(UsageError):
+    """More than one partner answers to that name or fingerprint prefix."""
+
+
 class PeerAlreadyPaired(StoreError):
     """A peer with this identity (or this static key) is paired already; unpair it first."""
 

@@ -6,26 +6,30 @@ which looks peers up through ``Peers.get`` and ``Peers.find_by_static_key``), th
 fingerprint, the name the owner chose, the advertisement key shared at pairing (the secret behind
 discovery's rotating tokens), when and how the pairing happened.
 
-Unpairing deletes the row; the store runs with ``secure_delete`` on, so the key material is
-overwritten inside the encrypted pages, and a WAL checkpoint afterwards moves the change out of the
-write-ahead log.
+``find`` turns what the owner types (a name, or the start of a fingerprint) into one peer, and
+``rename`` changes the owner's name for one. Unpairing deletes the row; the store runs with
+``secure_delete`` on, so the key material is overwritten inside the encrypted pages, and a WAL
+checkpoint afterwards moves the change out of the write-ahead log.
 """
 
 from __future__ import annotations
 
 import builtins
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from edge_dan.errors import StoreError
 from edge_dan.identity import fingerprint
 from edge_dan.owner.advertising import rotate_in
-from edge_dan.owner.errors import PeerAlreadyPaired, PeerNameError
+from edge_dan.owner.errors import AmbiguousPeer, PeerAlreadyPaired, PeerNameError, UnknownPeer
 from edge_dan.pairing.result import METHODS, PairingMethod, PairingResult
 from edge_dan.store.store import Store, now_iso
 
 MAX_NAME_LEN = 64
+# A fingerprint prefix shorter than one group could be mistaken for a short name, and narrows
+# nothing down anyway.
+MIN_FINGERPRINT_PREFIX = 4
 
 _SELECT = (
     "SELECT identity_key, static_key, fingerprint, name, advert_key, paired_at, method"
@@ -55,6 +59,16 @@ def check_name(name: str) -> str:
     if any(unicodedata.category(c).startswith("C") for c in cleaned):
         raise PeerNameError("a peer name cannot contain control or format characters")
     return cleaned
+
+
+def _same_name(a: str, b: str) -> bool:
+    # Names are the owner's words: "bob" and "Bob" are one name to a person.
+    return a.casefold() == b.casefold()
+
+
+def _fingerprint_chars(text: str) -> str:
+    """A fingerprint as typed, without separators, in its alphabet's lower case."""
+    return "".join(c for c in text if c not in "- ").lower()
 
 
 def peer_from_row(row: Any) -> Peer:
@@ -131,6 +145,47 @@ class Peers:
         """Every paired peer, by name."""
         rows = self._store.fetch_all(_SELECT + " ORDER BY name, paired_at")
         return [peer_from_row(row) for row in rows]
+
+    def find(self, query: str) -> Peer:
+        """The one peer named ``query`` (case aside) or whose fingerprint starts with it.
+
+        A query matching several peers, by name or by fingerprint or one of each, is
+        ``AmbiguousPeer``: an unpairing must never reach a peer the owner did not mean.
+        ``UnknownPeer`` if none matches. Messages name no peer and repeat no query.
+        """
+        wanted = unicodedata.normalize("NFC", query).strip()
+        prefix = _fingerprint_chars(wanted)
+        by_prefix = len(prefix) >= MIN_FINGERPRINT_PREFIX
+        matches = [
+            peer
+            for peer in self.list()
+            if _same_name(peer.name, wanted)
+            or (by_prefix and _fingerprint_chars(peer.fingerprint).startswith(prefix))
+        ]
+        if not matches:
+            raise UnknownPeer("no partner has that name or fingerprint")
+        if len(matches) > 1:
+            raise AmbiguousPeer(
+                f"{len(matches)} partners answer to that; give more of the fingerprint"
+            )
+        return matches[0]
+
+    def rename(self, identity_key: bytes, name: str) -> Peer:
+        """Give a peer another name; ``PeerNameError`` if the name is unusable or another peer
+        has it already (case aside), ``UnknownPeer`` if the peer is not paired."""
+        new_name = check_name(name)
+        key = bytes(identity_key)
+        with self._store.transaction() as conn:
+            row = conn.execute(_SELECT + " WHERE identity_key = ?", (key,)).fetchone()
+            if row is None:
+                raise UnknownPeer("no partner has that name or fingerprint")
+            others = conn.execute(
+                "SELECT name FROM paired_peers WHERE identity_key != ?", (key,)
+            ).fetchall()
+            if any(_same_name(str(other), new_name) for (other,) in others):
+                raise PeerNameError("another partner has that name already")
+            conn.execute("UPDATE paired_peers SET name = ? WHERE identity_key = ?", (new_name, key))
+        return replace(peer_from_row(row), name=new_name)
 
     def remove(self, identity_key: bytes) -> bool:
         """Unpair: delete the peer and its keys, and replace our advertising key. True if it was

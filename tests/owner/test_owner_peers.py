@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from edge_dan.identity import Identity
-from edge_dan.owner import SCHEMA, Owner, PeerAlreadyPaired, PeerNameError
+from edge_dan.owner import (
+    SCHEMA,
+    AmbiguousPeer,
+    Owner,
+    PeerAlreadyPaired,
+    PeerNameError,
+    UnknownPeer,
+)
 from edge_dan.pairing.result import PairingResult
 from edge_dan.store import KdfParams, Schema, Store
 from edge_dan.store.schema import version
@@ -97,3 +104,39 @@ def test_a_version_1_store_gains_the_peers_table(tmp_path: Path, fast_kdf: KdfPa
         bob, bob_result = result()
         owner.peers.add(bob.public_key, bob_result, "Bob")
         assert owner.peers.get(bob.public_key) is not None
+
+
+def test_rename_checks_the_name_and_refuses_another_peers(owner: Owner) -> None:
+    bob, bob_result = result()
+    carol, carol_result = result("qr")
+    owner.peers.add(bob.public_key, bob_result, "Bob")
+    owner.peers.add(carol.public_key, carol_result, "Carol")
+    renamed = owner.peers.rename(bob.public_key, "  Robert ")
+    assert renamed.name == "Robert" and renamed == owner.peers.get(bob.public_key)
+    assert owner.peers.rename(bob.public_key, "ROBERT").name == "ROBERT"  # its own name, recased
+    for taken in ("Carol", "carol"):
+        with pytest.raises(PeerNameError, match="another partner"):
+            owner.peers.rename(bob.public_key, taken)
+    with pytest.raises(PeerNameError):
+        owner.peers.rename(bob.public_key, "\u200b")  # a format character only
+    with pytest.raises(UnknownPeer):
+        owner.peers.rename(secrets.token_bytes(32), "Dave")
+    assert [p.name for p in owner.peers.list()] == ["Carol", "ROBERT"]
+
+
+def test_find_by_name_or_fingerprint_prefix_never_guesses(owner: Owner) -> None:
+    bob, bob_result = result()
+    other, other_result = result()
+    owner.peers.add(bob.public_key, bob_result, "Bob")
+    assert owner.peers.find(" bob ").identity_key == bob.public_key
+    assert owner.peers.find(bob.fingerprint[:4].upper()).identity_key == bob.public_key
+    assert owner.peers.find(bob.fingerprint.replace("-", "")).identity_key == bob.public_key
+    with pytest.raises(UnknownPeer):
+        owner.peers.find(bob.fingerprint[:3])  # too short to be taken for a fingerprint
+    with pytest.raises(UnknownPeer):
+        owner.peers.find("Alice")
+    owner.peers.add(other.public_key, other_result, "BOB")
+    with pytest.raises(AmbiguousPeer) as raised:
+        owner.peers.find("bob")
+    assert "bob" not in str(raised.value).lower()
+    assert owner.peers.find(other.fingerprint[:9]).identity_key == other.public_key
