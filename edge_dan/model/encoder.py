@@ -8,6 +8,7 @@ encoder (for example a numpy-only static embedding table) plugs in by adding an 
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -21,6 +22,26 @@ from edge_dan.model.integrity import check_file, read_checked
 # Work per text is bounded before tokenization: 128 tokens never need more than this many
 # characters, and a 10 MB string must not cost 10 MB of tokenizer work.
 MAX_CHARS = 16 * 1024
+
+
+def _import_onnxruntime() -> Any:
+    """onnxruntime, imported with its usage telemetry off.
+
+    The official onnxruntime wheels for Linux and macOS (1.32 here) carry Microsoft's 1DS
+    telemetry: on import they write a persistent device id under ``~/.cache/Microsoft``, a
+    session file in the temporary directory, and queue usage events for upload. A private,
+    offline agent wants none of it. ``ORT_DISABLE_TELEMETRY=1`` set before the first import
+    turns all of it off for the process (the runtime latches the decision); an owner who
+    explicitly sets the variable otherwise is obeyed. When the embedding app imported
+    onnxruntime first, the variable comes too late, so the runtime's events are also switched
+    off through the API (the README's privacy section says so).
+    """
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    ort = importlib.import_module("onnxruntime")
+    disable = getattr(ort, "disable_telemetry_events", None)
+    if callable(disable) and os.environ.get("ORT_DISABLE_TELEMETRY") == "1":
+        disable()
+    return ort
 
 
 class Encoder(Protocol):
@@ -92,7 +113,7 @@ class OnnxEncoder:
         except ImportError as exc:  # pragma: no cover - a packaging fault
             raise ModelError("the value model needs the package 'tokenizers'") from exc
         try:
-            ort: Any = importlib.import_module("onnxruntime")
+            ort: Any = _import_onnxruntime()
         except ImportError as exc:  # pragma: no cover - a packaging fault
             raise ModelError("the value model needs the package 'onnxruntime'") from exc
         max_length = int(tok_meta.get("max_length", 128))
