@@ -50,7 +50,14 @@ def add_agent_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
     policy.add_argument(
         "--ask",
         action="store_true",
-        help="ask on this terminal before signing each accord (no answer in 60 s declines)",
+        help="ask on this terminal before signing each accord (no answer in time declines)",
+    )
+    p.add_argument(
+        "--ask-timeout",
+        type=seconds_option(0, 3600.0),
+        default=60.0,
+        metavar="SEC",
+        help="with --ask: seconds to answer before Little Dan declines (default 60)",
     )
     p.add_argument(
         "--min-utility",

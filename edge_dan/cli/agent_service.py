@@ -85,6 +85,7 @@ class AgentService:
         self._log = log
         self._approve = approve
         self._asking: _PairingAsk | None = None
+        self._approving = asyncio.Lock()
         self.agent = Agent(
             owner,
             networks=networks,
@@ -153,7 +154,8 @@ class AgentService:
         if self._approve is None:
             return False
         question = {"negotiation": negotiation_id.hex(), "outcome": list(request.outcome)}
-        approved = await self._approve(question)
+        async with self._approving:  # one question on the terminal at a time
+            approved = await self._approve(question)
         self._log("negotiation-approved" if approved else "negotiation-declined-by-owner")
         return approved
 
@@ -236,9 +238,10 @@ class AgentService:
         self._asking = asking
         before = self.agent.failures[-1] if self.agent.failures else None
         try:
-            await self.agent.open_to_pairing(seconds)
-            self._log("pairing-opened", seconds=seconds)
+            # Said before the advert goes out: a stranger may pair while it is being published.
             await exchange.progress({"event": "pairing_open", "seconds": seconds})
+            self._log("pairing-opened", seconds=seconds)
+            await self.agent.open_to_pairing(seconds)
             try:
                 async with asyncio.timeout(seconds):
                     await asyncio.shield(asking.answered.wait())

@@ -53,7 +53,8 @@ def _why_text_option(
     )
     for ranked in ranking.ranked:
         if ranked.text == chosen:
-            why = ranked.explanation.text.split(" (", 1)[0]
+            text = ranked.explanation.text  # without the note on how the weights were set
+            why = text.split(" (first guess", 1)[0].split(" (your profile is neutral", 1)[0]
             return {"rank": ranked.rank, "of": len(options), "why": why}
     return {"rank": None, "of": len(options), "why": "refused by Little Dan (would harm someone)"}
 
@@ -122,10 +123,9 @@ def describe(summary: dict[str, Any]) -> str:
     lines = [f"Agreed on {summary['topic']!r} with {with_whom}:"]
     for reason in summary["reasons"]:
         lines.append(f"  {reason['issue']}: {reason['value']}")
-    share = summary["utility"] / summary["best"] if summary["best"] > 0 else 1.0
     lines.append(
-        f"For you: {summary['verdict']} (worth {summary['utility']:.2f}; your best possible was"
-        f" {summary['best']:.2f}, {share:.0%} of it; you would not accept less than"
+        f"For you: {summary['verdict']} (worth {summary['utility']:.2f} to you; the best possible"
+        f" was {summary['best']:.2f}, and you would accept no less than"
         f" {summary['reservation']:.2f})."
     )
     for reason in summary["reasons"]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import signal
 import stat
@@ -30,7 +31,6 @@ from edge_dan.store.store import Store
 from edge_dan.unlock import unlock_passphrase
 
 MAX_PASSPHRASE_FILE = 4096  # bytes: a passphrase, not a document
-ASK_TIMEOUT = 60.0  # seconds the owner has to approve a commitment under --ask
 
 
 def read_passphrase_file(path: Path) -> str:
@@ -92,7 +92,9 @@ def cmd_run(ctx: Context, args: argparse.Namespace) -> None:
             log=log,
             model=model,
             policy=policy,
-            approve=_ask_on_terminal if args.ask else None,
+            approve=functools.partial(_ask_on_terminal, timeout=args.ask_timeout)
+            if args.ask
+            else None,
         )
         asyncio.run(_serve(ctx, service, log))
     log("stopped")
@@ -114,11 +116,11 @@ async def _serve(ctx: Context, service: AgentService, log: EventLog) -> None:
         await service.stop()
 
 
-async def _ask_on_terminal(question: dict[str, Any]) -> bool:
+async def _ask_on_terminal(question: dict[str, Any], *, timeout: float) -> bool:
     """--ask: the owner approves each commitment on the terminal; no answer in time is a no."""
     outcome = ", ".join(str(value) for value in question["outcome"])
     print(
-        f"\nLittle Dan would agree to: {outcome}\nSign it? [y/N] (no in {ASK_TIMEOUT:.0f} s) ",
+        f"\nLittle Dan would agree to: {outcome}\nSign it? [y/N] (no in {timeout:g} s) ",
         end="",
         file=sys.stderr,
         flush=True,
@@ -129,7 +131,7 @@ async def _ask_on_terminal(question: dict[str, Any]) -> bool:
         lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(os.dup(0), "rb", buffering=0)
     )
     try:
-        line = await asyncio.wait_for(reader.readline(), ASK_TIMEOUT)
+        line = await asyncio.wait_for(reader.readline(), timeout)
     except TimeoutError:
         print("no answer: declined", file=sys.stderr)
         return False
