@@ -95,6 +95,10 @@ class AgentService:
             value_model=model,
         )
         self._tasks: list[asyncio.Task[None]] = []
+        # The control socket is bound before the agent starts (it is the home's lock, taken
+        # before any network is touched), so a request may arrive while the agent is still
+        # starting: it waits for this instead of finding no network to act on.
+        self._started = asyncio.Event()
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -106,6 +110,7 @@ class AgentService:
         ]
         networks = ",".join(network.transport for network in self.agent.networks)
         self._log("started", fingerprint=self.agent.identity.fingerprint, networks=networks)
+        self._started.set()
 
     async def stop(self) -> None:
         self._log("stopping")
@@ -200,6 +205,7 @@ class AgentService:
 
     async def handle(self, request: Request, exchange: Exchange) -> dict[str, Any]:
         args = request.args
+        await self._started.wait()  # the process exits if starting fails; nothing waits forever
         if request.op == "status":
             return self.status()
         if request.op == "pair_open":

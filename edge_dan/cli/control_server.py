@@ -180,6 +180,14 @@ class ControlServer:
             self._clients.add(task)
         try:
             await self._answer(reader, writer)
+        except asyncio.CancelledError:
+            # The agent is stopping: the client hears so rather than a dropped line. Not
+            # re-raised: Python 3.11's stream server logs a cancelled client task as an
+            # unhandled error (a traceback in the owner's terminal on a clean Ctrl-C).
+            stopping = AgentUnreachable("the agent stopped before it finished this request")
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(1.0):
+                    await self._send_quietly(SocketExchange(reader, writer), error_reply(stopping))
         finally:
             if task is not None:
                 self._clients.discard(task)

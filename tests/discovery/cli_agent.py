@@ -45,6 +45,21 @@ class CliNode:
     def popen(self, *args: str) -> subprocess.Popen[str]:
         return self.lab.popen(self.node, edge_dan(self.home, *args), env=cli_env())
 
+    def open_pairing(self, *args: str, timeout: float = 60.0) -> tuple[subprocess.Popen[str], str]:
+        """``edge-dan pair --open ARGS`` in the background, once the agent says it is open (a
+        stranger looking earlier would find nobody open); with what it printed so far."""
+        opening = self.popen("pair", "--open", *args)
+        assert opening.stderr is not None
+        seen = ""
+        deadline = time.monotonic() + timeout
+        while "Open to pairing" not in seen:
+            line = opening.stderr.readline()
+            if not line or time.monotonic() > deadline:
+                opening.kill()
+                raise AssertionError(f"pair --open did not open: {seen}{opening.communicate()}")
+            seen += line
+        return opening, seen
+
     def init(self) -> None:
         done = self("init", "--unlock-time", "0.01")
         assert done.returncode == 0, done.stderr

@@ -58,7 +58,7 @@ def test_two_run_agents_pair_by_numeric_comparison_and_negotiate_through_the_cli
     try:
         # Ana opens pairing; Ben finds her offer with 'peers' and pairs with it. Both confirm
         # (--yes: the test is both owners) and each sees the six digits.
-        opening = ana.popen("pair", "--open", "90", "--yes", "--name", "Ben", "--json")
+        opening, _ = ana.open_pairing("90", "--yes", "--name", "Ben", "--json")
         joined = ben("pair", "--with", offer_key(ben), "--yes", "--name", "Ana", "--json")
         if joined.returncode != 0 and "matching that" in joined.stderr:  # its advert rotated
             joined = ben("pair", "--with", offer_key(ben), "--yes", "--name", "Ana", "--json")
@@ -143,7 +143,7 @@ def test_declining_on_the_terminal_leaves_both_stores_unchanged(lab: Lab, tmp_pa
     ana.start()
     ben.start()
     try:
-        opening = ana.popen("pair", "--open", "90", "--yes", "--name", "Ben")
+        opening, _ = ana.open_pairing("90", "--yes", "--name", "Ben")
         # Ben runs 'pair --with' on a real terminal (a pty), sees the code, and says no.
         argv = ["ip", "netns", "exec", ben.node.netns, *edge_dan(ben.home, "pair", "--with")]
         child = pexpect.spawn(argv[0], argv[1:], env=cli_env(), encoding="utf-8", timeout=60)
