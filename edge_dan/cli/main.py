@@ -11,6 +11,7 @@ from typing import NoReturn
 
 from edge_dan import __version__
 from edge_dan.cli import model_cmds, partners_cmds, peers_cmds, profile_cmds, store_cmds
+from edge_dan.cli.agent_args import add_agent_commands
 from edge_dan.cli.context import DEFAULT_UNLOCK, Context, unlock_time
 from edge_dan.cli.hints import message
 from edge_dan.cli.numbers import LARGEST_ID, seconds_option, whole_option
@@ -194,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-ble", action="store_true", help="do not scan over Bluetooth LE")
     _partner_commands(command, commands, common)
+    add_agent_commands(command)  # run, pair, negotiate (edge_dan.cli.agent_args)
     return parser
 
 
