@@ -39,7 +39,7 @@ class AmbiguousAccord(UsageError):
     """More than one stored accord's id starts with what was given."""
 
 
-def shown(path: Path) -> str:
+def shown(path: Path | str) -> str:
     """``path`` printable on one line whatever bytes it holds (stderr is strict UTF-8)."""
     text = os.fsencode(path).decode("utf-8", "backslashreplace")
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import stat
 from pathlib import Path
 
 from edge_dan.cli.accord_view import (
@@ -90,14 +91,25 @@ def cmd_verify(ctx: Context, args: argparse.Namespace) -> None:
         raise NotVerified(f"accord {row['id'][:12]} does not verify: {row['problem']}")
 
 
-def cmd_export(ctx: Context, args: argparse.Namespace) -> None:
-    target = Path(args.file)
+def _export_target(given: str, force: bool) -> Path:
+    """Where ``export`` may write: a file name, new unless ``force``; never a directory."""
+    target = Path(given)
+    names_a_directory = given.endswith(os.sep) or target.name in ("", ".", "..")
     try:
-        taken = os.path.lexists(target)
-    except OSError as exc:  # pragma: no cover - lexists reports most failures as False
+        info = target.lstat()  # the name itself: a symlink is not followed
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:  # a name too long, a component that is a file, no permission
         raise StoreError(f"cannot write {shown(target)}: {exc.strerror or exc}") from None
-    if taken and not args.force:
+    if names_a_directory or (info is not None and stat.S_ISDIR(info.st_mode)):
+        raise StoreError(f"{shown(given)} is a directory; give the name of a file to write")
+    if info is not None and not force:
         raise StoreExists(f"{shown(target)} exists; add --force to overwrite it")
+    return target
+
+
+def cmd_export(ctx: Context, args: argparse.Namespace) -> None:
+    target = _export_target(args.file, args.force)
     stored, _ = _stored(ctx, args.accord_id)
     data = stored.accord.to_bytes()
     if args.force:

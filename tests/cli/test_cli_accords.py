@@ -367,3 +367,13 @@ def test_commands_that_need_the_store_say_when_there_is_none(third_machine: Path
     assert "no store in" in one_line_error(edge_dan(third_machine, "accords"), 1)
     error = one_line_error(edge_dan(third_machine, "accords", "verify", "abcdef"), 2)
     assert "no such file, and no store" in error
+
+
+@pytest.mark.parametrize("force", [[], ["--force"]])
+def test_export_to_a_directory_is_refused(homes: Homes, tmp_path: Path, force: list[str]) -> None:
+    (tmp_path / "folder").mkdir()
+    for target in (str(tmp_path / "folder"), f"{tmp_path}/new/", str(tmp_path), "."):
+        result = alice(homes, "accords", "export", homes.accord_ids[0], target, *force)
+        assert "is a directory" in one_line_error(result, 1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder"]
+    assert list((tmp_path / "folder").iterdir()) == []

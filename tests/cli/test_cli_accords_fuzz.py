@@ -14,6 +14,7 @@ import io
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -144,3 +145,49 @@ def test_a_real_process_answers_as_main_does(original: bytes, workdir: Path) -> 
         in_process = verify_in_process(workdir, candidate)
         assert_judged(original, candidate, in_process)
         assert verify_in_a_process(workdir, candidate) == in_process
+
+
+# Any text argv can carry (no NUL), lone surrogates from bytes that are not UTF-8 included.
+_ARGUMENT = st.one_of(
+    st.text(st.characters(blacklist_characters="\x00"), max_size=40),
+    st.binary(max_size=30).map(lambda b: b.replace(b"\0", b"").decode("utf-8", "surrogateescape")),
+    st.text(alphabet="0123456789abcdefABCDEF/. -", max_size=70),
+    st.sampled_from(["", ".", "..", "/", "a/", "//", "-", "--", "~", "/dev/null", "/proc/self"]),
+)
+
+
+@pytest.fixture(scope="module")
+def at_alices(homes: Homes, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """In-process commands on Alice's home, in a scratch working directory (``export`` may
+    write a relative name there)."""
+    scratch = tmp_path_factory.mktemp("cwd")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EDGE_DAN_PASSPHRASE", PASSPHRASES["alice"])
+        patch.chdir(scratch)
+        yield homes.alice
+
+
+@pytest.mark.slow
+@settings(max_examples=150, deadline=None)
+@given(
+    words=st.one_of(
+        st.tuples(st.just("show"), _ARGUMENT),
+        st.tuples(st.just("verify"), _ARGUMENT),
+        st.tuples(st.just("export"), _ARGUMENT, _ARGUMENT),
+        st.tuples(st.just("export"), _ARGUMENT, _ARGUMENT, st.just("--force")),
+        st.tuples(st.just("export"), st.just("afd0"), _ARGUMENT, st.just("--force")),
+    )
+)
+def test_whatever_is_typed_is_answered_without_a_bug(
+    at_alices: Path, homes: Homes, words: tuple[str, ...]
+) -> None:
+    words = tuple(homes.accord_ids[0][:6] if w == "afd0" else w for w in words)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(["--home", str(at_alices), "accords", *words])
+        except SystemExit as exit:  # argparse: an option-like word, say
+            code = int(exit.code or 0)
+    assert code in {0, 1, 2}, (words, err.getvalue())
+    if code:
+        assert err.getvalue().count("\n") == 1, err.getvalue()
