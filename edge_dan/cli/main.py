@@ -10,7 +10,14 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from edge_dan import __version__
-from edge_dan.cli import model_cmds, partners_cmds, peers_cmds, profile_cmds, store_cmds
+from edge_dan.cli import (
+    accords_cmds,
+    model_cmds,
+    partners_cmds,
+    peers_cmds,
+    profile_cmds,
+    store_cmds,
+)
 from edge_dan.cli.agent_args import add_agent_commands
 from edge_dan.cli.context import DEFAULT_UNLOCK, Context, unlock_time
 from edge_dan.cli.hints import message
@@ -196,7 +203,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-ble", action="store_true", help="do not scan over Bluetooth LE")
     _partner_commands(command, commands, common)
     add_agent_commands(command)  # run, pair, negotiate (edge_dan.cli.agent_args)
+    _accord_commands(command, commands, common)
     return parser
+
+
+def _accord_commands(
+    command: Callable[..., argparse.ArgumentParser],
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: argparse.ArgumentParser,
+) -> None:
+    """accords list, show, verify and export (edge_dan.cli.accords_cmds)."""
+    about = "the signed accords you are party to: list (the default), show, verify, export"
+    accords = commands.add_parser("accords", help=about, description=about, parents=[common])
+    accords.set_defaults(handler=accords_cmds.cmd_list)
+    sub = accords.add_subparsers(dest="accords_command", metavar="ACTION")
+    id_help = "the accord's id or its start, at least 4 hex digits (as 'accords' shows)"
+    command("list", accords_cmds.cmd_list, "id, date, status, partners and terms", sub)
+    p = command("show", accords_cmds.cmd_show, "terms, parties, signatures of one accord", sub)
+    p.add_argument("accord_id", metavar="ID", help=id_help)
+    p = command(
+        "verify",
+        accords_cmds.cmd_verify,
+        "check every party's signature, offline; a FILE needs no store and no passphrase"
+        " (exit 1 unless the accord verifies)",
+        sub,
+    )
+    p.add_argument("file", metavar="FILE|ID", help="an exported accord, or a stored accord's id")
+    p = command(
+        "export",
+        accords_cmds.cmd_export,
+        "write the accord's signed bytes (canonical CBOR) to FILE, for anyone to verify",
+        sub,
+    )
+    p.add_argument("accord_id", metavar="ID", help=id_help)
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--force", action="store_true", help="replace FILE if it exists")
 
 
 def _partner_commands(

@@ -194,14 +194,15 @@ class Accord(SignedBody):
             raise AccordError("time_ms must be an integer")
         if not 0 <= self.time_ms < 2**64:
             raise AccordError("time_ms must lie in 0..2^64-1")
-        names = [name for name, _ in self.outcome]
-        if not names or len(set(names)) != len(names):
-            raise AccordError("the outcome must name each issue once")
+        # Types first: a decoded name may be a list, which a set cannot hold.
         for name, value in self.outcome:
             if not isinstance(name, str) or isinstance(value, bool):
                 raise AccordError(f"malformed outcome entry {name!r}: {value!r}")
             if not isinstance(value, str | int):
                 raise AccordError(f"issue {name!r}: a value is text or an integer")
+        names = [name for name, _ in self.outcome]
+        if not names or len(set(names)) != len(names):
+            raise AccordError("the outcome must name each issue once")
 
     @classmethod
     def of(
