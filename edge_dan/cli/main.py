@@ -10,7 +10,14 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from edge_dan import __version__
-from edge_dan.cli import model_cmds, partners_cmds, peers_cmds, profile_cmds, store_cmds
+from edge_dan.cli import (
+    demo_cmds,
+    model_cmds,
+    partners_cmds,
+    peers_cmds,
+    profile_cmds,
+    store_cmds,
+)
 from edge_dan.cli.context import DEFAULT_UNLOCK, Context, unlock_time
 from edge_dan.cli.hints import message
 from edge_dan.cli.numbers import LARGEST_ID, seconds_option, whole_option
@@ -194,7 +201,40 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-ble", action="store_true", help="do not scan over Bluetooth LE")
     _partner_commands(command, commands, common)
+    _demo_command(command)
     return parser
+
+
+def _demo_command(command: Callable[..., argparse.ArgumentParser]) -> None:
+    """edge-dan demo (edge_dan.cli.demo_cmds)."""
+    p = command(
+        "demo",
+        demo_cmds.cmd_demo,
+        "a few Little Dans on this machine pair, decide and sign an accord; writes a report",
+    )
+    p.add_argument(
+        "--agents",
+        type=whole_option(2, 8),
+        default=3,
+        metavar="N",
+        help="how many agents, each with its own owner (2 to 8, default 3)",
+    )
+    p.add_argument(
+        "--report",
+        metavar="FILE",
+        help="where to write the HTML report (default: edge-dan-demo.html here)",
+    )
+    p.add_argument("--open", action="store_true", help="open the report in your browser")
+    p.add_argument(
+        "--keep", metavar="DIR", help="keep the agents' homes in DIR (new or empty) to look at"
+    )
+    p.add_argument(
+        "--network",
+        choices=["auto", "namespace", "loopback"],
+        default="auto",
+        help="auto (default): real mDNS in a private network namespace where the system allows"
+        " one, else loopback (in-process discovery, TCP on 127.0.0.1)",
+    )
 
 
 def _partner_commands(
@@ -226,7 +266,7 @@ def _partner_commands(
 
 
 # Arguments that name files: any bytes the file system allows, UTF-8 or not.
-PATH_ARGUMENTS = frozenset({"home", "file", "answers"})
+PATH_ARGUMENTS = frozenset({"home", "file", "answers", "report", "keep"})
 
 
 def _tolerate_undecodable_bytes() -> None:
