@@ -1,4 +1,11 @@
-"""The household demo (quick start step 1) runs end to end: three agents, one signed accord."""
+"""The quick start's demo and the API-level household example run end to end.
+
+The README's first command is ``bash examples/quickstart.sh``: it installs into ``.venv`` and
+runs ``edge-dan demo``. Installing is not what is tested here (CI installs the same way); the
+demo itself runs as the script runs it, on whatever network this machine allows (a private
+network namespace with real mDNS where ``unshare`` works), and everything it must show is
+checked on its ``--json`` object and its report.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from demo_checks import check_report, check_run
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -21,16 +29,53 @@ def _private_network() -> bool:
     return subprocess.run(probe, capture_output=True, check=False).returncode == 0
 
 
+def _clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("EDGE_DAN_")}
+
+
+def test_the_quickstart_script_runs_the_demo() -> None:
+    script = (REPO / "examples" / "quickstart.sh").read_text()
+    commands = [line for line in script.splitlines() if line and not line.startswith("#")]
+    assert commands[-1] == '.venv/bin/edge-dan demo "$@"'
+    readme = (REPO / "README.md").read_text()
+    quick = readme.split("## Quick start", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    lines = [line for line in quick.strip().splitlines() if line.strip()]
+    assert len(lines) == 2 and lines[0].startswith("bash examples/quickstart.sh")
+
+
+@pytest.mark.slow
+def test_the_quickstart_demo_reaches_verified_accords_that_respect_everyone(
+    tmp_path: Path,
+) -> None:
+    report = tmp_path / "edge-dan-demo.html"
+    temporary = tmp_path / "tmp"  # where the demo's throwaway homes go
+    temporary.mkdir()
+    run = subprocess.run(
+        [sys.executable, "-m", "edge_dan.cli.main", "demo", "--json", "--report", str(report)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**_clean_env(), "PYTHONPATH": str(REPO), "TMPDIR": str(temporary)},
+        cwd=tmp_path,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    data = json.loads(run.stdout)
+    check_run(data, agents=3)
+    assert data["network"] == ("namespace" if _private_network() else "loopback")
+    check_report(report, data)
+    assert list(temporary.iterdir()) == []  # the homes are removed at the end
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not _private_network(), reason="needs unshare --net for a private loopback")
-def test_the_household_demo_reaches_an_accord_that_respects_everyone() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EDGE_DAN_")}
+def test_the_household_example_reaches_an_accord_that_respects_everyone() -> None:
     run = subprocess.run(
         [sys.executable, str(REPO / "examples" / "household.py"), "--json"],
         capture_output=True,
         text=True,
         timeout=180,
-        env=env,
+        env=_clean_env(),
         check=False,
     )
     assert run.returncode == 0, run.stderr

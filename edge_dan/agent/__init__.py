@@ -6,18 +6,20 @@
 - ``sessions``: ``PartnerSession``, and what the agent offers the parts that serve sessions.
 - ``pairing``: pairing with a stranger nearby (numeric comparison; both owners answer).
 - ``negotiations``: negotiating with partners over those sessions, mediator or participant,
-  and keeping the signed accords.
+  and keeping the signed accords; ``Move``: one message of a negotiation, for ``observe``.
 - ``values``: from the owner's values to a negotiation strategy (``strategy_for``).
 """
 
 from edge_dan.agent.core import Agent, AgentError, AgentFailure
-from edge_dan.agent.negotiations import NegotiationResult, Negotiations
+from edge_dan.agent.negotiations import Move, MoveObserver, NegotiationResult, Negotiations
 from edge_dan.agent.sessions import PartnerSession
 
 __all__ = [
     "Agent",
     "AgentError",
     "AgentFailure",
+    "Move",
+    "MoveObserver",
     "NegotiationResult",
     "Negotiations",
     "PartnerSession",

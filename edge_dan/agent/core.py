@@ -38,6 +38,7 @@ from edge_dan.agent.admission import SeenEphemerals, admission
 from edge_dan.agent.negotiations import (
     AgendaHandler,
     ApprovalHandler,
+    MoveObserver,
     NegotiationResult,
     Negotiations,
 )
@@ -358,9 +359,11 @@ class Agent(StartStop):
         timeout: float = 60.0,
         group: bytes = b"",
         protocol: NegotiationProtocol = NegotiationProtocol.MEDIATED,
+        observe: MoveObserver | None = None,
     ) -> NegotiationResult:
         """Negotiate with nearby partners (under ``group``'s norms, if given), mediated by this
-        agent or, with one partner, by alternating offers; the accord, if any, is stored."""
+        agent or, with one partner, by alternating offers; the accord, if any, is stored.
+        ``observe`` sees every message of it as it happens (``edge_dan.agent.Move``)."""
         return await self.negotiations.run(
             partners,
             title,
@@ -370,6 +373,7 @@ class Agent(StartStop):
             timeout=timeout,
             group=group,
             protocol=protocol,
+            observe=observe,
         )
 
     async def connect(self, identity_key: bytes) -> PartnerSession:

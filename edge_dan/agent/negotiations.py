@@ -13,6 +13,11 @@ typed messages travel as they are, encoded only by the session. Every party stor
 with all signatures when it concludes; in mode ``ask`` nothing is signed without the owner's yes
 (``on_approval``). Deadlines are enforced by ticking the cores on the agent's wall clock.
 
+The mediating agent can be watched: ``observe`` (``Agent.negotiate``) is called with every
+``Move``, each message its core receives or sends (invitations, listings, proposals, answers),
+so an app or a demo can show the rounds as they happen. Only what crosses the wire is shown:
+nobody's utilities, which never leave their agents.
+
 What a partner's mediator can make this agent hold is bounded: every negotiation it joins ends
 by the deadline the owner's policy allows (``Policy.max_duration``) even if the invitation names
 none, and when its session ends; at most ``MAX_JOINED`` run at once, listing at most
@@ -28,6 +33,7 @@ import contextlib
 import os
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from edge_dan.agent.sessions import AgentServices, PartnerSession
 from edge_dan.agent.values import owner_harm_red_lines
@@ -53,7 +59,7 @@ from edge_dan.owner.errors import AgreementRejected
 from edge_dan.owner.peers import Peer
 from edge_dan.transports.channel import SessionChannel
 from edge_dan.transports.driver import drive
-from edge_dan.wire.core import Incoming
+from edge_dan.wire.core import Incoming, Outgoing
 from edge_dan.wire.errors import ProtocolError
 from edge_dan.wire.messages import Message
 from edge_dan.wire.messages.agenda import Agenda
@@ -65,6 +71,63 @@ DEFAULT_TIMEOUT = 60.0
 INVITE_TIMEOUT = 30.0
 MAX_JOINED = 8  # negotiations mediated by partners that this agent takes part in at once
 JOINED_OUTCOMES = 2_000_000  # outcomes those may list together (two of the largest agendas)
+
+
+@dataclass(frozen=True)
+class Move:
+    """One message of a negotiation, as the mediating agent's core received or sent it.
+
+    ``peer`` is the other party's identity key (the sender of a received message, the recipient
+    of a sent one: a message to every party is one ``Move`` per recipient); ``message`` is the
+    typed wire message (``Invite``, ``Bids``, ``OpenRound``, ``Propose``, ``Answer``,
+    ``Concluded``, ``Withdraw`` from ``edge_dan.wire.messages.negotiation``); ``at`` is the
+    agent's clock. ::
+
+        moves: list[Move] = []
+        await agent.negotiate([partner], "Saturday", space, strategy, observe=moves.append)
+    """
+
+    direction: Literal["received", "sent"]
+    peer: bytes
+    message: Message
+    at: float
+
+
+MoveObserver = Callable[[Move], None]
+
+
+class _Observed:
+    """A party as the driver sees it, reporting every message in and out to ``observe`` (which
+    runs synchronously: it should be quick, and what it raises ends the negotiation)."""
+
+    def __init__(self, party: Party, observe: MoveObserver, clock: Callable[[], float]) -> None:
+        self._party = party
+        self._observe = observe
+        self._clock = clock
+
+    @property
+    def finished(self) -> bool:
+        return self._party.finished
+
+    def receive(self, item: Incoming, now: float) -> None:
+        self._observe(Move("received", item.sender, item.message, now))
+        self._party.receive(item, now)
+
+    def tick(self, now: float) -> None:
+        self._party.tick(now)
+
+    def next_deadline(self) -> float | None:
+        return self._party.next_deadline()
+
+    def take_outgoing(self) -> list[Outgoing]:
+        outgoing = list(self._party.take_outgoing())
+        now = self._clock()
+        for item in outgoing:
+            self._observe(Move("sent", item.recipient, item.message, now))
+        return outgoing
+
+    def take_events(self) -> Sequence[Event]:
+        return self._party.take_events()
 
 
 @dataclass(frozen=True)
@@ -130,12 +193,14 @@ class Negotiations:
         timeout: float = DEFAULT_TIMEOUT,
         group: bytes = b"",
         protocol: NegotiationProtocol = NegotiationProtocol.MEDIATED,
+        observe: MoveObserver | None = None,
     ) -> NegotiationResult:
         """Mediate a negotiation with ``partners`` (identity keys of paired, nearby peers).
 
         ``group``: the norms this group adopted (kept in the store) bind everyone as red lines;
         a partner holding other norms for the group declines at the invitation.
         ``protocol``: alternating offers runs between two agents only (see the module doc).
+        ``observe``: called with every message the negotiation sends and receives (``Move``).
         """
         if protocol is NegotiationProtocol.ALTERNATING_OFFERS and len(partners) != 1:
             raise NegotiationError(
@@ -160,7 +225,7 @@ class Negotiations:
                 norms_digest=digest,
             )
             starter.start(self._agent.clock())
-            return await self._drive(starter, channels)
+            return await self._drive(starter, channels, observe)
         finally:
             await asyncio.gather(*(c.close() for c in channels.values()), return_exceptions=True)
 
@@ -289,6 +354,7 @@ class Negotiations:
         self,
         party: Party,
         channels: dict[bytes, SessionChannel],
+        observe: MoveObserver | None = None,
     ) -> NegotiationResult:
         """Run ``party`` over ``channels`` (the transports' driver) until it ends; keep an accord,
         hand it to bound devices, and ask the owner where the party needs a yes."""
@@ -311,7 +377,8 @@ class Negotiations:
                 approve = await self._on_approval(party.negotiation_id, event)
                 party.decide(approve, self._agent.clock())
 
-        await drive(party, channels, on_event=handle, clock=self._agent.clock)
+        core = party if observe is None else _Observed(party, observe, self._agent.clock)
+        await drive(core, channels, on_event=handle, clock=self._agent.clock)
         if not party.finished and failure is None:  # every session ended: so did the negotiation
             failure = Failed(WithdrawCode.PEER_WITHDREW, "the session ended before the negotiation")
         result = NegotiationResult(party.negotiation_id, accord, failure, receipts)

@@ -12,6 +12,7 @@ from typing import NoReturn
 from edge_dan import __version__
 from edge_dan.cli import (
     accords_cmds,
+    demo_cmds,
     model_cmds,
     partners_cmds,
     peers_cmds,
@@ -204,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     _partner_commands(command, commands, common)
     add_agent_commands(command)  # run, pair, negotiate (edge_dan.cli.agent_args)
     _accord_commands(command, commands, common)
+    _demo_command(command)
     return parser
 
 
@@ -240,6 +242,38 @@ def _accord_commands(
     p.add_argument("--force", action="store_true", help="replace FILE if it exists")
 
 
+def _demo_command(command: Callable[..., argparse.ArgumentParser]) -> None:
+    """edge-dan demo (edge_dan.cli.demo_cmds)."""
+    p = command(
+        "demo",
+        demo_cmds.cmd_demo,
+        "a few Little Dans on this machine pair, decide and sign an accord; writes a report",
+    )
+    p.add_argument(
+        "--agents",
+        type=whole_option(2, 8),
+        default=3,
+        metavar="N",
+        help="how many agents, each with its own owner (2 to 8, default 3)",
+    )
+    p.add_argument(
+        "--report",
+        metavar="FILE",
+        help="where to write the HTML report (default: edge-dan-demo.html here)",
+    )
+    p.add_argument("--open", action="store_true", help="open the report in your browser")
+    p.add_argument(
+        "--keep", metavar="DIR", help="keep the agents' homes in DIR (new or empty) to look at"
+    )
+    p.add_argument(
+        "--network",
+        choices=["auto", "namespace", "loopback"],
+        default="auto",
+        help="auto (default): real mDNS in a private network namespace where the system allows"
+        " one, else loopback (in-process discovery, TCP on 127.0.0.1)",
+    )
+
+
 def _partner_commands(
     command: Callable[..., argparse.ArgumentParser],
     commands: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -269,7 +303,7 @@ def _partner_commands(
 
 
 # Arguments that name files: any bytes the file system allows, UTF-8 or not.
-PATH_ARGUMENTS = frozenset({"home", "file", "answers"})
+PATH_ARGUMENTS = frozenset({"home", "file", "answers", "report", "keep"})
 
 
 def _tolerate_undecodable_bytes() -> None:
