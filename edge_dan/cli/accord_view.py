@@ -13,12 +13,14 @@ import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from edge_dan.errors import EdgeDanError, UsageError
 from edge_dan.identity import IdentityError, fingerprint, verify
 from edge_dan.negotiation.accords.accord import MAX_ACCORD_BYTES, Accord, AccordError
-from edge_dan.owner.accords import StoredAccord
+
+if TYPE_CHECKING:  # numpy comes with it; commands that never list accords skip it
+    from edge_dan.owner.accords import StoredAccord
 
 MIN_ID_PREFIX = 4  # hex digits: fewer would match most accords of a busy store anyway
 SHORT_ID = 12  # hex digits shown in lists, as Accord.__str__ does

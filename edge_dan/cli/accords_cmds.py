@@ -17,6 +17,7 @@ import argparse
 import os
 import stat
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from edge_dan.cli.accord_view import (
     Names,
@@ -30,9 +31,11 @@ from edge_dan.cli.accord_view import (
 from edge_dan.cli.context import Context
 from edge_dan.errors import EdgeDanError, StoreError, StoreExists, UsageError
 from edge_dan.owner import Owner
-from edge_dan.owner.accords import StoredAccord
 from edge_dan.store.files import atomic_write, write_private
 from edge_dan.store.store import Store
+
+if TYPE_CHECKING:  # numpy comes with it; commands that never list accords skip it
+    from edge_dan.owner.accords import StoredAccord
 
 
 class NotVerified(EdgeDanError):

@@ -16,19 +16,20 @@ import signal
 import stat
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from edge_dan.cli.agent_service import AgentService
 from edge_dan.cli.context import Context
 from edge_dan.cli.control_server import ControlServer, claim, socket_path
 from edge_dan.cli.event_log import EventLog
 from edge_dan.cli.numbers import decimal
 from edge_dan.cli.through_agent import networks_for
 from edge_dan.errors import PassphraseUnavailable, StoreNotFound, UsageError
-from edge_dan.negotiation.strategy import Mode, Policy
 from edge_dan.owner import Owner
 from edge_dan.store.store import Store
 from edge_dan.unlock import unlock_passphrase
+
+if TYPE_CHECKING:
+    from edge_dan.cli.agent_service import AgentService
 
 MAX_PASSPHRASE_FILE = 4096  # bytes: a passphrase, not a document
 
@@ -73,6 +74,11 @@ def cmd_run(ctx: Context, args: argparse.Namespace) -> None:
         if args.passphrase_file
         else unlock_passphrase(ctx.home)
     )
+    # Here, not at the top: the agent brings numpy and the network stack, which the commands
+    # that only read the store should not pay for at every start.
+    from edge_dan.cli.agent_service import AgentService
+    from edge_dan.negotiation.strategy import Mode, Policy
+
     model = None
     if not args.no_model:
         from edge_dan.model import ValueModel
