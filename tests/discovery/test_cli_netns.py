@@ -162,3 +162,45 @@ def test_declining_on_the_terminal_leaves_both_stores_unchanged(lab: Lab, tmp_pa
             code, _, err = person.stop()
             assert code == 0, err
     assert stored(ana) == ([], []) and stored(ben) == ([], [])
+
+
+def _terminal(person: CliNode, *args: str) -> pexpect.spawn:
+    """``edge-dan ARGS`` for ``person`` on a real terminal (a pty) inside their node."""
+    argv = ["ip", "netns", "exec", person.node.netns, *edge_dan(person.home, *args)]
+    return pexpect.spawn(argv[0], argv[1:], env=cli_env(), encoding="utf-8", timeout=60)
+
+
+def test_both_owners_compare_the_same_digits_on_their_terminals_and_name_each_other(
+    lab: Lab, tmp_path: Path
+) -> None:
+    ana, ben = two_people(lab, tmp_path)
+    ana.start()
+    ben.start()
+    opening = joining = None
+    try:
+        opening = _terminal(ana, "pair", "--open", "90")
+        opening.expect_exact("Open to pairing")
+        joining = _terminal(ben, "pair", "--with")
+        codes = []
+        for child in (joining, opening):
+            child.expect(r"Code: (\d{6})")
+            codes.append(child.match.group(1))
+        assert codes[0] == codes[1]  # the numeric comparison: the same six digits on both
+        for child, name in ((joining, "Ana"), (opening, "Ben")):
+            child.expect_exact("[y/N]")
+            child.sendline("y")
+            child.expect_exact("Name to keep them under:")
+            child.sendline(name)
+        for child, name in ((joining, "Ana"), (opening, "Ben")):
+            child.expect_exact(f"Paired with {name}")
+            child.expect(pexpect.EOF)
+            child.close()
+            assert child.exitstatus == 0
+    finally:
+        for child in (opening, joining):
+            if child is not None:
+                child.close(force=True)
+        for person in (ana, ben):
+            code, _, err = person.stop()
+            assert code == 0, err
+    assert stored(ana)[0] == ["Ben"] and stored(ben)[0] == ["Ana"]
