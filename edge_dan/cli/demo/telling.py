@@ -5,8 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from edge_dan.cli.demo.story import LEVELS_GLOSS
+from edge_dan.cli.outcome_text import GOOD_SHARE
 
 OBJECT = {"her": "her", "his": "him", "their": "them"}
+
+
+def _in_words(outcome: dict[str, Any]) -> str:
+    """How good the outcome is for its owner, in the words ``edge-dan negotiate`` uses."""
+    whose, share = outcome["pronoun"], outcome["share_of_best"]
+    if share >= 1 - 1e-6:  # shares are rounded to 3 places
+        return f"{whose} best option"
+    if share >= GOOD_SHARE:
+        return f"good for {OBJECT[whose]}"
+    return f"acceptable to {OBJECT[whose]}"
+
+
 WHAT = {"everyday": "Everyday decision", "multi-issue": "Multi-issue decision"}
 
 
@@ -92,7 +105,7 @@ def _decision(number: int, d: dict[str, Any]) -> list[str]:
     lines.append("   Why each Little Dan signed:")
     for o in d["outcomes"]:
         lines.append(
-            f"   - {o['name']}: {o['why']}; good for {OBJECT[o['pronoun']]}:"
+            f"   - {o['name']}: {o['why']}; {_in_words(o)}:"
             f" {o['share_of_best']:.2f} of {o['pronoun']} best (the least {o['pronoun']} Little"
             f" Dan would accept: {o['reservation_share']:.2f})"
         )
