@@ -87,9 +87,7 @@ def ngram() -> None:
     ]
     letters = r"[a-z']+"  # words: lower-case letters and apostrophes
     for words, chars, c in configs:
-        vectorizers = [
-            TfidfVectorizer(ngram_range=words, sublinear_tf=True, token_pattern=letters)
-        ]
+        vectorizers = [TfidfVectorizer(ngram_range=words, sublinear_tf=True, token_pattern=letters)]
         if chars is not None:
             vectorizers.append(
                 TfidfVectorizer(analyzer="char_wb", ngram_range=chars, sublinear_tf=True, min_df=2)

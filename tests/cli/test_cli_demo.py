@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import Cli
@@ -17,9 +18,11 @@ from demo_checks import check_report, check_run
 
 from edge_dan.cli.demo.report_html import render
 
+DemoRun = tuple[dict[str, Any], Path, Path]  # the --json object, the report, the kept homes
+
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, object], Path, Path]:
+def run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     import os
 
     from conftest import REPO
@@ -46,7 +49,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, object], Pa
     return json.loads(result.out), report, keep
 
 
-def test_three_agents_pair_decide_and_sign_verified_accords(run: tuple) -> None:
+def test_three_agents_pair_decide_and_sign_verified_accords(run: DemoRun) -> None:
     data, _, _ = run
     check_run(data, agents=3)
     assert data["network"] == "loopback"
@@ -64,14 +67,14 @@ def test_three_agents_pair_decide_and_sign_verified_accords(run: tuple) -> None:
     assert all(rounds[-1]["answers"].values())
 
 
-def test_the_report_is_self_contained_and_shows_every_owner_and_accord(run: tuple) -> None:
+def test_the_report_is_self_contained_and_shows_every_owner_and_accord(run: DemoRun) -> None:
     data, report, _ = run
     assert data["report"] == str(report)
     page = check_report(report, data)
     assert "verified" in page
 
 
-def test_kept_homes_hold_each_owner_store(run: tuple) -> None:
+def test_kept_homes_hold_each_owner_store(run: DemoRun) -> None:
     data, _, keep = run
     assert data["kept"] == str(keep)
     assert sorted(p.name for p in keep.iterdir()) == sorted(
@@ -80,7 +83,7 @@ def test_kept_homes_hold_each_owner_store(run: tuple) -> None:
     assert all((keep / o["name"].lower() / "store.db").exists() for o in data["owners"])
 
 
-def test_the_report_escapes_every_text(run: tuple) -> None:
+def test_the_report_escapes_every_text(run: DemoRun) -> None:
     data, _, _ = run
     hostile = json.loads(json.dumps(data))
     hostile["owners"][0]["name"] = "<script>alert(1)</script>"
