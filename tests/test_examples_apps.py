@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -176,9 +177,13 @@ def _namespaces() -> set[str]:
 
 
 @pytest.mark.skipif(skip_reason() is not None, reason=str(skip_reason()))
-def test_the_two_machines_script_pairs_and_negotiates_across_two_namespaces(
-    tmp_path: Path,
-) -> None:
+def test_the_two_machines_script_pairs_and_negotiates_across_two_namespaces() -> None:
+    # A short temporary folder: the homes' control sockets must fit AF_UNIX's path limit.
+    with tempfile.TemporaryDirectory(prefix="edan-") as folder:
+        _run_two_machines(Path(folder))
+
+
+def _run_two_machines(tmp_path: Path) -> None:
     before = _namespaces()
     # The script calls `edge-dan` as the README does: this interpreter's one comes first.
     bin_dir = str(Path(sys.executable).parent)
