@@ -3,8 +3,9 @@
 - ``examples/embed_in_app/app.py`` (an asyncio app on the public API) in one network namespace,
   and a partner's ``edge-dan run`` in another: the app's owner confirms the pairing code on the
   app's stdin, the partner negotiates through the CLI, the app's approval policy is asked before
-  it signs; restarted on the same store, the app starts a negotiation itself. SIGTERM stops it
-  with exit 0, and both stores hold the same verified accords.
+  it signs (and when it says no, nothing is signed anywhere); restarted on the same store, the
+  app starts a negotiation itself. SIGTERM stops it with exit 0 and nothing on stderr, and both
+  stores hold the same verified accords.
 - ``examples/two_machines/two_namespaces.sh``: the README's two-host commands in two namespaces.
 """
 
@@ -30,9 +31,15 @@ from edge_dan.owner import Owner
 REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "examples" / "embed_in_app" / "app.py"
 TWO_MACHINES = REPO / "examples" / "two_machines" / "two_namespaces.sh"
-GRANDMA = "Cook dinner for grandma and stay for the evening"
+# Ben (the CLI agent) loves thrills; Ana (the app) keeps the neutral profile of a new store.
+# By the value model, both like paintballing and a rock concert best of their pairs; of the
+# Friday three, the casino is the one both may accept, but Ana's rating of it is under the
+# app's approval rule (0.44 < 0.5), so the app refuses to sign.
+BEN_VALUES = ("stimulation=0.9", "hedonism=0.9", "benevolence=0.1", "universalism=0.1")
+PAINTBALL = "Go paintballing"
 CLUBBING = "Go clubbing until dawn"
-FOOD_BANK = "Volunteer together at the community food bank"
+CONCERT = "Go to a rock concert"
+FRIDAY = ("Volunteer together at the community food bank", "Go to a casino", CLUBBING)
 
 pytestmark = pytest.mark.slow
 
@@ -66,10 +73,14 @@ class RunningApp:
         for line in stream:  # type: ignore[attr-defined]
             sink(line.rstrip("\n"))  # type: ignore[operator]
 
-    def wait_for(self, start: str, timeout: float = 90.0) -> str:
-        """The first line starting with ``start``, waiting for it if need be."""
+    def wait_for(self, start: str, having: str = "", timeout: float = 90.0) -> str:
+        """The first line starting with ``start`` and holding ``having``, waited for."""
+
+        def wanted(line: str) -> bool:
+            return line.startswith(start) and having in line
+
         try:
-            return self.lines.wait_for(lambda line: line.startswith(start), timeout)[1]
+            return self.lines.wait_for(wanted, timeout)[1]
         except TimeoutError as exc:
             raise AssertionError(f"{exc}\nstderr: {self.errors}") from None
 
@@ -104,12 +115,12 @@ def field(line: str, name: str) -> str:
     return found.group(1)
 
 
-def test_the_embedded_app_pairs_negotiates_both_ways_and_stops_cleanly(
+def test_the_embedded_app_pairs_negotiates_both_ways_asks_its_approval_and_stops_cleanly(
     lab: Lab, tmp_path: Path
 ) -> None:
     ben = CliNode(lab, lab.nodes[1], tmp_path / "ben")
     ben.init()
-    assert ben("profile", "set", "benevolence=0.9").returncode == 0
+    assert ben("profile", "set", *BEN_VALUES).returncode == 0
     ben.start("--json")
     ana_home = tmp_path / "ana"  # the app creates this store on its first run
     try:
@@ -126,18 +137,27 @@ def test_the_embedded_app_pairs_negotiates_both_ways_and_stops_cleanly(
             assert f'"code": "{code}"' in paired_out  # both owners saw the same digits
 
             argv = ["negotiate", "Saturday", "--with", "Ana", "--deadline", "30", "--json"]
-            done = ben(*argv, "--option", GRANDMA, "--option", CLUBBING)
+            done = ben(*argv, "--option", PAINTBALL, "--option", CLUBBING)
             assert done.returncode == 0, done.stderr
             assert '"agreed": true' in done.stdout
             approval = app.wait_for("approval")
-            assert field(approval, "sign") == "True" and GRANDMA in approval
+            assert field(approval, "sign") == "True" and PAINTBALL in approval
             saturday = field(app.wait_for("accord-signed"), "id")
             assert saturday in done.stdout
+
+            # The app's approval rule says no: Little Dan does not sign, so nobody is bound.
+            argv[1] = "Friday"
+            refused = ben(*argv, *(f"--option={option}" for option in FRIDAY))
+            assert refused.returncode == 1, refused.stderr
+            assert '"agreed": false' in refused.stdout
+            approval = app.wait_for("approval", "sign=False")
+            assert "casino" in approval and float(field(approval, "rating")) < 0.5
+            app.wait_for("no-agreement")
         finally:
             first_exit = app.stop()
         assert first_exit == 0, app.errors
         assert app.lines.items()[-2:] == ["stopping", "stopped"], (app.lines.items(), app.errors)
-        assert not any("Traceback" in line for line in app.errors), app.errors
+        assert app.errors == []  # nothing on stderr: no traceback, no warning
 
         # Restarted on the same store: Ben is still a partner, and the app asks him this time.
         again = RunningApp(
@@ -145,18 +165,18 @@ def test_the_embedded_app_pairs_negotiates_both_ways_and_stops_cleanly(
             lab.nodes[0],
             ana_home,
             *("--negotiate", "Sunday", "--with", "Ben"),
-            *("--option", FOOD_BANK, "--option", CLUBBING),
+            *("--option", CONCERT, "--option", CLUBBING),
         )
         try:
             again.wait_for("partner-nearby name=Ben")
             approval = again.wait_for("approval")
-            assert field(approval, "sign") == "True" and FOOD_BANK in approval
+            assert field(approval, "sign") == "True" and CONCERT in approval
             sunday = field(again.wait_for("accord-signed"), "id")
         finally:
             second_exit = again.stop()
         assert second_exit == 0, again.errors
         assert again.lines.items()[-1] == "stopped"
-        assert not any("Traceback" in line for line in again.errors), again.errors
+        assert again.errors == []
     finally:
         ben_exit, _, ben_err = ben.stop()
     assert ben_exit == 0, ben_err
