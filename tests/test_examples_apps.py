@@ -4,8 +4,8 @@
   and a partner's ``edge-dan run`` in another: the app's owner confirms the pairing code on the
   app's stdin, the partner negotiates through the CLI, the app's approval policy is asked before
   it signs (and when it says no, nothing is signed anywhere); restarted on the same store, the
-  app starts a negotiation itself. SIGTERM stops it with exit 0 and nothing on stderr, and both
-  stores hold the same verified accords.
+  app starts a negotiation itself. SIGTERM, and SIGINT, stop it with exit 0 and nothing on
+  stderr, and both stores hold the same verified accords.
 - ``examples/two_machines/two_namespaces.sh``: the README's two-host commands in two namespaces.
 """
 
@@ -89,10 +89,10 @@ class RunningApp:
         self.process.stdin.write(text + "\n")
         self.process.stdin.flush()
 
-    def stop(self) -> int:
-        """SIGTERM, as a service manager or Ctrl-C would; the exit code."""
+    def stop(self, number: signal.Signals = signal.SIGTERM) -> int:
+        """SIGTERM (a service manager) or SIGINT (Ctrl-C); the exit code."""
         # Not stop_process: its communicate() would race the readers for the last lines.
-        os.killpg(self.process.pid, signal.SIGTERM)
+        os.killpg(self.process.pid, number)
         try:
             self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -173,9 +173,9 @@ def test_the_embedded_app_pairs_negotiates_both_ways_asks_its_approval_and_stops
             assert field(approval, "sign") == "True" and CONCERT in approval
             sunday = field(again.wait_for("accord-signed"), "id")
         finally:
-            second_exit = again.stop()
+            second_exit = again.stop(signal.SIGINT)  # Ctrl-C, this time
         assert second_exit == 0, again.errors
-        assert again.lines.items()[-1] == "stopped"
+        assert again.lines.items()[-2:] == ["stopping", "stopped"]
         assert again.errors == []
     finally:
         ben_exit, _, ben_err = ben.stop()
@@ -227,5 +227,8 @@ def _run_two_machines(tmp_path: Path) -> None:
     assert accord_id is not None, out
     assert f"both stores hold accord {accord_id.group(1)}" in out
     assert "verified on a third machine" in out
-    assert _namespaces() <= before  # its namespaces are gone
+    made = re.search(r"network namespaces (\S+) and (\S+),", out)
+    assert made is not None, out
+    assert before & set(made.groups()) == set()  # new ones, under names of their own
+    assert _namespaces() & set(made.groups()) == set()  # and gone again
     assert list(tmp_path.iterdir()) == []  # and so are its homes

@@ -191,6 +191,8 @@ def main() -> int:
     parser.add_argument("--option", action="append", default=[], help="an option (two or more)")
     parser.add_argument("--with", dest="with_", metavar="PARTNER", help="the partner's name")
     args = parser.parse_args()
+    if args.open_pairing is not None and not 0 < args.open_pairing <= 3600:  # nan too
+        parser.error("--open-pairing takes a number of seconds, at most 3600")
     if args.negotiate and (not args.with_ or len(args.option) < 2):
         parser.error("--negotiate needs --with PARTNER and two or more --option")
     passphrase = os.environ.get("EDGE_DAN_PASSPHRASE")
