@@ -63,14 +63,23 @@ _WHERE = {
     "LittleDan": "edge_dan.negotiation.strategy",
     "ProtocolError": "edge_dan.wire.errors",
     "PairingError": "edge_dan.wire.errors",
+    "Mode": "edge_dan.negotiation.strategy",
+    "ApprovalNeeded": "edge_dan.negotiation.protocols.core",
+    "Peer": "edge_dan.owner.peers",
+    "PeerEntry": "edge_dan.discovery.directory",
+    "Added": "edge_dan.discovery.directory",
+    "Updated": "edge_dan.discovery.directory",
+    "Removed": "edge_dan.discovery.directory",
 }
 
 __all__ = [
     "Accord",
     "AccordError",
+    "Added",
     "Agent",
     "AgentError",
     "AgentFailure",
+    "ApprovalNeeded",
     "BleNetwork",
     "DiscreteIssue",
     "EdgeDanError",
@@ -80,17 +89,22 @@ __all__ = [
     "LittleDan",
     "LoopbackHub",
     "LoopbackNetwork",
+    "Mode",
     "NegotiationError",
     "NegotiationResult",
     "OutcomeSpace",
     "Owner",
     "PairingError",
     "PartnerSession",
+    "Peer",
+    "PeerEntry",
     "Policy",
     "ProtocolError",
     "RedLine",
+    "Removed",
     "StoreError",
     "TextIssue",
+    "Updated",
     "ValueModel",
     "ValueProfile",
     "WrongPassphrase",
@@ -124,6 +138,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ lo
     from edge_dan.agent.ble_network import BleNetwork
     from edge_dan.agent.networks import LanNetwork, LoopbackHub, LoopbackNetwork
     from edge_dan.agent.values import strategy_for
+    from edge_dan.discovery.directory import Added, PeerEntry, Removed, Updated
     from edge_dan.model import ValueModel
     from edge_dan.negotiation import (
         Accord,
@@ -135,8 +150,10 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ lo
         TextIssue,
     )
     from edge_dan.negotiation.domain.utility import RedLine
-    from edge_dan.negotiation.strategy import LittleDan, Policy
+    from edge_dan.negotiation.protocols.core import ApprovalNeeded
+    from edge_dan.negotiation.strategy import LittleDan, Mode, Policy
     from edge_dan.owner import Owner
+    from edge_dan.owner.peers import Peer
     from edge_dan.store import KdfParams
     from edge_dan.values import ValueProfile
     from edge_dan.wire.errors import PairingError, ProtocolError

@@ -57,7 +57,17 @@ class Link:
 
 @dataclass(frozen=True)
 class PeerEntry:
-    """One peer as far as we can tell: a partner (``identity_key`` set) or one stranger's advert."""
+    """One peer as far as we can tell: a partner (``identity_key`` set) or one stranger's advert.
+
+    What :meth:`Agent.events` and ``agent.directory.entries()`` give; ``preferred`` is the link
+    to use (LAN before BLE)::
+
+        for entry in agent.directory.entries():
+            if entry.partner:
+                print(entry.name, "seen via", entry.preferred.transport)
+            elif entry.open_to_pairing:
+                print("a stranger nearby is open to pairing:", entry.key)
+    """
 
     key: str  # "partner:<fingerprint>" or "stranger:<token hex>"
     identity_key: bytes | None
@@ -103,16 +113,37 @@ class PeerEntry:
 
 @dataclass(frozen=True)
 class Added:
+    """A peer was seen that was not in the directory (an event of :meth:`Agent.events`)::
+
+    async for event in agent.events():
+        if isinstance(event, Added) and event.entry.partner:
+            print(event.entry.name, "is nearby")
+    """
+
     entry: PeerEntry
 
 
 @dataclass(frozen=True)
 class Updated:
+    """A peer already seen changed: a new address or link, pairing opened or closed::
+
+    async for event in agent.events():
+        if isinstance(event, Updated) and event.entry.open_to_pairing:
+            print("open to pairing now:", event.entry.key)
+    """
+
     entry: PeerEntry
 
 
 @dataclass(frozen=True)
 class Removed:
+    """A peer left (its goodbye, or not heard from within its adverts' lifetime)::
+
+    async for event in agent.events():
+        if isinstance(event, Removed) and event.entry.partner:
+            print(event.entry.name, "has gone")
+    """
+
     entry: PeerEntry  # as it was last
 
 

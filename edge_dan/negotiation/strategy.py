@@ -34,7 +34,13 @@ IntArray = npt.NDArray[np.int64]
 
 
 class Mode(Enum):
-    """How much the agent may do without its owner."""
+    """How much the agent may do without its owner.
+
+    ``AUTO`` signs any outcome the owner's values and limits accept; ``ASK`` signs nothing
+    without the owner's yes (the agent's ``on_approval`` callback)::
+
+        policy = Policy(mode=Mode.ASK)
+    """
 
     AUTO = "auto"  # commit to any acceptable outcome the protocol settles on
     ASK = "ask"  # no signature without the owner's yes

@@ -39,6 +39,13 @@ _SELECT = (
 
 @dataclass(frozen=True, repr=False)
 class Peer:
+    """A partner the owner paired with, as the store keeps it (its repr never shows the key
+    the pair shares for discovery)::
+
+        for peer in owner.peers.list():
+            print(peer.name, peer.fingerprint, "paired", peer.paired_at, "by", peer.method)
+    """
+
     identity_key: bytes  # Ed25519 public key
     static_key: bytes  # X25519 Noise static public key presented at pairing
     fingerprint: str

@@ -21,27 +21,25 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from edge_dan import (
+    Added,
     Agent,
+    ApprovalNeeded,
     EdgeDanError,
     LanNetwork,
     LittleDan,
+    Mode,
     OutcomeSpace,
     Owner,
+    Peer,
     Policy,
+    Removed,
     TextIssue,
     ValueModel,
     strategy_for,
 )
-from edge_dan.discovery.directory import Added, Removed  # what Agent.events() yields
 from edge_dan.errors import StoreNotFound
-from edge_dan.negotiation.strategy import Mode
-
-if TYPE_CHECKING:
-    from edge_dan.negotiation.protocols.core import ApprovalNeeded
-    from edge_dan.owner.peers import Peer
 
 # Mode.ASK: Little Dan negotiates by the owner's values but signs nothing until `approve` says yes.
 POLICY = Policy(mode=Mode.ASK)

@@ -76,7 +76,16 @@ class Failed:
 
 @dataclass(frozen=True)
 class ApprovalNeeded:
-    """Mode ``ask``: the owner must say yes or no (:meth:`Party.decide`) to ``outcome``."""
+    """Mode ``ask``: the owner must say yes or no (:meth:`Party.decide`) to ``outcome``.
+
+    An app answers it in the agent's ``on_approval`` callback; nothing is signed without a yes::
+
+        async def approve(negotiation_id: bytes, request: ApprovalNeeded) -> bool:
+            terms = ", ".join(f"{issue}: {value}" for issue, value in request.outcome)
+            return await ask_owner_on_screen(terms)  # the app's own dialog
+
+        agent = Agent(owner, on_approval=approve, ...)
+    """
 
     outcome: Outcome
     utility: float
