@@ -135,6 +135,9 @@ def claim(path: Path) -> None:
     path.unlink()  # stale: its agent was killed before it could remove it
 
 
+MAX_SOCKET_PATH = 108  # sun_path on Linux, its final NUL included
+
+
 class ControlServer:
     """Serve ``handle`` on ``HOME/control.sock`` while started."""
 
@@ -152,7 +155,12 @@ class ControlServer:
         try:
             self._server = await asyncio.start_unix_server(self._serve, path=str(self.path))
         except OSError as exc:
-            raise AgentUnreachable(f"cannot create the control socket {self.path}: {exc}") from None
+            hint = ""
+            if len(os.fsencode(self.path)) >= MAX_SOCKET_PATH:
+                hint = f" (a socket path has under {MAX_SOCKET_PATH} bytes: give a shorter --home)"
+            raise AgentUnreachable(
+                f"cannot create the control socket {self.path}: {exc.strerror or exc}{hint}"
+            ) from None
         finally:
             os.umask(old)
         info = self.path.lstat()

@@ -181,3 +181,15 @@ def test_pair_and_negotiate_check_their_arguments_before_anything_else(device: C
         edge_dan(device.home, "negotiate", "--help"), capture_output=True, text=True, check=True
     )
     assert "--protocol" in result.stdout
+
+
+def test_a_home_too_deep_for_a_unix_socket_is_refused_with_the_way_out(
+    lab: Lab, tmp_path: Path
+) -> None:
+    deep = tmp_path / ("d" * 60) / ("e" * 60) / "home"  # control.sock's path > 107 bytes
+    node = CliNode(lab, lab.nodes[0], deep)
+    node.init()
+    done = node("run", "--no-model", timeout=60)
+    assert done.returncode == 1, done.stderr
+    assert "give a shorter --home" in done.stderr and "Traceback" not in done.stderr
+    assert not (deep / "control.sock").exists()
