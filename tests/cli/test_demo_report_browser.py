@@ -2,8 +2,8 @@
 visible, its console stays silent, and it asks for nothing over the network.
 
 ``edge-dan demo --report`` runs once (a child process, as a person would). Chromium then opens
-the report twice, inside a network namespace of its own (``unshare --net``: nothing it tries can
-leave the machine) with every host name unresolvable:
+the report twice, inside a network namespace of its own (``unshare --net`` as root: nothing it
+tries can leave the machine) with every host name unresolvable:
 
 - as the page itself, for a screenshot (kept in the test's temporary folder; a blank page of the
   same size is the reference for "non-trivial");
@@ -89,8 +89,9 @@ TAMPERING = """
 
 
 def chromium(*args: str, tmp: Path) -> subprocess.CompletedProcess[str]:
-    """Headless Chromium (root needs --no-sandbox) with no network: a namespace of its own when
-    ``unshare`` allows one, and every host name unresolvable in any case."""
+    """Headless Chromium (root needs --no-sandbox) with no network: a namespace of its own with
+    only a loopback that is down (as root, through ``unshare``), and every host name
+    unresolvable in any case."""
     assert CHROMIUM is not None
     argv = [
         CHROMIUM,
@@ -164,7 +165,8 @@ def test_the_report_renders_to_a_screenshot(report: Path, tmp_path: Path) -> Non
     done = chromium(f"--screenshot={shot}", report.as_uri(), tmp=tmp_path)
     assert done.returncode == 0 and shot.exists(), done.stderr[-2000:]
     (tmp_path / "blank.html").write_text("<!DOCTYPE html><title>blank</title>", encoding="utf-8")
-    chromium(f"--screenshot={blank}", (tmp_path / "blank.html").as_uri(), tmp=tmp_path)
+    reference = chromium(f"--screenshot={blank}", (tmp_path / "blank.html").as_uri(), tmp=tmp_path)
+    assert reference.returncode == 0 and blank.exists(), reference.stderr[-2000:]
     picture = shot.read_bytes()
     assert png_size(picture) == WINDOW
     # Text, charts and colours compress far worse than an empty page of the same size.
