@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -161,6 +162,10 @@ def test_the_house_agent_and_edge_dan_run_unlock_from_a_credential_and_stop_on_s
     process = lab.popen(house.node, agent, env=env)
     started = wait_for_line(process, "started ")
     assert "fingerprint=" in started
+    # Its peak memory so far, against the unit's MemoryMax= (a ceiling, not a timing).
+    peak = re.search(r"^VmHWM:\s+(\d+) kB", Path(f"/proc/{process.pid}/status").read_text(), re.M)
+    (memory_max,) = service("MemoryMax")
+    assert peak and int(peak.group(1)) * 1024 < int(memory_max[:-1]) * 1024 * 1024, peak
     out, err = stop_process(process, timeout=30)
     assert process.returncode == 0, err
     assert out.splitlines()[-2:] == ["stopping", "stopped"]
@@ -187,6 +192,98 @@ def test_the_house_agent_and_edge_dan_run_unlock_from_a_credential_and_stop_on_s
     out, err = stop_process(process, timeout=30)
     assert process.returncode == 0, err
     assert "stopped" in out and PASSPHRASE not in out + err
+
+
+def syscall_set(name: str) -> set[str]:
+    """The system calls of systemd's filter group ``name`` (``@system-service``...), expanded."""
+    listing = subprocess.run(
+        ["systemd-analyze", "syscall-filter", name],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.splitlines()[1:]
+    calls: set[str] = set()
+    for entry in (line.strip() for line in listing):
+        if entry.startswith("@"):
+            calls |= syscall_set(entry)
+        elif entry and not entry.startswith("#"):
+            calls.add(entry)
+    return calls
+
+
+def traced(trace: Path) -> tuple[set[str], set[str]]:
+    """The system calls and socket families in an ``strace -f`` log."""
+    calls, families = set(), set()
+    for line in trace.read_text().splitlines():
+        found = re.match(r"^\d+\s+(?:<\.\.\. )?([a-z0-9_]+)[( ]", line)
+        if found:
+            calls.add(found.group(1))
+        family = re.search(r"\bsocket\((AF_\w+)", line)
+        if family:
+            families.add(family.group(1))
+    return calls, families
+
+
+@pytest.fixture
+def thermostat_pty(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The example thermostat firmware booted in QEMU, its UART on a pseudo-terminal: the path."""
+    firmware = build_thermostat(tmp_path_factory) / "thermostat_mps2_an386.elf"
+    qemu = subprocess.Popen(
+        ["qemu-system-arm", "-M", "mps2-an386", "-nographic", "-monitor", "none",
+         "-semihosting-config", "enable=on,target=native", "-serial", "pty",
+         "-kernel", str(firmware)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert qemu.stdout is not None
+        found = re.search(r"/dev/pts/\d+", qemu.stdout.readline())
+        assert found, "QEMU gave no pty"
+        yield found.group(0)
+    finally:
+        qemu.kill()
+        qemu.wait(timeout=30)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not all(shutil.which(tool) for tool in ("strace", "setpriv", "systemd-analyze")),
+    reason="needs strace, setpriv (util-linux) and systemd-analyze",
+)
+@pytest.mark.parametrize("lab", [1], indirect=True)
+def test_the_agents_live_within_the_units_sandbox(
+    lab: Lab, thermostat_pty: str, tmp_path: Path
+) -> None:
+    """Without a systemd to start the unit, its sandbox as far as it can be rebuilt: the whole
+    family run (the house agent with the thermostat included) with no capabilities and
+    no_new_privs, every system call and socket family traced and held to the unit's filters."""
+    sandbox = ["setpriv", "--no-new-privs", "--bounding-set=-all", "--inh-caps=-all"]
+    status = lab.exec(lab.nodes[0], [*sandbox, "cat", "/proc/self/status"]).stdout
+    assert re.search(r"^CapEff:\s+0+$", status, re.M) and re.search(
+        r"^NoNewPrivs:\s+1$", status, re.M
+    )
+    trace = tmp_path / "strace.log"
+    family = [sys.executable, str(EXAMPLE / "family_thermostat.py"), "--members", "2", "--json"]
+    family += ["--shared-network", "--device", thermostat_pty]  # the lab node is the network
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EDGE_DAN_")}
+    run = lab.exec(
+        lab.nodes[0],
+        [*sandbox, "strace", "-f", "-qq", "-o", str(trace), *family],
+        env={**env, "PYTHONPATH": str(REPO)},
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(run.stdout)
+    assert result["device"]["setpoint"] == result["terms"][SETPOINT]  # the whole path ran
+    calls, families = traced(trace)
+    assert {"socket", "ioctl", "openat", "sendto"} <= calls  # the trace was read
+    (allowed,) = service("SystemCallFilter")
+    assert calls <= syscall_set(allowed), sorted(calls - syscall_set(allowed))
+    (restricted,) = service("RestrictAddressFamilies")
+    assert families and families <= set(restricted.split()), families
 
 
 def _private_network() -> bool:
