@@ -329,4 +329,8 @@ def test_the_family_agrees_on_the_heating_and_the_thermostat_applies_the_accord(
     assert device["before"] == 200  # the firmware's default, which Ana's red line rules out
     assert device["setpoint"] == setpoint
     assert device["accord_id"] == accord.id.hex()
-    assert device["receipts"] == [{"setpoint": setpoint}]
+    # And the house agent's log (the Pi's journal) says so, as the service would.
+    journal = result["journal"]
+    assert {"event": "thermostat-applied", "setpoint": setpoint} in journal
+    (logged,) = [line for line in journal if line["event"] == "accord"]
+    assert logged["id"] == accord.id.hex()[:16] and logged["quiet_hours"] == quiet

@@ -32,7 +32,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from house_agent import MAX_SETPOINT, QUIET_HOURS, SETPOINT, SPACE, TOPIC, house_agent
+from house_agent import (
+    MAX_SETPOINT,
+    QUIET_HOURS,
+    SETPOINT,
+    SPACE,
+    TOPIC,
+    house_agent,
+    report_results,
+)
 
 from edge_dan import (
     Accord,
@@ -40,6 +48,7 @@ from edge_dan import (
     KdfParams,
     LanNetwork,
     LittleDan,
+    NegotiationResult,
     OutcomeSpace,
     Owner,
     RedLine,
@@ -182,6 +191,9 @@ class Home:
     house: Agent
     members: Sequence[Member]
     names: dict[str, str]  # fingerprint -> name, as each owner would know their family
+    journal: list[dict[str, object]]  # what the house agent logged, as the Pi's journal shows it
+    settled: asyncio.Event  # the house logged how its negotiation ended for the thermostat
+    house_log: Callable[..., None]  # the house agent's log line (into the journal above)
 
     @property
     def owners(self) -> dict[str, Owner]:
@@ -202,7 +214,13 @@ def make_home(
         member.owner = Owner.create(folder / member.name.lower(), f"{member.name}'s", kdf=kdf)
         names[member.owner.identity.ensure().fingerprint] = member.name
 
+    journal: list[dict[str, object]] = []
+    settled = asyncio.Event()
+
     def house_says(event: str, **fields: object) -> None:
+        journal.append({"event": event, **fields})
+        if event in ("thermostat-applied", "thermostat-not-applied", "negotiation-failed"):
+            settled.set()
         say(f"  [house] {event} " + " ".join(f"{k}={v}" for k, v in fields.items()))
 
     house = house_agent(
@@ -220,7 +238,7 @@ def make_home(
             on_agenda=member.judge,
             on_pairing=says_yes(member.name, names, say),
         )
-    return Home(house_owner, house, members, names)
+    return Home(house_owner, house, members, names, journal, settled, house_says)
 
 
 async def pair_everyone(home: Home, say: Callable[[str], None]) -> None:
@@ -237,8 +255,9 @@ async def pair_everyone(home: Home, say: Callable[[str], None]) -> None:
         await pair(member.agent, first.agent, says_yes(first.name, home.names, say))
 
 
-async def decide(home: Home, say: Callable[[str], None]) -> tuple[Any, Any]:
-    """The first member negotiates with the house and the others: its result, and the house's."""
+async def decide(home: Home, say: Callable[[str], None]) -> NegotiationResult:
+    """The first member negotiates with the house and the others; the house logs what its
+    thermostat did (``house_agent.report_results``, as on the Pi)."""
     first, *others = home.members
     assert first.agent is not None
     parties = [home.house.identity.public_key]
@@ -246,10 +265,16 @@ async def decide(home: Home, say: Callable[[str], None]) -> tuple[Any, Any]:
     for key in parties:
         await first.agent.wait_for_partner(key, timeout=20)
     say(f"{first.name}'s agent asks the house and the family about the heating...")
-    result = await first.agent.negotiate(parties, TOPIC, SPACE, first.strategy(SPACE), timeout=60)
-    # The house's own result carries what the thermostat acknowledged.
-    house_result = await asyncio.wait_for(home.house.negotiations.results.get(), 30)
-    return result, house_result
+    reporting = asyncio.create_task(report_results(home.house, home.house_log))
+    try:
+        result = await first.agent.negotiate(
+            parties, TOPIC, SPACE, first.strategy(SPACE), timeout=60
+        )
+        await asyncio.wait_for(home.settled.wait(), 30)
+    finally:
+        reporting.cancel()
+        await asyncio.gather(reporting, return_exceptions=True)
+    return result
 
 
 async def household(
@@ -265,7 +290,7 @@ async def household(
             for agent in home.agents:
                 await agent.start()
             await pair_everyone(home, say)
-            result, house_result = await decide(home, say)
+            result = await decide(home, say)
         finally:
             for agent in home.agents:
                 await agent.stop()
@@ -280,7 +305,6 @@ async def household(
         "before": before,
         "setpoint": after,
         "accord_id": state.accord_id.hex(),
-        "receipts": [dict(r.applied) for r in house_result.receipts],
     }
     return summary(home, result.accord, device_report, say)
 
@@ -314,6 +338,7 @@ def summary(
         "utilities": utilities,
         "stored": stored,
         "device": device,
+        "journal": home.journal,  # the house agent's log lines, as the Pi's journal shows them
     }
 
 
