@@ -179,6 +179,17 @@ def test_the_house_agent_and_edge_dan_run_unlock_from_a_credential_and_stop_on_s
     refused = lab.exec(house.node, loose_argv, env=env, check=False)
     assert refused.returncode == 1 and "mode 0644" in refused.stderr, refused.stderr
     assert PASSPHRASE not in refused.stderr and "Traceback" not in refused.stderr
+    # A wrong passphrase, or a thermostat that is not plugged in: one line, exit 1.
+    wrong = tmp_path / "wrong"
+    wrong.write_text("not the passphrase\n")
+    wrong.chmod(0o400)
+    for argv, why in (
+        ([*agent[:4], "--passphrase-file", str(wrong)], "wrong passphrase"),
+        ([*agent, "--device", str(tmp_path / "ttyACM9")], "could not open port"),
+    ):
+        done = lab.exec(house.node, argv, env=env, check=False, timeout=60)
+        assert done.returncode == 1 and why in done.stderr, done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1 and "started" not in done.stdout
 
     # The same credential unlocks ``edge-dan run`` (the unit for a Pi without a thermostat).
     run = edge_dan(house.home, "run", "--interface", "eth0", "--no-model")
