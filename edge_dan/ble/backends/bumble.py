@@ -33,7 +33,7 @@ from bumble.gatt import Characteristic, CharacteristicValue, Service
 from bumble.gatt_client import CharacteristicProxy
 
 from edge_dan.ble.advertising import Advertisement, legacy_payloads, report_from_advertising_data
-from edge_dan.ble.errors import ConnectFailed, DeviceNotFound, ServiceMissing
+from edge_dan.ble.errors import BleUnavailable, ConnectFailed, DeviceNotFound, ServiceMissing
 from edge_dan.ble.gatt import GattService, PipeEvents, clamp_att_mtu
 from edge_dan.ble.roles import RecentlySeen, ReportHandler
 from edge_dan.wire.errors import ConnectionLost
@@ -43,6 +43,7 @@ ACL_HIGH_WATER = 32  # host-queued ACL packets beyond which a sender waits for t
 DISCONNECT_TIMEOUT = 5.0  # for the controller to confirm a disconnection we asked for
 FLUSH_TIMEOUT = 2.0  # for the last queued packets to reach the controller before we disconnect
 CONNECT_CANCEL_GRACE = 2.0  # for a controller to confirm it gave up connecting
+POWER_ON_TIMEOUT = 10.0  # for a controller to answer its reset and setup commands
 
 
 def _reason_text(reason: int) -> str:
@@ -51,21 +52,46 @@ def _reason_text(reason: int) -> str:
 
 
 @contextlib.asynccontextmanager
-async def open_device(transport: str, *, name: str = "edge-dan") -> AsyncIterator[Device]:
+async def open_device(
+    transport: str, *, name: str = "edge-dan", timeout: float = POWER_ON_TIMEOUT
+) -> AsyncIterator[Device]:
     """A powered-on bumble ``Device`` on a controller reached through ``transport``.
 
     ``transport`` is a bumble transport name: ``usb:0``, ``serial:/dev/ttyACM0``, ``vhci``,
-    ``hci-socket:0``, ``tcp-client:127.0.0.1:9001`` (a controller served over HCI on TCP, as
-    bumble's own tools and tests do), among others. The device starts on a fresh
-    non-resolvable private address, so even its scan requests carry nothing stable.
+    ``hci-socket:0``, ``tcp-client:127.0.0.1:9001`` or ``unix:/path`` (a controller served over
+    HCI on a socket, as bumble's own tools and tests do), among others. The device starts on a
+    fresh non-resolvable private address, so even its scan requests carry nothing stable.
+
+    ``BleUnavailable`` names the transport and why when it cannot be opened, or when what is
+    there does not answer as a controller within ``timeout`` seconds.
     """
     from bumble.transport import open_transport
 
-    async with await open_transport(transport) as (source, sink):
+    try:
+        opened = await open_transport(transport)
+    except Exception as exc:  # each transport fails its own way: OSError, usb1, ValueError...
+        raise BleUnavailable(
+            f"cannot open the Bluetooth controller at {transport}: {_failure_text(exc)}"
+        ) from exc
+    async with opened as (source, sink):
         address = hci.Address.generate_private_address()
         device = Device.with_hci(name, address, source, sink)
-        await device.power_on()
+        try:
+            await asyncio.wait_for(device.power_on(), timeout)
+        except TimeoutError:
+            raise BleUnavailable(
+                f"the Bluetooth controller at {transport} did not answer within {timeout:g} s"
+            ) from None
+        except (core.BaseBumbleError, hci.HCI_Error, OSError) as exc:
+            raise BleUnavailable(
+                f"the Bluetooth controller at {transport} failed to start: {_failure_text(exc)}"
+            ) from exc
         yield device
+
+
+def _failure_text(exc: BaseException) -> str:
+    """``exc`` in words; some libraries' errors (usb1's) have an empty message."""
+    return str(exc) or type(exc).__name__
 
 
 class BumblePipe(PipeEvents):
