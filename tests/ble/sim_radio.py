@@ -59,6 +59,10 @@ class SimRadio:
     ) -> None:
         self._shut()
 
+    def unplug(self) -> None:
+        """Take every controller away, as pulling its dongle would: each host's transport ends."""
+        self._call(self._close()).result(timeout=30)
+
     def _call(self, coroutine: Coroutine[Any, Any, None]) -> Future[None]:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
 
@@ -72,11 +76,16 @@ class SimRadio:
             )
 
     async def _close(self) -> None:
-        for served in self._transports:
+        transports, self._transports = self._transports, []
+        for served in transports:
             await served.close()
+            # bumble's Unix server transport leaves its listener and its connection open.
             server = getattr(served, "server", None)
-            if server is not None:  # bumble's Unix server transport leaves its listener open
+            if server is not None:
                 server.close()
+            connection = getattr(served.sink, "transport", None)
+            if connection is not None:
+                connection.close()
 
     def _shut(self) -> None:
         if self._thread.is_alive():

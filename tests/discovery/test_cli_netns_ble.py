@@ -5,11 +5,17 @@ cannot see each other; each still runs its LAN network), each driving its own co
 bumble's software radio (``SimRadio``) as it would a USB dongle. Through the command line alone
 they pair by numeric comparison and negotiate; both stores then hold the same verified accord,
 and the logs show every sighting, the pairing and the partner were over BLE.
+
+Also: Bluetooth asked for and not there (no controller at ``--hci``, no BlueZ for ``--ble``)
+stops ``run`` with one line and exit 1, losing nothing; a controller pulled while the agent runs
+fails the requests that need it in one line, and SIGTERM still stops the agent cleanly.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -26,14 +32,21 @@ from edge_dan.negotiation import Accord
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def radio() -> Iterator[SimRadio]:
-    """Two controllers on one software radio, at short paths (a socket path has 107 bytes)."""
+@contextlib.contextmanager
+def controllers(*names: str) -> Iterator[SimRadio]:
+    """A controller per name on one software radio, at short paths (a socket path has 107
+    bytes, too few for pytest's temporary folders)."""
     with (
         tempfile.TemporaryDirectory(prefix="radio") as folder,
-        SimRadio([Path(folder, "ana"), Path(folder, "ben")]) as served,
+        SimRadio([Path(folder, name) for name in names]) as radio,
     ):
-        yield served
+        yield radio
+
+
+@pytest.fixture
+def radio() -> Iterator[SimRadio]:
+    with controllers("ana", "ben") as radio:
+        yield radio
 
 
 def events(log: str) -> list[dict[str, object]]:
@@ -123,3 +136,38 @@ def test_run_stops_with_one_line_when_the_bluetooth_asked_for_is_not_there(
     assert not (person.home / "control.sock").exists()
     assert person("whoami", "--json").stdout == identity
     assert person("check").returncode == 0
+
+
+def status(home: Path) -> dict[str, object]:
+    """The running agent's status, through its control socket (answered once it started)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.settimeout(60)
+        conn.connect(str(home / "control.sock"))
+        conn.sendall(b'{"op": "status"}\n')
+        answer = json.loads(conn.makefile().readline())
+    assert "result" in answer, answer
+    result: dict[str, object] = answer["result"]
+    return result
+
+
+@pytest.mark.parametrize("lab", [1], indirect=True)
+def test_a_controller_pulled_while_running_fails_requests_clearly_and_stops_cleanly(
+    lab: Lab, tmp_path: Path
+) -> None:
+    person = CliNode(lab, lab.nodes[0], tmp_path / "home")
+    person.init()
+    with controllers("dongle") as radio:
+        person.start("--json", "--no-model", "--hci", radio.transport(0))
+        try:
+            assert status(person.home)["networks"] == ["lan", "ble"]
+            radio.unplug()
+            # The agent still runs (on the LAN); advertising an offer over BLE cannot.
+            opening = person("pair", "--open", "5", "--yes")
+            assert opening.returncode == 1, opening.stderr
+            assert "error: the Bluetooth controller did not answer" in opening.stderr
+            assert "Traceback" not in opening.stderr and "internal" not in opening.stderr
+            assert status(person.home)["networks"] == ["lan", "ble"]
+        finally:
+            code, log, err = person.stop()  # SIGTERM
+    assert code == 0, err
+    assert [json.loads(line)["event"] for line in log.splitlines()][-1] == "stopped"
