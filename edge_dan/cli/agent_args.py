@@ -38,7 +38,15 @@ def add_agent_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--ble",
         action="store_true",
-        help="also advertise and listen over Bluetooth LE (off unless asked: needs an adapter)",
+        help="also advertise and listen over Bluetooth LE (off unless asked: needs an adapter;"
+        " the OS's stack: BlueZ on Linux)",
+    )
+    p.add_argument(
+        "--hci",
+        metavar="TRANSPORT",
+        help="Bluetooth LE on this controller, driven by bumble instead of the OS's stack (any"
+        " OS): usb:0, serial:/dev/ttyACM0, hci-socket:0, tcp-client:HOST:PORT, unix:PATH"
+        " (implies --ble)",
     )
     policy = p.add_mutually_exclusive_group()
     policy.add_argument(

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import functools
 import os
 import signal
 import stat
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -90,11 +92,11 @@ def cmd_run(ctx: Context, args: argparse.Namespace) -> None:
         max_duration=args.max_duration,
     )
     log = EventLog(as_json=ctx.json)
-    with Owner.open(ctx.home, passphrase) as owner:
+    with _bluetooth_named(args.hci), Owner.open(ctx.home, passphrase) as owner:
         del passphrase
         service = AgentService(
             owner,
-            networks=networks_for(args.interface, ble=args.ble),
+            networks=networks_for(args.interface, ble=args.ble, hci_transport=args.hci),
             log=log,
             model=model,
             policy=policy,
@@ -104,6 +106,24 @@ def cmd_run(ctx: Context, args: argparse.Namespace) -> None:
         )
         asyncio.run(_serve(ctx, service, log))
     log("stopped")
+
+
+@contextlib.contextmanager
+def _bluetooth_named(hci_transport: str | None) -> Iterator[None]:
+    """Says that a ``BleUnavailable`` (the backend missing, no adapter, no controller at
+    ``--hci``) is about the Bluetooth LE asked for, and what else to try."""
+    from edge_dan.ble import BleUnavailable
+
+    try:
+        yield
+    except BleUnavailable as exc:
+        other = (
+            "check the controller and --hci, or run without --hci"
+            if hci_transport
+            else "give --hci TRANSPORT (e.g. usb:0) to drive a controller with bumble instead,"
+            " or run without --ble"
+        )
+        raise BleUnavailable(f"Bluetooth LE: {exc}; {other}") from exc
 
 
 async def _serve(ctx: Context, service: AgentService, log: EventLog) -> None:

@@ -61,14 +61,18 @@ def _settle(answer: asyncio.Future[dict[str, Any] | None], value: dict[str, Any]
         answer.set_result(value)
 
 
-def networks_for(interfaces: Sequence[str] | None, ble: bool) -> list[Network]:
+def networks_for(
+    interfaces: Sequence[str] | None, ble: bool, hci_transport: str | None = None
+) -> list[Network]:
+    """The LAN on ``interfaces`` (default: all) and, with ``ble``, Bluetooth LE on the OS's
+    stack or, given ``hci_transport``, on that controller driven by bumble."""
     from edge_dan.agent.networks import LanNetwork
 
     chosen: list[Network] = [LanNetwork(interfaces=list(interfaces) if interfaces else None)]
-    if ble:
+    if ble or hci_transport:
         from edge_dan.agent.ble_network import BleNetwork
 
-        chosen.append(BleNetwork.for_platform())
+        chosen.append(BleNetwork.for_platform(hci_transport))
     return chosen
 
 

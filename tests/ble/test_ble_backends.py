@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from conftest import modules_after
 from edge_dan.ble import AGENT_SERVICE, BleUnavailable, ServiceMissing, open_central
 from edge_dan.ble.advertising import Advertisement, ScanReport, legacy_payloads
 from edge_dan.ble.backends.bleak import BleakCentral
-from edge_dan.ble.backends.bumble import BumbleCentral
+from edge_dan.ble.backends.bumble import BumbleCentral, open_device
 from edge_dan.ble.backends.sim import new_link, powered_device
 from edge_dan.ble.choice import agent_backends, backend_for_platform, check_backend
 from edge_dan.ble.roles import find_device
@@ -112,3 +113,40 @@ def test_connecting_to_a_device_without_the_service_fails_clearly() -> None:
         await impostor.stop_advertising()
 
     asyncio.run(asyncio.wait_for(main(), 60))
+
+
+@pytest.mark.parametrize(
+    ("transport", "why"),
+    [
+        ("bogus:0", "unknown transport scheme"),
+        ("tcp-client:no-port", "tcp-client:no-port: "),
+        ("unix:{folder}/nothing.sock", "No such file or directory"),
+    ],
+)
+def test_a_controller_that_cannot_be_opened_is_named_with_the_reason(
+    transport: str, why: str, tmp_path: Path
+) -> None:
+    async def main() -> None:
+        async with open_device(transport.format(folder=tmp_path)):
+            raise AssertionError("opened a controller that is not there")
+
+    with pytest.raises(BleUnavailable, match="cannot open the Bluetooth controller at") as failed:
+        asyncio.run(main())
+    assert why in str(failed.value)
+
+
+def test_a_socket_that_never_answers_as_a_controller_times_out_clearly(tmp_path: Path) -> None:
+    """Something listens at the transport but speaks no HCI: without a bound, powering on would
+    wait for its reset's answer forever."""
+    path = tmp_path / "mute.sock"
+
+    async def main() -> None:
+        listener = await asyncio.start_unix_server(lambda reader, writer: None, str(path))
+        try:
+            async with open_device(f"unix:{path}", timeout=0.5):
+                raise AssertionError("powered on without a controller")
+        finally:
+            listener.close()
+
+    with pytest.raises(BleUnavailable, match=r"at unix:.*mute.sock did not answer within 0.5 s"):
+        asyncio.run(asyncio.wait_for(main(), 30))

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 from bumble import core, hci
@@ -33,7 +33,7 @@ from bumble.gatt import Characteristic, CharacteristicValue, Service
 from bumble.gatt_client import CharacteristicProxy
 
 from edge_dan.ble.advertising import Advertisement, legacy_payloads, report_from_advertising_data
-from edge_dan.ble.errors import ConnectFailed, DeviceNotFound, ServiceMissing
+from edge_dan.ble.errors import BleUnavailable, ConnectFailed, DeviceNotFound, ServiceMissing
 from edge_dan.ble.gatt import GattService, PipeEvents, clamp_att_mtu
 from edge_dan.ble.roles import RecentlySeen, ReportHandler
 from edge_dan.wire.errors import ConnectionLost
@@ -43,6 +43,8 @@ ACL_HIGH_WATER = 32  # host-queued ACL packets beyond which a sender waits for t
 DISCONNECT_TIMEOUT = 5.0  # for the controller to confirm a disconnection we asked for
 FLUSH_TIMEOUT = 2.0  # for the last queued packets to reach the controller before we disconnect
 CONNECT_CANCEL_GRACE = 2.0  # for a controller to confirm it gave up connecting
+POWER_ON_TIMEOUT = 10.0  # for a controller to answer its reset and setup commands
+LOST_COMMAND_TIMEOUT = 0.01  # for a command once the controller's transport is lost
 
 
 def _reason_text(reason: int) -> str:
@@ -51,21 +53,79 @@ def _reason_text(reason: int) -> str:
 
 
 @contextlib.asynccontextmanager
-async def open_device(transport: str, *, name: str = "edge-dan") -> AsyncIterator[Device]:
+async def open_device(
+    transport: str, *, name: str = "edge-dan", timeout: float = POWER_ON_TIMEOUT
+) -> AsyncIterator[Device]:
     """A powered-on bumble ``Device`` on a controller reached through ``transport``.
 
     ``transport`` is a bumble transport name: ``usb:0``, ``serial:/dev/ttyACM0``, ``vhci``,
-    ``hci-socket:0``, ``tcp-client:127.0.0.1:9001`` (a controller served over HCI on TCP, as
-    bumble's own tools and tests do), among others. The device starts on a fresh
-    non-resolvable private address, so even its scan requests carry nothing stable.
+    ``hci-socket:0``, ``tcp-client:127.0.0.1:9001`` or ``unix:/path`` (a controller served over
+    HCI on a socket, as bumble's own tools and tests do), among others. The device starts on a
+    fresh non-resolvable private address, so even its scan requests carry nothing stable.
+
+    ``BleUnavailable`` names the transport and why when it cannot be opened, or when what is
+    there does not answer as a controller within ``timeout`` seconds.
     """
     from bumble.transport import open_transport
 
-    async with await open_transport(transport) as (source, sink):
+    try:
+        opened = await open_transport(transport)
+    except Exception as exc:  # each transport fails its own way: OSError, usb1, ValueError...
+        raise BleUnavailable(
+            f"cannot open the Bluetooth controller at {transport}: {_failure_text(exc)}"
+        ) from exc
+    async with opened as (source, sink):
         address = hci.Address.generate_private_address()
         device = Device.with_hci(name, address, source, sink)
-        await device.power_on()
+        try:
+            await asyncio.wait_for(device.power_on(), timeout)
+        except TimeoutError:
+            raise BleUnavailable(
+                f"the Bluetooth controller at {transport} did not answer within {timeout:g} s"
+            ) from None
+        except (core.BaseBumbleError, hci.HCI_Error, OSError) as exc:
+            raise BleUnavailable(
+                f"the Bluetooth controller at {transport} failed to start: {_failure_text(exc)}"
+            ) from exc
+
+        def lost(_: object) -> None:
+            # A controller gone (a dongle pulled, its HCI server stopped) answers nothing more:
+            # the commands still to come (stopping the scan and the adverts) fail at once
+            # instead of waiting bumble's 10 s each, so the device's owner still stops promptly.
+            device.command_timeout = LOST_COMMAND_TIMEOUT
+
+        source.terminated.add_done_callback(lost)
         yield device
+
+
+def _failure_text(exc: BaseException) -> str:
+    """``exc`` in words; some libraries' errors (usb1's, bumble's timeouts) have no message."""
+    return str(exc) or type(exc).__name__
+
+
+@contextlib.contextmanager
+def _controller_failure(action: str) -> Iterator[None]:
+    """A controller that refuses, times out or is gone, as the ``BleUnavailable`` every backend
+    raises for it (bumble's own errors mean nothing to the layers above)."""
+    try:
+        yield
+    except core.CommandTimeoutError as exc:
+        raise BleUnavailable(
+            f"the Bluetooth controller did not answer (unplugged, or its link is down); cannot"
+            f" {action}"
+        ) from exc
+    except (core.BaseBumbleError, hci.HCI_Error) as exc:
+        raise BleUnavailable(
+            f"the Bluetooth controller failed to {action}: {_failure_text(exc)}"
+        ) from exc
+
+
+@contextlib.contextmanager
+def _controller_gone_is_stopped() -> Iterator[None]:
+    """Stopping on a controller that refuses or is gone (a dongle pulled): it is stopped
+    either way, and whoever is shutting down must get on with it."""
+    with contextlib.suppress(core.BaseBumbleError, hci.HCI_Error):
+        yield
 
 
 class BumblePipe(PipeEvents):
@@ -197,7 +257,8 @@ class BumblePeripheral:
         """Advertise ``advertisement`` from a fresh random private address."""
         payloads = legacy_payloads(advertisement)
         async with self._advertising:
-            await self._device.stop_advertising()
+            with _controller_failure("advertise"):
+                await self._device.stop_advertising()
             address = hci.Address.generate_private_address()  # non-resolvable: links to nothing
             # The device-wide address too (a legacy-only controller advertises from it). A
             # controller that refuses while this device also scans still gets the new address
@@ -214,7 +275,8 @@ class BumblePeripheral:
     async def stop_advertising(self) -> None:
         async with self._advertising:
             self._payloads = None
-            await self._device.stop_advertising()
+            with _controller_gone_is_stopped():
+                await self._device.stop_advertising()
 
     async def accept(self) -> BumblePipe:
         """The next central that connected and subscribed to the notify characteristic."""
@@ -227,14 +289,15 @@ class BumblePeripheral:
             if self._payloads is None:
                 return
             advertising, scan_response = self._payloads
-            await self._device.start_advertising(
-                own_address_type=hci.OwnAddressType.RANDOM,
-                advertising_data=advertising,
-                scan_response_data=scan_response,
-                auto_restart=True,
-                advertising_interval_min=self._interval,
-                advertising_interval_max=self._interval,
-            )
+            with _controller_failure("advertise"):
+                await self._device.start_advertising(
+                    own_address_type=hci.OwnAddressType.RANDOM,
+                    advertising_data=advertising,
+                    scan_response_data=scan_response,
+                    auto_restart=True,
+                    advertising_interval_min=self._interval,
+                    advertising_interval_max=self._interval,
+                )
 
     def _on_connection(self, connection: Connection) -> None:
         if connection.role != hci.Role.PERIPHERAL:
@@ -294,12 +357,14 @@ class BumbleCentral:
     async def start_scan(self, on_report: ReportHandler) -> None:
         self._on_report = on_report
         if not self.device.is_scanning:
-            await self.device.start_scanning(active=True, filter_duplicates=False)
+            with _controller_failure("scan"):
+                await self.device.start_scanning(active=True, filter_duplicates=False)
 
     async def stop_scan(self) -> None:
         self._on_report = None
         if self.device.is_scanning:
-            await self.device.stop_scanning()
+            with _controller_gone_is_stopped():
+                await self.device.stop_scanning()
 
     async def connect(
         self, address: str | hci.Address, service: GattService, *, timeout: float = 10.0
