@@ -154,7 +154,7 @@ def test_tampered_qr_text_is_refused_and_nothing_changes(tmp_path: Path) -> None
     async def scenario() -> None:
         async with two(tmp_path) as (ana, ben):
             offer = await ana.agent.offer_qr(30, names("Ben"))
-            with pytest.raises(InvalidPairingPayload, match="damaged|truncated"):
+            with pytest.raises(InvalidPairingPayload, match=r"damaged|truncated"):
                 await ben.agent.pair_by_qr(offer.text[:-3], names("Ana"), wait=WAIT)
             with pytest.raises(InvalidPairingPayload, match="not an edge_dan pairing code"):
                 await ben.agent.pair_by_qr("HELLO:1:ABC", names("Ana"), wait=WAIT)
