@@ -13,6 +13,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pexpect
 import pytest
 from cli_agent import CliNode, cli_env, edge_dan
 from netns import Lab
@@ -25,9 +26,9 @@ CODE_LINE = re.compile(r"Type this code on the other device: (\d{4}) (\d{4})")
 
 def showing(
     person: CliNode, *args: str, timeout: float = 60.0
-) -> tuple[subprocess.Popen[str], str]:
+) -> tuple[subprocess.Popen[str], str, str]:
     """``edge-dan pair ARGS`` in the background until it shows the QR text or the code: the
-    process, and that text or the 8 digits."""
+    process, that text or the 8 digits, and what it printed so far."""
     shown = person.popen("pair", *args)
     assert shown.stderr is not None
     seen = ""
@@ -160,3 +161,44 @@ def test_expired_qr_and_damaged_text_or_code_are_refused(lab: Lab, tmp_path: Pat
         assert done.returncode == 2, (args, done.stderr)
         assert "pairing code" in one_line_error(done) or "8 digits" in done.stderr
     assert partners(ana) == [] and partners(ben) == []
+
+
+def test_on_a_terminal_the_owner_names_the_new_partner_or_declines(
+    lab: Lab, tmp_path: Path
+) -> None:
+    ana, ben = two_people(lab, tmp_path)
+    ana.start()
+
+    def type_code(code: str, name: str) -> pexpect.spawn:
+        """Ben types the code on a terminal (read from stdin: '-') and answers the name."""
+        argv = ["ip", "netns", "exec", ben.node.netns]
+        argv += edge_dan(ben.home, "pair", "--code-entry", "-")
+        child = pexpect.spawn(argv[0], argv[1:], env=cli_env(), encoding="utf-8", timeout=90)
+        child.expect_exact("Paste the code: ")
+        child.sendline(code)
+        child.expect(r"The device [0-9a-z-]+ paired by typed code\.")
+        child.expect_exact("Name to keep them under (empty declines): ")
+        child.sendline(name)
+        child.expect(pexpect.EOF)
+        child.close()
+        return child
+
+    try:
+        shown, code, _ = showing(ana, "--code", "90", "--yes", "--name", "Ben")
+        declined = type_code(code, "")
+        assert declined.exitstatus == 1
+        assert "you declined; nothing was kept" in str(declined.before)
+        _, err = shown.communicate(timeout=60)
+        assert shown.returncode == 1 and "the other owner declined" in err
+        assert partners(ana) == [] and partners(ben) == []
+
+        shown, code, _ = showing(ana, "--code", "90", "--yes", "--name", "Ben")
+        named = type_code(code, "Ana at home")
+        assert named.exitstatus == 0, named.before
+        assert "Paired with Ana at home" in str(named.before)
+        _, err = shown.communicate(timeout=60)
+        assert shown.returncode == 0, err
+    finally:
+        exit_code, _, err = ana.stop()
+        assert exit_code == 0, err
+    assert partners(ana) == [("Ben", "code")] and partners(ben) == [("Ana at home", "code")]
