@@ -17,7 +17,9 @@ unpairing reaches every remaining partner, and how the first key arrives right a
 Only partners complete a handshake (``Noise_IKpsk1`` with a psk from this agent's advertising key
 and the epoch, ``edge_dan.agent.admission``), so a stranger who connects learns neither the static
 key nor the identity; while the owner has pairing open a stranger's XX gets through, and pairs or
-is refused (``CloseCode.REFUSED``) by the owner's answer.
+is refused (``CloseCode.REFUSED``) by the owner's answer. While the owner shows a QR code or has
+a code window open (``offer_qr``, ``offer_code``), the pairing it offers gets through too
+(``edge_dan.agent.pairing_offers``).
 
 Liveness comes from the sessions: when one dies (its keepalives give up), the partner's link
 leaves the directory at once, instead of lingering for zeroconf's 19-minute PTR floor.

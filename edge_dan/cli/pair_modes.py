@@ -15,7 +15,7 @@ the agent's log: a log outlives the window and may be read by others.
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from edge_dan.agent import AgentError
 from edge_dan.agent.pairing import PAIRING_TIMEOUT
@@ -24,14 +24,32 @@ from edge_dan.owner.peers import Peer
 from edge_dan.wire.errors import InvalidPairingPayload, PairingError
 
 if TYPE_CHECKING:
+    from edge_dan.agent import Agent
     from edge_dan.agent.pairing_offers import NamePeer
-    from edge_dan.cli.agent_service import AgentService, Exchange
 
 Method = Literal["qr", "code"]
 
 
 class PairingFailed(EdgeDanError):
     """The pairing did not complete (declined by either owner, timed out, or broke off)."""
+
+
+class Exchange(Protocol):
+    """How a request talks to the owner who made it (``agent_service.Exchange``)."""
+
+    async def progress(self, event: dict[str, Any]) -> None: ...
+
+    async def ask(self, question: dict[str, Any], timeout: float) -> dict[str, Any] | None: ...
+
+
+class AgentService(Protocol):
+    """What these pairings use of ``agent_service.AgentService`` (which imports this module)."""
+
+    agent: Agent
+
+    def log(self, event: str, **fields: object) -> None: ...
+
+    def free_name(self, wanted: str) -> str | None: ...
 
 
 METHOD_WORDS = {"qr": "QR code", "code": "typed code"}
