@@ -5,6 +5,8 @@
   ``ble_network``: ``BleNetwork``, Bluetooth LE.
 - ``sessions``: ``PartnerSession``, and what the agent offers the parts that serve sessions.
 - ``pairing``: pairing with a stranger nearby (numeric comparison; both owners answer).
+- ``pairing_offers``: pairing by QR code (``offer_qr``, ``pair_by_qr``) and by typed code
+  (``offer_code``, ``pair_by_code``); both owners name each other.
 - ``negotiations``: negotiating with partners over those sessions, mediator or participant,
   and keeping the signed accords; ``Move``: one message of a negotiation, for ``observe``.
 - ``values``: from the owner's values to a negotiation strategy (``strategy_for``).

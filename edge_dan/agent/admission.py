@@ -18,7 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from edge_dan.discovery.tokens import DEFAULT_SKEW, session_psks
-from edge_dan.wire.session import PartnerAdmission
+from edge_dan.wire.session import PairingGate, PartnerAdmission
 
 MAX_SEEN = 4096  # message-1 ephemeral keys remembered; the oldest go first beyond it
 
@@ -70,11 +70,14 @@ def admission(
     *,
     first_contact: bool,
     seen: SeenEphemerals,
+    pairing: PairingGate | None = None,
 ) -> PartnerAdmission:
     """What a responder session takes at ``now`` (wall clock): partners holding ``own_key``
-    (this epoch's psk or a neighbouring one's), and strangers only if ``first_contact``."""
+    (this epoch's psk or a neighbouring one's), strangers only if ``first_contact``, and the
+    pairing the owner offered (a QR code shown, a code window open) through ``pairing``."""
     return PartnerAdmission(
         psks=session_psks(own_key, now, period),
         first_contact=first_contact,
         fresh=seen.fresh,
+        pairing=pairing,
     )

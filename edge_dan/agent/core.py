@@ -17,7 +17,9 @@ unpairing reaches every remaining partner, and how the first key arrives right a
 Only partners complete a handshake (``Noise_IKpsk1`` with a psk from this agent's advertising key
 and the epoch, ``edge_dan.agent.admission``), so a stranger who connects learns neither the static
 key nor the identity; while the owner has pairing open a stranger's XX gets through, and pairs or
-is refused (``CloseCode.REFUSED``) by the owner's answer.
+is refused (``CloseCode.REFUSED``) by the owner's answer. While the owner shows a QR code or has
+a code window open (``offer_qr``, ``offer_code``), the pairing it offers gets through too
+(``edge_dan.agent.pairing_offers``).
 
 Liveness comes from the sessions: when one dies (its keepalives give up), the partner's link
 leaves the directory at once, instead of lingering for zeroconf's 19-minute PTR floor.
@@ -44,6 +46,14 @@ from edge_dan.agent.negotiations import (
 )
 from edge_dan.agent.networks import Network, NetworkHooks, default_networks
 from edge_dan.agent.pairing import AskOwner, pair_over
+from edge_dan.agent.pairing_offers import (
+    CODE_PROLOGUE,
+    PAIRING_PATTERNS,
+    QR_PROLOGUE,
+    NamePeer,
+    PairingOffer,
+    confirm,
+)
 from edge_dan.agent.sessions import PartnerSession, SessionHandler
 from edge_dan.bridge.accords import AccordReceipt, DeviceBinding
 from edge_dan.discovery.directory import (
@@ -71,13 +81,17 @@ from edge_dan.negotiation.domain.outcomes import OutcomeSpace
 from edge_dan.negotiation.strategy import LittleDan
 from edge_dan.owner import NotPaired, Owner
 from edge_dan.owner.peers import Peer
+from edge_dan.pairing.code import CodeEntry
 from edge_dan.pairing.policy import decide
+from edge_dan.pairing.qr import QrPayload, QrScan
+from edge_dan.pairing.result import PairingResult
 from edge_dan.transports.channel import SessionChannel
-from edge_dan.wire.errors import ProtocolError, SessionClosed
+from edge_dan.wire.errors import PairingError, ProtocolError, SessionClosed
 from edge_dan.wire.messages import CloseCode
 from edge_dan.wire.messages.discovery import AdvertisingKeyGrant
 from edge_dan.wire.messages.negotiation import NegotiationProtocol
-from edge_dan.wire.session import Role, Session, SessionLimits
+from edge_dan.wire.noise import Handshake, KeyPair
+from edge_dan.wire.session import Prelude, Role, Session, SessionLimits
 
 GRANT_TIMEOUT = 10.0  # seconds to wait for the partner's advertising key after the handshake
 CAPABILITIES = ("negotiate",)
@@ -172,6 +186,7 @@ class Agent(StartStop):
         self._rotator: TokenRotator | None = None
         self._seen_ephemerals = SeenEphemerals(period, clock)
         self._on_pairing = on_pairing
+        self._offer: PairingOffer | None = None  # a QR code shown or a code window open
         # What the agent could not do on its own, newest last (bounded: a hostile peer that
         # fails pairing in a loop must not grow memory).
         self.failures: deque[AgentFailure] = deque(maxlen=MAX_FAILURES)
@@ -234,7 +249,11 @@ class Agent(StartStop):
             await network.refresh()
 
     async def close_pairing(self) -> None:
-        """Stop advertising as open to pairing now (the owner is done, or changed their mind)."""
+        """Stop advertising as open to pairing now (the owner is done, or changed their mind);
+        a QR code or code window still open is withdrawn."""
+        if self._offer is not None:
+            self._offer.close()
+            self._offer = None
         if self._rotator is None or not self._started:
             raise AgentError("the agent is not started")
         self._rotator.close_pairing()
@@ -322,6 +341,7 @@ class Agent(StartStop):
                 self._period,
                 first_contact=pairing_open and self._on_pairing is not None,
                 seen=self._seen_ephemerals,
+                pairing=None if self._offer is None else self._offer.gate,
             ),
         )
 
@@ -423,6 +443,9 @@ class Agent(StartStop):
 
     async def _accept(self, channel: SessionChannel, *, via: Transport) -> None:
         decision = decide(self.owner.peers, channel.peer_identity_key, channel.peer_static_key)
+        if decision.peer is None and channel.session.pattern in PAIRING_PATTERNS:
+            await self._serve_offer(channel)
+            return
         if decision.peer is None:
             open_now = self._rotator is not None and self._rotator.is_open(self.clock())
             if not open_now or self._on_pairing is None:
@@ -468,6 +491,166 @@ class Agent(StartStop):
         peer = await self._pair_on(channel, initiator=True, ask_owner=ask_owner)
         if peer is None:
             raise AgentError("the pairing did not complete")
+        return peer
+
+    async def offer_qr(self, ttl: float, name_peer: NamePeer) -> PairingOffer:
+        """Show a one-time QR code (``offer.render()``, ``offer.text``) for ``ttl`` seconds; the
+        device that scans it pairs (``pair_by_qr``). ``await offer.result()`` gives the peer;
+        ``name_peer(fingerprint)`` names it (None declines). See ``edge_dan.agent.pairing_offers``.
+        """
+        return await self._open_offer("qr", ttl, name_peer)
+
+    async def offer_code(self, ttl: float, name_peer: NamePeer) -> PairingOffer:
+        """Open a code window for ``ttl`` seconds: ``offer.code`` (8 digits) is typed on the
+        other device (``pair_by_code``); 5 attempts. Otherwise as ``offer_qr``."""
+        return await self._open_offer("code", ttl, name_peer)
+
+    async def _open_offer(
+        self, method: Literal["qr", "code"], ttl: float, name: NamePeer
+    ) -> PairingOffer:
+        if self._rotator is None or not self._started:
+            raise AgentError("the agent is not started")
+        if self._offer is not None and self._offer.is_open():
+            raise AgentError("a QR code or code window is open already; close it first")
+        self._offer = PairingOffer(method, self.identity, ttl, name, self.clock)
+        await self.open_to_pairing(ttl)
+        return self._offer
+
+    async def _serve_offer(self, channel: SessionChannel) -> None:
+        offer = self._offer
+        peer = None if offer is None else await offer.serve(channel, self.owner.peers)
+        if offer is None or peer is None:
+            await channel.close(CloseCode.REFUSED, "pairing failed")
+            return
+        try:
+            await self._exchange_grants(channel, peer)
+        except (ProtocolError, AgentError, TimeoutError) as error:
+            self._fail("pairing", error)  # the peer is kept; its key arrives next session
+        offer.paired(peer)
+        await channel.close()
+
+    async def pair_by_qr(self, text: str, name_peer: NamePeer, *, wait: float) -> Peer:
+        """Pair with the device showing the QR code whose text is ``text`` (``EDGEDAN:1:...``):
+        it is looked for among the strangers nearby open to pairing for up to ``wait`` seconds.
+        ``InvalidPairingPayload`` for a text that is not a pairing code."""
+        payload = QrPayload.parse(text)
+
+        def start() -> tuple[Callable[[float], Session], Callable[[], PairingResult]]:
+            scan = QrScan(payload, KeyPair.from_private(self.identity.static_private))
+            handshake = scan.initiator(QR_PROLOGUE)
+
+            def session(now: float) -> Session:
+                return Session(
+                    Role.INITIATOR,
+                    self.identity,
+                    now=now,
+                    handshake=handshake,
+                    capabilities=("pair",),
+                    limits=self._limits,
+                )
+
+            return session, lambda: scan.result(handshake)
+
+        return await self._pair_by_handshake(start, name_peer, wait, speaks_first=True)
+
+    async def pair_by_code(self, code: str, name_peer: NamePeer, *, wait: float) -> Peer:
+        """Pair with the device whose code window shows ``code`` (8 digits; spaces allowed),
+        looked for among the strangers nearby open to pairing for up to ``wait`` seconds."""
+        CodeEntry(code, KeyPair.generate())  # a malformed code fails here, before any network
+
+        def start() -> tuple[Callable[[float], Session], Callable[[], PairingResult]]:
+            entry = CodeEntry(code, KeyPair.from_private(self.identity.static_private))
+            ran: list[Handshake] = []
+
+            def answer(reply: bytes) -> Handshake:
+                ran.append(entry.receive(reply, CODE_PROLOGUE))
+                return ran[0]
+
+            def session(now: float) -> Session:
+                return Session(
+                    Role.INITIATOR,
+                    self.identity,
+                    now=now,
+                    prelude=Prelude(entry.start(), answer),
+                    capabilities=("pair",),
+                    limits=self._limits,
+                )
+
+            return session, lambda: entry.result(ran[0])
+
+        return await self._pair_by_handshake(start, name_peer, wait, speaks_first=False)
+
+    async def _pair_by_handshake(
+        self,
+        start: Callable[[], tuple[Callable[[float], Session], Callable[[], PairingResult]]],
+        name_peer: NamePeer,
+        wait: float,
+        *,
+        speaks_first: bool,
+    ) -> Peer:
+        """Try the strangers open to pairing (newest first) until one completes the handshake
+        (within ``wait`` seconds); then both owners name each other."""
+        tried: set[str] = set()
+        last: ProtocolError | None = None
+        try:
+            async with asyncio.timeout(wait):
+                while True:
+                    for entry in self._pairing_candidates(tried):
+                        tried.add(entry.key)
+                        link = self._reachable(entry)
+                        assert link is not None  # candidates are reachable
+                        session, result = start()
+                        try:
+                            network = self._network(link.transport)
+                            channel = await network.connect(link.address, session)
+                        except ProtocolError as error:
+                            last = error
+                            continue
+                        return await self._finish_initiated(
+                            channel, result(), name_peer, speaks_first
+                        )
+                    self._changed.clear()
+                    await self._changed.wait()
+        except TimeoutError:
+            if last is None:
+                raise AgentError(
+                    f"no device nearby was open to pairing within {wait:g} s"
+                ) from None
+            raise PairingError(
+                "no device nearby took this code: it is wrong, used already or expired, or its"
+                " device is out of reach; nothing changed"
+            ) from None
+
+    def _pairing_candidates(self, tried: set[str]) -> list[PeerEntry]:
+        offers = [
+            e
+            for e in self.directory.entries()
+            if not e.partner and e.open_to_pairing and e.key not in tried
+        ]
+        offers = [e for e in offers if self._reachable(e) is not None]
+        return sorted(offers, key=lambda e: e.preferred.last_seen, reverse=True)
+
+    async def _finish_initiated(
+        self,
+        channel: SessionChannel,
+        result: PairingResult,
+        name_peer: NamePeer,
+        speaks_first: bool,
+    ) -> Peer:
+        try:
+            peer = await confirm(
+                channel, result, self.owner.peers, name_peer, speaks_first=speaks_first
+            )
+            await self._exchange_grants(channel, peer)
+        except (ProtocolError, AgentError, StoreError, TimeoutError) as error:
+            self._fail("pairing", error)
+            await channel.close(CloseCode.REFUSED, "pairing failed")
+            if isinstance(error, TimeoutError):
+                raise PairingError(
+                    "the other owner did not answer in time; nothing was kept"
+                ) from None
+            raise
+        await channel.close()
         return peer
 
     async def unpair(self, identity_key: bytes) -> bool:

@@ -91,7 +91,8 @@ def add_agent_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
     p = command(
         "pair",
         pair_cmds.cmd_pair,
-        "pair with a stranger's agent nearby: both owners see the same six digits and confirm",
+        "pair with a stranger's agent nearby: by numeric comparison (--open, --with), a QR"
+        " code (--qr, --scan-text) or a typed code (--code, --code-entry)",
     )
     p.add_argument(
         "--open",
@@ -111,17 +112,47 @@ def add_agent_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
         " lists it (default: the only one nearby)",
     )
     p.add_argument(
+        "--qr",
+        nargs="?",
+        const=pair_cmds.DEFAULT_OPEN_SECONDS,
+        type=seconds_option(0, MAX_OPEN_SECONDS),
+        metavar="SECONDS",
+        help="show a one-time QR code (and its text) for SECONDS (default 120); the device"
+        " that scans it, or pastes its text with --scan-text, pairs with you",
+    )
+    p.add_argument(
+        "--scan-text",
+        metavar="TEXT",
+        help="pair with the device showing this QR code, by its text (EDGEDAN:1:...; '-' reads"
+        " it from stdin): for a device without a camera",
+    )
+    p.add_argument(
+        "--code",
+        nargs="?",
+        const=pair_cmds.DEFAULT_OPEN_SECONDS,
+        type=seconds_option(0, MAX_OPEN_SECONDS),
+        metavar="SECONDS",
+        help="show an 8-digit code for SECONDS (default 120, 5 attempts) to type on the other"
+        " device with --code-entry: for a device without a screen or camera",
+    )
+    p.add_argument(
+        "--code-entry",
+        metavar="CODE",
+        help="pair with the device showing this 8-digit code ('-' reads it from stdin)",
+    )
+    p.add_argument(
         "--wait",
         type=seconds_option(0, MAX_WAIT_SECONDS),
         default=pair_cmds.DEFAULT_WAIT_SECONDS,
         metavar="SEC",
-        help="with --with: how long to look for the stranger (default 30)",
+        help="with --with, --scan-text, --code-entry: how long to look for the other device"
+        " (default 30)",
     )
     p.add_argument(
         "--yes",
         action="store_true",
-        help="confirm without asking: skips comparing the digits, so it is for tests and"
-        " automation only (the code is still printed)",
+        help="confirm without asking: skips comparing the digits (numeric comparison) and"
+        " naming the new partner, so it is for tests and automation only",
     )
     p.add_argument("--name", help="with --yes: the name to keep the new partner under")
     _interfaces(p)

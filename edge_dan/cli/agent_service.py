@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 from edge_dan.agent import Agent, AgentError
 from edge_dan.agent.pairing import PAIRING_TIMEOUT
 from edge_dan.agent.values import strategy_for
+from edge_dan.cli import pair_modes
 from edge_dan.cli.control_protocol import Request
 from edge_dan.cli.outcome_text import summarise
+from edge_dan.cli.pair_modes import PairingFailed
 from edge_dan.discovery.directory import Added, PeerEntry, Removed
 from edge_dan.errors import EdgeDanError, UsageError
 from edge_dan.negotiation.domain.errors import NegotiationError
@@ -38,10 +40,6 @@ if TYPE_CHECKING:
 
 POLL = 0.1  # seconds between looks at the store while a pairing finishes
 OPTION_ISSUE = "option"  # the issue --option texts make
-
-
-class PairingFailed(EdgeDanError):
-    """The pairing did not complete (declined by either owner, timed out, or broke off)."""
 
 
 class Exchange(Protocol):
@@ -187,9 +185,12 @@ class AgentService:
             if not isinstance(wanted, str):
                 self._log("pairing-declined", fingerprint=peer)
                 return None
-        return self._free_name(wanted or f"partner {peer[:9]}")
+        return self.free_name(wanted or f"partner {peer[:9]}")
 
-    def _free_name(self, wanted: str) -> str | None:
+    def log(self, event: str, **fields: object) -> None:
+        self._log(event, **fields)
+
+    def free_name(self, wanted: str) -> str | None:
         """``wanted`` if no partner has it, else with a number added; None if unusable."""
         try:
             name = check_name(wanted)
@@ -216,6 +217,12 @@ class AgentService:
             )
         if request.op == "negotiate":
             return await self.negotiate(exchange, **args)
+        if request.op in ("pair_qr", "pair_code"):
+            shown: pair_modes.Method = "qr" if request.op == "pair_qr" else "code"
+            return await pair_modes.offer(self, exchange, shown, **args)
+        if request.op in ("pair_scan", "pair_code_entry"):
+            typed: pair_modes.Method = "qr" if request.op == "pair_scan" else "code"
+            return await pair_modes.join(self, exchange, typed, **args)
         raise UsageError(f"unknown operation {request.op!r}")  # pragma: no cover (decoded)
 
     def status(self) -> dict[str, Any]:

@@ -104,6 +104,29 @@ OPERATIONS: Mapping[str, Mapping[str, tuple[Check, object]]] = {
         "yes": (_flag, False),
         "name": (_optional_text, None),
     },
+    # QR and typed-code pairing (edge_dan.cli.pair_modes): show/open, or pair from the secret.
+    "pair_qr": {
+        "seconds": (_seconds, _REQUIRED),
+        "yes": (_flag, False),
+        "name": (_optional_text, None),
+    },
+    "pair_code": {
+        "seconds": (_seconds, _REQUIRED),
+        "yes": (_flag, False),
+        "name": (_optional_text, None),
+    },
+    "pair_scan": {
+        "secret": (_text, _REQUIRED),
+        "wait": (_seconds, _REQUIRED),
+        "yes": (_flag, False),
+        "name": (_optional_text, None),
+    },
+    "pair_code_entry": {
+        "secret": (_text, _REQUIRED),
+        "wait": (_seconds, _REQUIRED),
+        "yes": (_flag, False),
+        "name": (_optional_text, None),
+    },
     "negotiate": {
         "topic": (_text, _REQUIRED),
         "options": (_optional_texts, []),

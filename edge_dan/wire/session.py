@@ -36,6 +36,14 @@ message-1 ephemeral key the ``fresh`` check has seen before is a replay and fail
 XX is taken only while ``first_contact`` is set (the owner opened pairing); otherwise a stranger's
 message 1 fails like any bad frame: nothing is sent back, the connection just ends.
 
+Pairing handshakes (QR, typed code; ``edge_dan.pairing`` prepares them). An initiator may be
+given its prepared ``handshake`` (QR: ``IKpsk2`` to the key in the QR) or a ``Prelude``: one
+cleartext frame it sends first and a function that turns the peer's cleartext answer into the
+handshake to run (typed code: SPAKE2, then ``XXpsk3``). A responder's ``PartnerAdmission.pairing``
+is offered every first frame that is neither first contact nor a partner's: it returns the
+prepared handshake (``PairingStart``), with the cleartext answer to send first if the frame was a
+prelude, or None to refuse. Either way the session's own payloads, prologue and checks apply.
+
 Handshake payloads. Each side proves its identity inside the encrypted part of the handshake with
 a ``HandshakePayload``: protocol version, Ed25519 identity key, the identity's signature over
 ``static_key_message(<its Noise static key>)`` and its capabilities. XX: the responder's in message
@@ -169,11 +177,14 @@ class PartnerAdmission:
     ``psks``: the ``IKpsk1`` psks accepted now (1..MAX_ADMISSION_PSKS, the most likely first).
     ``first_contact``: also take XX, which shows this side's identity to anyone (pairing open).
     ``fresh``: called with the ephemeral key of a message 1 whose psk fitted; False = a replay.
+    ``pairing``: called with a first frame that is neither first contact nor a partner's while
+    the owner shows a QR code or has a code window open; the pairing it starts, or None.
     """
 
     psks: tuple[bytes, ...]
     first_contact: bool = False
     fresh: Callable[[bytes], bool] | None = None
+    pairing: PairingGate | None = None
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.psks) <= MAX_ADMISSION_PSKS:
@@ -216,6 +227,34 @@ class ProtocolFailure:
 Event = HandshakeComplete | MessageReceived | Closed | ProtocolFailure
 
 
+@dataclass(frozen=True)
+class Prelude:
+    """An initiator's cleartext exchange before its handshake (typed-code pairing's SPAKE2).
+
+    ``frame`` goes out first; ``answer`` takes the responder's cleartext reply and returns the
+    prepared handshake to run (with this session's ``prologue``), or raises ``ProtocolError``.
+    """
+
+    frame: bytes
+    answer: Callable[[bytes], Handshake]
+
+
+@dataclass(frozen=True)
+class PairingStart:
+    """How a responder takes a pairing that a first frame starts (see ``PartnerAdmission``).
+
+    ``handshake``: the prepared responder handshake (``IKpsk2`` or ``XXpsk3``, with this
+    session's ``prologue``). ``reply``: None when the first frame is that handshake's message 1;
+    else the frame was a prelude, ``reply`` is the cleartext answer, and message 1 follows.
+    """
+
+    handshake: Handshake
+    reply: bytes | None = None
+
+
+PairingGate = Callable[[bytes], PairingStart | None]
+
+
 class Session:
     """One side of a secure session; see the module docstring for the protocol.
 
@@ -226,6 +265,8 @@ class Session:
     contact, and never plain IK).
     ``expected_peer_identity`` (Ed25519 public key), when given, must be the identity the peer
     proves, else the handshake fails. ``now`` starts the handshake timer.
+    ``handshake`` (a prepared pairing handshake) or ``prelude`` (an exchange that yields one)
+    replace ``pattern`` for an initiator; see the module docstring.
     """
 
     def __init__(
@@ -241,22 +282,14 @@ class Session:
         capabilities: tuple[str, ...] = (),
         limits: SessionLimits | None = None,
         admission: PartnerAdmission | None = None,
+        handshake: Handshake | None = None,
+        prelude: Prelude | None = None,
     ) -> None:
-        if pattern not in (*PROTOCOL_NAMES, None):
-            raise ValueError(f"pattern must be one of {sorted(PROTOCOL_NAMES)} or None")
-        if pattern is None and role is Role.INITIATOR:
-            raise ValueError("an initiator must choose its pattern ('XX' or 'IK')")
-        if (psk is not None) != (pattern is not None and "psk" in pattern):
-            raise ValueError("psk is required for the psk patterns and only there")
-        if psk is not None and len(psk) != PSK_LEN:
-            raise ValueError(f"a psk is {PSK_LEN} bytes")
-        wants_rs = pattern is not None and pattern.startswith("IK") and role is Role.INITIATOR
-        if wants_rs != (remote_static is not None):
-            raise ValueError("remote_static is required for an IK initiator and only there")
-        if remote_static is not None and len(remote_static) != DHLEN:
-            raise ValueError(f"remote_static must be a {DHLEN}-byte X25519 public key")
-        if admission is not None and (role is Role.INITIATOR or pattern is not None):
-            raise ValueError("admission is for a responder with pattern=None")
+        prepared = handshake is not None or prelude is not None
+        if prepared:
+            _check_prepared(role, pattern, psk, remote_static, handshake=handshake, prelude=prelude)
+            pattern = None
+        _check_pattern(role, pattern, psk, remote_static, admission=admission, prepared=prepared)
         try:  # the payload is the same in every handshake message this side sends
             self._payload = encode(
                 HandshakePayload(
@@ -296,9 +329,14 @@ class Session:
         self._peer: HandshakeComplete | None = None
         self._peer_proof: HandshakePayload | None = None
         self._sent_first = False  # whether this side wrote its first handshake message
+        self._prelude = prelude
         if pattern is not None:
             self._start_handshake(pattern, remote_static)
-        if role is Role.INITIATOR:
+        if handshake is not None:
+            self._use_prepared(handshake)
+        if prelude is not None:
+            self._queue(prelude.frame)
+        elif role is Role.INITIATOR:
             self._write_handshake_message()
 
     # -- what the caller can look at -------------------------------------------------------
@@ -456,6 +494,16 @@ class Session:
             psks=() if self._psk is None else (self._psk,),
         )
 
+    def _use_prepared(self, handshake: Handshake) -> None:
+        """Run a handshake built by a pairing method (it holds its psk and keys already)."""
+        names = {name: pattern for pattern, name in PROTOCOL_NAMES.items()}
+        pattern = names.get(handshake.protocol_name)
+        if pattern is None or "psk" not in pattern:
+            raise HandshakeError(f"{handshake.protocol_name} is not a pairing handshake")
+        if handshake.initiator != (self.role is Role.INITIATOR) or handshake.complete:
+            raise HandshakeError("the prepared handshake is not a fresh one for this side")
+        self._pattern, self._handshake = pattern, handshake
+
     @property
     def _xx_family(self) -> bool:
         """XX and XXpsk3: message 1 carries no identity (anyone can read it), so no payload."""
@@ -471,11 +519,17 @@ class Session:
 
     def _read_handshake_message(self, frame: bytes) -> None:
         first_contact = len(frame) == XX_FIRST_MESSAGE_LEN
+        if self._prelude is not None:  # the responder's cleartext answer to our prelude
+            prelude, self._prelude = self._prelude, None
+            self._use_prepared(prelude.answer(frame))
+            self._write_handshake_message()
+            return
         if self._handshake is None and self._admission is not None:
             if first_contact and not self._admission.first_contact:
                 raise HandshakeError("first contact (XX) is not open; only partners get in")
             if not first_contact:
-                self._admit_partner(frame, self._admission)
+                if not self._admit_partner(frame, self._admission):
+                    self._admit_pairing(frame, self._admission)
                 return
         if self._handshake is None:  # a responder that accepts either pattern
             self._start_handshake("XX" if first_contact else "IK", None)
@@ -486,11 +540,23 @@ class Session:
             raise HandshakeError("a handshake message arrived out of turn")
         self._continue_handshake(handshake, handshake.read_message(frame))
 
-    def _admit_partner(self, frame: bytes, admission: PartnerAdmission) -> None:
+    def _admit_pairing(self, frame: bytes, admission: PartnerAdmission) -> None:
+        """A first frame that is no partner's: a pairing the owner offered, or a failure."""
+        start = None if admission.pairing is None else admission.pairing(frame)
+        if start is None:
+            raise HandshakeError("message 1 is not from a partner (no accepted psk fits)")
+        self._use_prepared(start.handshake)
+        if start.reply is not None:
+            self._queue(start.reply)  # the prelude's answer; message 1 comes next
+            return
+        self._continue_handshake(start.handshake, start.handshake.read_message(frame))
+
+    def _admit_partner(self, frame: bytes, admission: PartnerAdmission) -> bool:
         """Message 1 of IKpsk1 under each candidate psk in turn; the first that decrypts wins.
 
         Every failed try leaves nothing behind (a fresh ``Handshake`` each), and none of them
         sends anything: a stranger without a psk learns nothing, not even which check failed.
+        False if no psk fits (the frame may still start a pairing the owner offered).
         """
         name = PROTOCOL_NAMES["IKpsk1"]
         static = KeyPair.from_private(self._identity.static_private)  # once, not per try
@@ -502,11 +568,12 @@ class Session:
                 continue
             break
         else:
-            raise HandshakeError("message 1 is not from a partner (no accepted psk fits)")
+            return False
         if admission.fresh is not None and not admission.fresh(frame[:DHLEN]):
             raise HandshakeError("a replayed message 1 (its ephemeral key was seen before)")
         self._pattern, self._handshake = "IKpsk1", handshake
         self._continue_handshake(handshake, payload)
+        return True
 
     def _continue_handshake(self, handshake: Handshake, payload: bytes) -> None:
         first_xx = self._xx_family and self.role is Role.RESPONDER and not self._sent_first
@@ -605,6 +672,51 @@ class Session:
     def _drop_keys(self) -> None:
         self._handshake = None
         self._send_cipher = self._recv_cipher = None
+
+
+def _check_pattern(
+    role: Role,
+    pattern: str | None,
+    psk: bytes | None,
+    remote_static: bytes | None,
+    *,
+    admission: PartnerAdmission | None,
+    prepared: bool,
+) -> None:
+    """The constructor's arguments agree with each other (see ``Session``)."""
+    if pattern not in (*PROTOCOL_NAMES, None):
+        raise ValueError(f"pattern must be one of {sorted(PROTOCOL_NAMES)} or None")
+    if pattern is None and role is Role.INITIATOR and not prepared:
+        raise ValueError("an initiator must choose its pattern ('XX' or 'IK')")
+    if (psk is not None) != (pattern is not None and "psk" in pattern):
+        raise ValueError("psk is required for the psk patterns and only there")
+    if psk is not None and len(psk) != PSK_LEN:
+        raise ValueError(f"a psk is {PSK_LEN} bytes")
+    wants_rs = pattern is not None and pattern.startswith("IK") and role is Role.INITIATOR
+    if wants_rs != (remote_static is not None):
+        raise ValueError("remote_static is required for an IK initiator and only there")
+    if remote_static is not None and len(remote_static) != DHLEN:
+        raise ValueError(f"remote_static must be a {DHLEN}-byte X25519 public key")
+    if admission is not None and (role is Role.INITIATOR or pattern is not None):
+        raise ValueError("admission is for a responder with pattern=None")
+
+
+def _check_prepared(
+    role: Role,
+    pattern: str | None,
+    psk: bytes | None,
+    remote_static: bytes | None,
+    *,
+    handshake: Handshake | None,
+    prelude: Prelude | None,
+) -> None:
+    """A prepared handshake or a prelude replaces the pattern, psk and remote key."""
+    if role is not Role.INITIATOR or pattern not in ("XX", None) or psk or remote_static:
+        raise ValueError("a prepared handshake or prelude is for an initiator alone")
+    if handshake is not None and prelude is not None:
+        raise ValueError("give a prepared handshake or a prelude, not both")
+    if handshake is not None and not handshake.initiator:
+        raise ValueError("a prepared initiator handshake must be the initiator's")
 
 
 def _clip(reason: str) -> str:
