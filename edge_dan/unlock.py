@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import stat
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -143,3 +144,36 @@ def unlock_passphrase(home: Path, *, prompt: Prompt = getpass.getpass) -> str:
     if value:
         return _text(value, "in the OS keyring")
     return ask("passphrase", PASSPHRASE_ENV, prompt=prompt)
+
+
+MAX_PASSPHRASE_FILE = 4096  # bytes: a passphrase, not a document
+
+
+def passphrase_from_file(path: Path) -> str:
+    """The passphrase in ``path``: a regular file only its owner can read, one line of UTF-8
+    (a systemd credential is exactly that); ``PassphraseUnavailable`` says what is wrong."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        raise PassphraseUnavailable(f"cannot read the passphrase file: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as file:
+        info = os.fstat(file.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise PassphraseUnavailable("the passphrase file is not a regular file")
+        if info.st_mode & 0o077:
+            raise PassphraseUnavailable(
+                f"the passphrase file can be read by others (mode {stat.S_IMODE(info.st_mode):04o})"
+                "; make it private: chmod 600 (a systemd credential already is)"
+            )
+        data = file.read(MAX_PASSPHRASE_FILE + 1)
+    if len(data) > MAX_PASSPHRASE_FILE:
+        raise PassphraseUnavailable("the passphrase file is too large to hold one passphrase")
+    text = data.removesuffix(b"\n").removesuffix(b"\r")
+    if b"\n" in text or b"\r" in text:
+        raise PassphraseUnavailable("the passphrase file must hold one line")
+    if not text:
+        raise PassphraseUnavailable("the passphrase file is empty")
+    try:
+        return text.decode("utf-8")
+    except UnicodeDecodeError:
+        raise PassphraseUnavailable("the passphrase file is not UTF-8 text") from None

@@ -14,7 +14,6 @@ import contextlib
 import functools
 import os
 import signal
-import stat
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,44 +24,13 @@ from edge_dan.cli.control_server import ControlServer, claim, socket_path
 from edge_dan.cli.event_log import EventLog
 from edge_dan.cli.numbers import decimal
 from edge_dan.cli.through_agent import networks_for
-from edge_dan.errors import PassphraseUnavailable, StoreNotFound, UsageError
+from edge_dan.errors import StoreNotFound, UsageError
 from edge_dan.owner import Owner
 from edge_dan.store.store import Store
-from edge_dan.unlock import unlock_passphrase
+from edge_dan.unlock import passphrase_from_file, unlock_passphrase
 
 if TYPE_CHECKING:
     from edge_dan.cli.agent_service import AgentService
-
-MAX_PASSPHRASE_FILE = 4096  # bytes: a passphrase, not a document
-
-
-def read_passphrase_file(path: Path) -> str:
-    """The passphrase in ``path``: a regular file only its owner can read, one line of UTF-8."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError as exc:
-        raise PassphraseUnavailable(f"cannot read the passphrase file: {exc.strerror}") from None
-    with os.fdopen(fd, "rb") as file:
-        info = os.fstat(file.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise PassphraseUnavailable("the passphrase file is not a regular file")
-        if info.st_mode & 0o077:
-            raise PassphraseUnavailable(
-                f"the passphrase file can be read by others (mode {stat.S_IMODE(info.st_mode):04o})"
-                "; make it private: chmod 600 (a systemd credential already is)"
-            )
-        data = file.read(MAX_PASSPHRASE_FILE + 1)
-    if len(data) > MAX_PASSPHRASE_FILE:
-        raise PassphraseUnavailable("the passphrase file is too large to hold one passphrase")
-    text = data.removesuffix(b"\n").removesuffix(b"\r")
-    if b"\n" in text or b"\r" in text:
-        raise PassphraseUnavailable("the passphrase file must hold one line")
-    if not text:
-        raise PassphraseUnavailable("the passphrase file is empty")
-    try:
-        return text.decode("utf-8")
-    except UnicodeDecodeError:
-        raise PassphraseUnavailable("the passphrase file is not UTF-8 text") from None
 
 
 def cmd_run(ctx: Context, args: argparse.Namespace) -> None:
@@ -72,7 +40,7 @@ def cmd_run(ctx: Context, args: argparse.Namespace) -> None:
         raise UsageError("--ask needs a terminal to ask on")
     claim(socket_path(ctx.home))  # a second agent on this home stops here, before any unlock
     passphrase = (
-        read_passphrase_file(Path(args.passphrase_file))
+        passphrase_from_file(Path(args.passphrase_file))
         if args.passphrase_file
         else unlock_passphrase(ctx.home)
     )

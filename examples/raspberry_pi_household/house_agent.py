@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import os
 import signal
-import stat
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -42,6 +41,8 @@ from edge_dan import (
 )
 from edge_dan.bridge.accords import DeviceBinding
 from edge_dan.bridge.link import SerialDevice
+from edge_dan.errors import PassphraseUnavailable
+from edge_dan.unlock import passphrase_from_file
 
 if TYPE_CHECKING:
     from edge_dan.agent.networks import Network
@@ -63,7 +64,6 @@ SPACE = OutcomeSpace(
 MAX_SETPOINT = 220  # the house's red line: the energy budget allows no more than 22.0 °C
 DEVICE_RANGE = (50, 300)  # what the example thermostat accepts (firmware_bridge/PROTOCOL.md)
 HOUSE_RESERVATION = 0.2
-MAX_PASSPHRASE_FILE = 4096
 
 Log = Callable[..., None]
 
@@ -152,27 +152,12 @@ async def report_results(agent: Agent, log: Log = log_line) -> None:
 
 
 def read_passphrase_file(path: Path) -> str:
-    """The passphrase in ``path``: a regular file nobody else may read, one line of UTF-8 (a
-    systemd credential is exactly that: mode 0400, owned by the service's user)."""
+    """The passphrase in ``path``, checked as ``edge-dan run --passphrase-file`` checks it (a
+    regular file nobody else may read, one line: a systemd credential is exactly that)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError as exc:
-        raise SystemExit(f"house_agent: cannot read the passphrase file: {exc.strerror}") from None
-    with os.fdopen(fd, "rb") as file:
-        info = os.fstat(file.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise SystemExit("house_agent: the passphrase file is not a regular file")
-        if info.st_mode & 0o077:
-            mode = f"{stat.S_IMODE(info.st_mode):04o}"
-            raise SystemExit(f"house_agent: others can read the passphrase file (mode {mode})")
-        data = file.read(MAX_PASSPHRASE_FILE + 1)
-    text = data.removesuffix(b"\n")
-    if not text or len(data) > MAX_PASSPHRASE_FILE or b"\n" in text:
-        raise SystemExit("house_agent: the passphrase file must hold one line")
-    try:
-        return text.decode("utf-8")
-    except UnicodeDecodeError:
-        raise SystemExit("house_agent: the passphrase file is not UTF-8 text") from None
+        return passphrase_from_file(path)
+    except PassphraseUnavailable as error:
+        raise SystemExit(f"house_agent: {error}") from None
 
 
 async def serve(owner: Owner, args: argparse.Namespace) -> None:
