@@ -4,8 +4,10 @@
 
 Each tier runs in its own subprocess so peak RSS and cold start (import + load) are its own.
 Tiers: fp32 (models/build/minilm-fp32, made by models/build.py; skipped if absent), the shipped
-int8, and the numpy-only tiny tier ``static-tiny`` (models/build_tiny.py). Ratios are to fp32
-when it is there.
+int8 on onnxruntime, the same int8 files on the numpy runtime (``int8-np``: the pure-Python
+tokenizer and numpy, what a phone without onnxruntime runs), and the numpy-only tiny tier
+``static-tiny`` (models/build_tiny.py). Ratios are to fp32 when it is there; the numpy runtime's
+ratios to int8 on onnxruntime are printed after the table.
 """
 
 from __future__ import annotations
@@ -61,7 +63,8 @@ def worker(name: str, path: str | None, repeats: int, f1_n: int) -> dict[str, An
 
     from edge_dan.model import ValueModel
 
-    model = ValueModel.load(path, threads=1)
+    runtime = "numpy" if name.endswith("-np") else "auto"
+    model = ValueModel.load(path, threads=1, runtime=runtime)
     model.scores(["warm up"])
     cold = time.perf_counter() - t0
     lat = []
@@ -73,7 +76,7 @@ def worker(name: str, path: str | None, repeats: int, f1_n: int) -> dict[str, An
     batch = [OPTIONS[i % len(OPTIONS)] + f" ({i})" for i in range(32)]
     # Throughput at batch 32 asks for real batches (the default runs one text at a time, so
     # that scores never depend on batch-mates).
-    model = ValueModel.load(path, threads=1, batch_size=32)
+    model = ValueModel.load(path, threads=1, batch_size=32, runtime=runtime)
     model.scores(batch)
     # Time for at least half a second: the fast tiers finish ten batches in a few milliseconds,
     # too short to measure steadily.
@@ -119,6 +122,20 @@ def _ratio(x: float | None, ref: float | None) -> str:
     return f" ({x / ref:.2f}x)"
 
 
+def _numpy_ratios(rows: list[dict[str, Any]], cols: list[tuple[str, str, str]]) -> None:
+    """The numpy runtime against onnxruntime on the same int8 files."""
+    native = next((r for r in rows if r["tier"] == "int8"), None)
+    numpy_run = next((r for r in rows if r["tier"] == "int8-np"), None)
+    if native is None or numpy_run is None:
+        return
+    ratios = [
+        f"{label} {numpy_run[key] / native[key]:.2f}x"
+        for label, key, _ in cols[:4]
+        if numpy_run.get(key) and native.get(key)
+    ]
+    print("int8-np / int8 (numpy runtime / onnxruntime): " + ", ".join(ratios))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--worker", nargs=2, metavar=("NAME", "PATH"), help=argparse.SUPPRESS)
@@ -139,6 +156,7 @@ def main() -> None:
     else:
         notes.append(f"fp32 skipped: {FP32_DIR} missing (run python models/build.py)")
     tiers.append(("int8", "-"))
+    tiers.append(("int8-np", "-"))
     from edge_dan.model import TIERS, tier_directory
 
     tiny_dir = tier_directory("static-tiny") if "static-tiny" in TIERS else None
@@ -175,6 +193,7 @@ def main() -> None:
                 txt += _ratio(v, ref.get(key))
             cells.append(f"{txt:>20s}")
         print(f"{r['tier']:6s} | " + " | ".join(cells))
+    _numpy_ratios(rows, cols)
     print(
         "one intra-op thread; latency over short everyday options; F1 = official ValueEval F1 "
         "on validation premises with the shipped thresholds (tuned partly on validation: "

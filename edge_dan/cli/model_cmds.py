@@ -319,6 +319,7 @@ def cmd_model_info(ctx: Context, args: argparse.Namespace) -> None:
         "sha256": hashlib.sha256(meta_bytes).hexdigest(),
         "files": files,
         "encoder": meta["encoder"].get("kind"),
+        "runtime": model.runtime,
         "dim": model.dim,
         "categories": len(model.categories),
         "validation": {
@@ -335,7 +336,8 @@ def cmd_model_info(ctx: Context, args: argparse.Namespace) -> None:
     ]
     lines += [f"  {n:<14} {f['bytes']:>10} B  {f['sha256']}" for n, f in files.items()]
     lines.append(
-        f"encoder     {data['encoder']}, {model.dim} dimensions, {data['categories']} categories"
+        f"encoder     {data['encoder']}, {model.dim} dimensions, {data['categories']} categories,"
+        f" run by {model.runtime}"
     )
     if measures:
         shown = ", ".join(

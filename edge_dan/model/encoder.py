@@ -8,9 +8,11 @@ encoder (for example a numpy-only static embedding table) plugs in by adding an 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Protocol
 
 import numpy as np
@@ -64,6 +66,73 @@ def clean_text(text: str) -> str:
     return text
 
 
+RUNTIMES = ("auto", "onnxruntime", "numpy")
+
+
+def _native_runtime_installed() -> bool:
+    """Whether onnxruntime and tokenizers can be imported (without importing them)."""
+    return all(importlib.util.find_spec(name) is not None for name in ("onnxruntime", "tokenizers"))
+
+
+def _onnxruntime(
+    model_path: Path, tok_bytes: bytes, max_length: int, threads: int
+) -> tuple[Any, Any]:
+    try:
+        from tokenizers import Tokenizer
+    except ImportError as exc:
+        raise ModelError("runtime 'onnxruntime' needs the package 'tokenizers'") from exc
+    try:
+        ort: Any = _import_onnxruntime()
+    except ImportError as exc:
+        raise ModelError("runtime 'onnxruntime' needs the package 'onnxruntime'") from exc
+    try:
+        tokenizer = Tokenizer.from_str(tok_bytes.decode("utf-8"))
+    except Exception as exc:
+        raise ModelError(f"the tokenizer file next to {model_path} is unreadable: {exc}") from exc
+    # Whatever the file says, never pad (batches are padded to their longest member here)
+    # and always truncate, so a long text costs at most max_length tokens.
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(max_length=max_length)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.log_severity_level = 3
+    try:
+        session = ort.InferenceSession(
+            str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+    except Exception as exc:
+        raise ModelError(f"model file {model_path} cannot be loaded by onnxruntime: {exc}") from exc
+    return session, tokenizer
+
+
+def _numpy_runtime(model_path: Path, tok_bytes: bytes, max_length: int) -> tuple[Any, Any]:
+    from edge_dan.model.numpy_runtime import NumpySession
+    from edge_dan.model.wordpiece import WordPieceTokenizer
+
+    try:
+        text = tok_bytes.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ModelError(f"the tokenizer file next to {model_path} is not UTF-8") from exc
+    return NumpySession.load(model_path), _WordPieceIds(
+        WordPieceTokenizer.from_json(text, max_length=max_length)
+    )
+
+
+class _WordPieceIds:
+    """The pure-Python tokenizer behind the two calls the encoder makes of ``tokenizers``."""
+
+    def __init__(self, tokenizer: Any) -> None:
+        self._tokenizer = tokenizer
+
+    def token_to_id(self, token: str) -> int | None:
+        return self._tokenizer.vocab.get(token)  # type: ignore[no-any-return]
+
+    def encode_batch(self, texts: Sequence[str]) -> list[SimpleNamespace]:
+        return [SimpleNamespace(ids=ids) for ids in self._tokenizer.encode_batch(texts)]
+
+
 class OnnxEncoder:
     """A transformer exported to ONNX with pooling and normalisation inside the graph.
 
@@ -92,6 +161,7 @@ class OnnxEncoder:
         self._tokenizer = tokenizer
         self._output = output
         self._takes_token_types = any(i.name == "token_type_ids" for i in session.get_inputs())
+        self.runtime = "onnxruntime"  # which runtime runs the graph (``open`` says)
 
     @classmethod
     def open(
@@ -102,44 +172,27 @@ class OnnxEncoder:
         threads: int,
         batch_size: int,
         verify: bool,
+        runtime: str = "auto",
     ) -> OnnxEncoder:
+        """``runtime``: ``onnxruntime`` (with the ``tokenizers`` library), ``numpy`` (the
+        same graph and tokenizer file in pure Python and numpy, for devices without those
+        wheels), or ``auto``: onnxruntime where both are installed, else numpy."""
+        if runtime not in RUNTIMES:
+            raise ModelError(f"runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
         enc = meta["encoder"]
         tok_meta = meta.get("tokenizer", {})
         model_path = check_file(directory, meta, str(enc.get("file", "model.onnx")), verify=verify)
         tok_name = str(tok_meta.get("file", "tokenizer.json"))
         tok_bytes = read_checked(directory, meta, tok_name, verify=verify)
-        try:
-            from tokenizers import Tokenizer
-        except ImportError as exc:  # pragma: no cover - a packaging fault
-            raise ModelError("the value model needs the package 'tokenizers'") from exc
-        try:
-            ort: Any = _import_onnxruntime()
-        except ImportError as exc:  # pragma: no cover - a packaging fault
-            raise ModelError("the value model needs the package 'onnxruntime'") from exc
         max_length = int(tok_meta.get("max_length", 128))
-        try:
-            tokenizer = Tokenizer.from_str(tok_bytes.decode("utf-8"))
-        except Exception as exc:
-            raise ModelError(f"tokenizer file {directory / tok_name} is unreadable: {exc}") from exc
-        # Whatever the file says, never pad (batches are padded to their longest member here)
-        # and always truncate, so a long text costs at most max_length tokens.
-        tokenizer.no_padding()
-        tokenizer.enable_truncation(max_length=max_length)
+        if runtime == "auto":
+            runtime = "onnxruntime" if _native_runtime_installed() else "numpy"
+        if runtime == "numpy":
+            session, tokenizer = _numpy_runtime(model_path, tok_bytes, max_length)
+        else:
+            session, tokenizer = _onnxruntime(model_path, tok_bytes, max_length, threads)
         pad_id = tokenizer.token_to_id("[PAD]")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.log_severity_level = 3
-        try:
-            session = ort.InferenceSession(
-                str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:
-            raise ModelError(
-                f"model file {model_path} cannot be loaded by onnxruntime: {exc}"
-            ) from exc
-        return cls(
+        encoder = cls(
             session,
             tokenizer,
             dim=int(enc["dim"]),
@@ -148,6 +201,8 @@ class OnnxEncoder:
             batch_size=batch_size,
             output=str(enc.get("output", "sentence_embedding")),
         )
+        encoder.runtime = runtime
+        return encoder
 
     def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids of each text (with [CLS]/[SEP], truncated, unpadded)."""

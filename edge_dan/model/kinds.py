@@ -20,6 +20,7 @@ def _open_static(directory: Path, meta: dict[str, Any], **options: Any) -> Encod
     """The numpy-only static encoder of the tiny tier (imported only when it is loaded)."""
     from edge_dan.model.static import StaticEncoder
 
+    options.pop("runtime", None)  # numpy already: there is no runtime to choose
     return StaticEncoder.open(directory, meta, **options)
 
 

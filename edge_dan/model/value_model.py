@@ -89,11 +89,15 @@ class ValueModel:
         threads: int = 1,
         batch_size: int = 1,
         verify: bool = True,
+        runtime: str = "auto",
     ) -> ValueModel:
         """Load the shipped tier ``tier``, or the artifact directory ``path`` if given.
 
         ``threads`` is onnxruntime's intra-op thread count; ``verify`` checks every file against
-        the SHA-256 recorded at build time. ``batch_size`` bounds how many texts run together. It
+        the SHA-256 recorded at build time. ``runtime`` runs the encoder with ``onnxruntime``,
+        with ``numpy`` alone (the same graph, for devices without onnxruntime's wheel), or
+        ``auto`` (the default): onnxruntime where it is installed. ``batch_size`` bounds how
+        many texts run together. It
         defaults to 1 because the int8 encoder quantizes activations dynamically, with one scale
         per batch tensor: batched, a text's scores move with its batch-mates (by up to 0.07
         measured), while one at a time they are a function of the text alone. Larger batches
@@ -114,7 +118,9 @@ class ValueModel:
             raise ModelError(
                 f"model in {directory} needs encoder kind {kind!r}, which this edge-dan lacks"
             )
-        encoder = factory(directory, meta, threads=threads, batch_size=batch_size, verify=verify)
+        encoder = factory(
+            directory, meta, threads=threads, batch_size=batch_size, verify=verify, runtime=runtime
+        )
         head_name = str(meta["head"].get("file", "head.npz"))
         head_bytes = read_checked(directory, meta, head_name, verify=verify)
         head = ValueHead.from_bytes(
@@ -133,6 +139,11 @@ class ValueModel:
     @property
     def dim(self) -> int:
         return self._encoder.dim
+
+    @property
+    def runtime(self) -> str:
+        """What runs the encoder: ``onnxruntime``, or ``numpy`` (and the tiny tier's table)."""
+        return str(getattr(self._encoder, "runtime", "numpy"))
 
     @property
     def thresholds(self) -> npt.NDArray[np.float64]:
