@@ -77,7 +77,9 @@ def distill(onnx_path: Path, vocab: int, cache: Path, *, threads: int) -> np.nda
     if path.is_file():
         cached: np.ndarray = np.load(path)
         return cached
-    import onnxruntime as ort
+    from edge_dan.model.encoder import _import_onnxruntime
+
+    ort = _import_onnxruntime()  # its usage telemetry off, as at run time
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads

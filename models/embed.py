@@ -15,7 +15,9 @@ from edge_dan.model.encoder import OnnxEncoder
 def open_encoder(
     onnx_path: Path, tokenizer_path: Path, *, threads: int = 2, batch_size: int = 32
 ) -> OnnxEncoder:
-    import onnxruntime as ort
+    from edge_dan.model.encoder import _import_onnxruntime
+
+    ort = _import_onnxruntime()  # its usage telemetry off, as at run time
     from tokenizers import Tokenizer
 
     tok = Tokenizer.from_file(str(tokenizer_path))

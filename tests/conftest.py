@@ -13,6 +13,11 @@ from pathlib import Path
 import pytest
 from netns import Lab, NetnsUnavailable
 
+# Tests that import onnxruntime themselves (as the reference) would otherwise switch on its usage
+# telemetry before edge_dan can (edge_dan/model/encoder.py); tests/model/test_no_telemetry.py
+# clears this for the process it checks.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+
 from edge_dan.owner import Owner
 from edge_dan.store import KdfParams, Store
 
