@@ -23,7 +23,7 @@ CASES = ("bleak_central", "bluez_peripheral", "bleak_nus_bridge", "edge_dan_run_
 @pytest.fixture(scope="module")
 def vm_run() -> vm.VmRun:
     try:
-        return vm.run_job([sys.executable, str(vm.SCENARIO)], timeout=420.0)
+        return vm.run_job([sys.executable, str(vm.SCENARIO)], timeout=600.0)
     except vm.VmUnavailable as error:
         pytest.skip(f"the blevm VM cannot be set up here: {error}")
 

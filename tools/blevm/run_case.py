@@ -46,6 +46,7 @@ from edge_dan import (
     OutcomeSpace,
     Owner,
     Peer,
+    ValueProfile,
     strategy_for,
 )
 from edge_dan.ble import AGENT_SERVICE
@@ -175,6 +176,15 @@ async def stored_accords(owner: Owner, wanted: int, timeout: float) -> list[byte
         await asyncio.sleep(0.5)
 
 
+def new_owner(home: Path) -> Owner:
+    """A new store, as ``edge-dan init`` leaves it: an identity and the neutral profile."""
+    kdf = KdfParams.fresh(2, 16 * 1024 * 1024)  # a test: quick to unlock, still Argon2id
+    owner = Owner.create(home, PASSPHRASE, kdf=kdf)
+    owner.identity.ensure()
+    owner.profile.update(ValueProfile.neutral(), source="init", note="new store")
+    return owner
+
+
 def read_run_store(home: Path) -> tuple[list[str], list[bytes]]:
     """After ``run`` exited: the partners' names and the binding accords in its store."""
     with Owner.open(home, PASSPHRASE) as owner:
@@ -262,16 +272,15 @@ async def case_edge_dan_run_over_bluez(link: LocalLink) -> dict[str, Any]:
     home, log, errors = work / "runner", work / "run.jsonl", work / "run.stderr"
     steps = Steps()
     details: dict[str, Any] = {"step_seconds": steps.seconds}
-    code, _, err = await cli(home, "init", "--unlock-time", "0.01")
-    if code != 0:
-        raise RuntimeError(f"edge-dan init exited {code}: {err}")
-    kdf = KdfParams.fresh(2, 16 * 1024 * 1024)  # a test: quick to unlock, still Argon2id
-    owner = await asyncio.to_thread(Owner.create, work / "partner", PASSPHRASE, kdf=kdf)
+    # Both homes made here, as 'edge-dan init' makes one (a CLI start costs tens of seconds in
+    # the guest); the runner's is closed again at once, for 'edge-dan run' to open.
+    await asyncio.to_thread(lambda: new_owner(home).close())
+    owner = await asyncio.to_thread(new_owner, work / "partner")
     device = await powered_device(link, "partner")
     codes: list[str] = []
     confirm = owner_confirms(codes)
     partner = partner_agent(owner, device, confirm)
-    steps.done("init")
+    steps.done("homes")
     run: asyncio.subprocess.Process | None = None
     try:
         run = await running_agent(home, log, errors)
