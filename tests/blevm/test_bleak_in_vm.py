@@ -1,6 +1,6 @@
 """bleak and BlueZ for real: boot the blevm QEMU guest and check what its BLE scenario reports.
 
-Slow (about 40 s under software emulation) and needs root + apt on first use, so
+Slow (two minutes or more under software emulation) and needs root + apt on first use, so
 it is marked ``blevm`` and deselected from the default run; CI runs it as its own step
 (``tools/blevm/ci-step.sh``). Skips when the VM cannot be set up here (exit 77 of vm.py).
 """
@@ -17,12 +17,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "blevm"))
 import vm
 
 pytestmark = pytest.mark.blevm
+CASES = ("bleak_central", "bluez_peripheral", "bleak_nus_bridge", "edge_dan_run_over_bluez")
 
 
 @pytest.fixture(scope="module")
 def vm_run() -> vm.VmRun:
     try:
-        return vm.run_job([sys.executable, str(vm.SCENARIO)], timeout=420.0)
+        return vm.run_job([sys.executable, str(vm.SCENARIO)], timeout=600.0)
     except vm.VmUnavailable as error:
         pytest.skip(f"the blevm VM cannot be set up here: {error}")
 
@@ -64,9 +65,31 @@ def test_bleak_drives_a_nus_thermostat_through_the_firmware_bridge(vm_run: vm.Vm
     assert 0 < result["device_write_sizes_max"] <= result["att_mtu"] - 3
 
 
+def test_edge_dan_run_over_bluez_pairs_and_negotiates_with_a_ble_only_partner(
+    vm_run: vm.VmRun,
+) -> None:
+    """``edge-dan run --ble`` on BlueZ (bleak + our BlueZ peripheral) and an agent with no LAN:
+    paired both ways by numeric comparison, one accord in both stores, BLE links only."""
+    result = case(vm_run, "edge_dan_run_over_bluez")
+    assert result["ok"], result
+    assert result["run_networks"] == "lan,ble"  # its LAN is up (on lo), yet unused
+    # Numeric comparison: the partner's owner was shown the digits pair --open printed.
+    assert result["partner_codes"] == [result["run_code"]] and len(result["run_code"]) == 6
+    assert result["runner_fingerprint"] == result["run_fingerprint"]
+    assert (result["run_named"], result["partner_named"]) == ("Partner", "Runner")
+    assert result["run_partners"] == ["Partner"] and result["partner_partners"] == ["Runner"]
+    assert result["agreed"] is True
+    assert result["run_accord_ids"] == result["partner_accord_ids"] == [result["cli_accord_id"]]
+    assert result["accords_equal"] and result["accords_verify"]
+    # Seen, paired and reached over BLE alone, on both sides.
+    assert result["run_vias"] == ["ble"]
+    assert result["offer_links"] == result["partner_links"] == ["ble"]
+    events = result["run_events"]
+    for event in ("pairing-completed", "partner-seen", "negotiation-agreed"):
+        assert event in events, events
+    assert result["run_exit"] == 0 and events[-1] == "stopped"  # SIGTERM: a clean stop
+
+
 def test_guest_job_exit_code_reflects_the_cases(vm_run: vm.VmRun) -> None:
-    all_ok = all(
-        vm_run.results.get(name, {}).get("ok")
-        for name in ("bleak_central", "bluez_peripheral", "bleak_nus_bridge")
-    )
+    all_ok = all(vm_run.results.get(name, {}).get("ok") for name in CASES)
     assert vm_run.exit_code == (0 if all_ok else 1), vm_run.console[-4000:]

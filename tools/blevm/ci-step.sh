@@ -18,6 +18,6 @@ esac
 started=$(date +%s)
 "$python" tools/blevm/vm.py --setup-only
 status=0
-"$python" tools/blevm/vm.py --timeout 420 -- "$python" tools/blevm/scenario.py || status=$?
+"$python" tools/blevm/vm.py --timeout 600 -- "$python" tools/blevm/scenario.py || status=$?
 echo "blevm: step took $(( $(date +%s) - started )) s, exit code $status"
 exit "$status"

@@ -30,6 +30,8 @@ finish() {
 # /tmp stays the host's (the venv may live there) but is read-only: temporary files go to tmpfs.
 export TMPDIR=/run/tmp HOME=/run/tmp PYTHONDONTWRITEBYTECODE=1
 hostname blevm 2>/dev/null
+# The loopback only (there is no network device): edge-dan run keeps its LAN network on it.
+ip link set lo up
 
 dbus-daemon --system --fork --nopidfile || finish 90
 debug=""

@@ -26,6 +26,10 @@ Cases (each recorded in ``$BLEVM_OUT/result.json`` as {"ok": bool, ...details}):
   one); ``edge_dan.bridge.ble_port`` on the platform's central (bleak, hci0: the same pipe as
   the sessions') finds it by name, then by address, and runs hello, set, an accord through
   ``DeviceBinding`` and state, from a worker thread as an agent does.
+- ``edge_dan_run_over_bluez``: the product on BlueZ (``run_case.py``): a real ``edge-dan run
+  --ble`` (bleak and the BlueZ peripheral on hci0, no LAN to the partner) pairs by numeric
+  comparison with an in-process ``Agent`` on bumble's host (a fourth controller) and negotiates
+  through ``edge-dan pair``/``negotiate``; both stores hold the same accord; SIGTERM exits 0.
 
 Usage: ``scenario.py [CASE...]`` (default: all). Exit status 0 when every selected case passed.
 """
@@ -34,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import json
 import os
 import sys
@@ -47,6 +52,7 @@ from typing import Annotated, Any, ClassVar
 from bumble.device import Device
 from bumble.hci import Address
 from bumble.host import Host
+from bumble.link import LocalLink
 from bumble.transport import open_transport
 from bumble.transport.common import AsyncPipeSink
 from dbus_fast import BusType, MessageType, Variant
@@ -88,6 +94,9 @@ BLUEZ_TO_BLUEZ_MTU = 247
 LIMITS = SessionLimits(handshake_timeout=30.0, keepalive_interval=10.0, close_timeout=5.0)
 MESSAGE_SIZES = (0, 1, 100, 600, 5000, 20480)  # one to many fragments at any ATT MTU
 CASE_TIMEOUT = 90.0
+# Seconds per case where CASE_TIMEOUT is too short: edge-dan processes start slowly under TCG.
+CASE_TIMEOUTS = {"edge_dan_run_over_bluez": 300.0}
+CASES = ("bleak_central", "bluez_peripheral", "bleak_nus_bridge", "edge_dan_run_over_bluez")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -393,6 +402,14 @@ async def case_bleak_nus_bridge(peer_device: Device) -> dict[str, Any]:
     return details
 
 
+async def case_edge_dan_run(link: LocalLink) -> dict[str, Any]:
+    # Imported here: the agent and its dependencies take long to import under emulation, and
+    # only this case needs them. (scenario.py runs as a script: its folder is on sys.path.)
+    from run_case import case_edge_dan_run_over_bluez
+
+    return await case_edge_dan_run_over_bluez(link)
+
+
 async def run_cases(selected: list[str]) -> dict[str, Any]:
     link = new_link()
     vhci = await open_transport("vhci")
@@ -420,16 +437,18 @@ async def run_cases(selected: list[str]) -> dict[str, Any]:
     await wait_for_adapter(ADAPTER)
     await wait_for_adapter(SECOND_ADAPTER)
     results: dict[str, Any] = {"adapter_seconds": round(time.monotonic() - started, 2)}
-    cases = {
-        "bleak_central": case_bleak_central,
-        "bluez_peripheral": case_bluez_peripheral,
-        "bleak_nus_bridge": case_bleak_nus_bridge,
+    cases: dict[str, Callable[[], Awaitable[dict[str, Any]]]] = {
+        "bleak_central": functools.partial(case_bleak_central, peer_device),
+        "bluez_peripheral": functools.partial(case_bluez_peripheral, peer_device),
+        "bleak_nus_bridge": functools.partial(case_bleak_nus_bridge, peer_device),
+        "edge_dan_run_over_bluez": functools.partial(case_edge_dan_run, link),
     }
     for name in selected:
         log(f"case {name}")
         begun = time.monotonic()
         try:
-            results[name] = await asyncio.wait_for(cases[name](peer_device), CASE_TIMEOUT)
+            timeout = CASE_TIMEOUTS.get(name, CASE_TIMEOUT)
+            results[name] = await asyncio.wait_for(cases[name](), timeout)
         except Exception as exc:
             results[name] = {"ok": False, "error": repr(exc), "trace": traceback.format_exc()}
             log(f"case {name} failed:\n{traceback.format_exc()}")
@@ -442,7 +461,11 @@ async def run_cases(selected: list[str]) -> dict[str, Any]:
 
 
 def main() -> int:
-    selected = sys.argv[1:] or ["bleak_central", "bluez_peripheral", "bleak_nus_bridge"]
+    selected = sys.argv[1:] or list(CASES)
+    unknown = sorted(set(selected) - set(CASES))
+    if unknown:
+        print(f"scenario: no case {', '.join(unknown)}; the cases: {', '.join(CASES)}")
+        return 2
     results = asyncio.run(run_cases(selected))
     (OUT / "result.json").write_text(json.dumps(results, indent=2))
     return 0 if all(results[name]["ok"] for name in selected) else 1
