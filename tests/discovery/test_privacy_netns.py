@@ -347,8 +347,14 @@ def test_a_stranger_who_knocks_on_every_port_links_no_two_epochs_and_partners_co
         for epoch in range(first, first + PERIODS):
             time.sleep(max(0.0, epoch * AGENT_PERIOD - time.time()) + 0.5)
             if pairing_open and epoch == first + 1:  # for the rest of this epoch
-                rest = (epoch + 1) * AGENT_PERIOD - time.time()
-                alice.loop.run(alice_agent.open_to_pairing(rest))
+
+                async def open_for_the_rest(epoch: int = epoch) -> None:
+                    # Measured on the agent's loop just before the call: measured earlier, on
+                    # a loaded machine, the window reached into the next epoch, whose adverts
+                    # then showed pairing open too (and so were linkable to this one).
+                    await alice_agent.open_to_pairing((epoch + 1) * AGENT_PERIOD - time.time())
+
+                alice.loop.run(open_for_the_rest())
 
             async def reach() -> int:
                 await bob_agent.wait_for_partner(alice_id, timeout=AGENT_PERIOD)
