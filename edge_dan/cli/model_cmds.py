@@ -320,6 +320,7 @@ def cmd_model_info(ctx: Context, args: argparse.Namespace) -> None:
         "files": files,
         "encoder": meta["encoder"].get("kind"),
         "runtime": model.runtime,
+        "tokenizer": model.tokenizer,
         "dim": model.dim,
         "categories": len(model.categories),
         "validation": {
@@ -338,6 +339,7 @@ def cmd_model_info(ctx: Context, args: argparse.Namespace) -> None:
     lines.append(
         f"encoder     {data['encoder']}, {model.dim} dimensions, {data['categories']} categories,"
         f" run by {model.runtime}"
+        f", ids by {model.tokenizer}"
     )
     if measures:
         shown = ", ".join(

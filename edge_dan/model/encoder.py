@@ -12,7 +12,6 @@ import importlib.util
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any, Protocol
 
 import numpy as np
@@ -20,6 +19,7 @@ import numpy.typing as npt
 
 from edge_dan.model.errors import ModelError
 from edge_dan.model.integrity import check_file, read_checked
+from edge_dan.model.tokenizing import load_tokenizer
 
 # Work per text is bounded before tokenization: 128 tokens never need more than this many
 # characters, and a 10 MB string must not cost 10 MB of tokenizer work.
@@ -69,68 +69,33 @@ def clean_text(text: str) -> str:
 RUNTIMES = ("auto", "onnxruntime", "numpy")
 
 
-def _native_runtime_installed() -> bool:
-    """Whether onnxruntime and tokenizers can be imported (without importing them)."""
-    return all(importlib.util.find_spec(name) is not None for name in ("onnxruntime", "tokenizers"))
+def _onnxruntime_installed() -> bool:
+    """Whether onnxruntime can be imported (without importing it)."""
+    return importlib.util.find_spec("onnxruntime") is not None
 
 
-def _onnxruntime(
-    model_path: Path, tok_bytes: bytes, max_length: int, threads: int
-) -> tuple[Any, Any]:
-    try:
-        from tokenizers import Tokenizer
-    except ImportError as exc:
-        raise ModelError("runtime 'onnxruntime' needs the package 'tokenizers'") from exc
+def _onnxruntime_session(model_path: Path, threads: int) -> Any:
     try:
         ort: Any = _import_onnxruntime()
     except ImportError as exc:
         raise ModelError("runtime 'onnxruntime' needs the package 'onnxruntime'") from exc
-    try:
-        tokenizer = Tokenizer.from_str(tok_bytes.decode("utf-8"))
-    except Exception as exc:
-        raise ModelError(f"the tokenizer file next to {model_path} is unreadable: {exc}") from exc
-    # Whatever the file says, never pad (batches are padded to their longest member here)
-    # and always truncate, so a long text costs at most max_length tokens.
-    tokenizer.no_padding()
-    tokenizer.enable_truncation(max_length=max_length)
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.log_severity_level = 3
     try:
-        session = ort.InferenceSession(
+        return ort.InferenceSession(
             str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
         )
     except Exception as exc:
         raise ModelError(f"model file {model_path} cannot be loaded by onnxruntime: {exc}") from exc
-    return session, tokenizer
 
 
-def _numpy_runtime(model_path: Path, tok_bytes: bytes, max_length: int) -> tuple[Any, Any]:
+def _numpy_session(model_path: Path, threads: int) -> Any:
     from edge_dan.model.numpy_runtime import NumpySession
-    from edge_dan.model.wordpiece import WordPieceTokenizer
 
-    try:
-        text = tok_bytes.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ModelError(f"the tokenizer file next to {model_path} is not UTF-8") from exc
-    return NumpySession.load(model_path), _WordPieceIds(
-        WordPieceTokenizer.from_json(text, max_length=max_length)
-    )
-
-
-class _WordPieceIds:
-    """The pure-Python tokenizer behind the two calls the encoder makes of ``tokenizers``."""
-
-    def __init__(self, tokenizer: Any) -> None:
-        self._tokenizer = tokenizer
-
-    def token_to_id(self, token: str) -> int | None:
-        return self._tokenizer.vocab.get(token)  # type: ignore[no-any-return]
-
-    def encode_batch(self, texts: Sequence[str]) -> list[SimpleNamespace]:
-        return [SimpleNamespace(ids=ids) for ids in self._tokenizer.encode_batch(texts)]
+    return NumpySession.load(model_path, threads=threads)
 
 
 class OnnxEncoder:
@@ -162,6 +127,7 @@ class OnnxEncoder:
         self._output = output
         self._takes_token_types = any(i.name == "token_type_ids" for i in session.get_inputs())
         self.runtime = "onnxruntime"  # which runtime runs the graph (``open`` says)
+        self.tokenizer = "tokenizers"  # which tokenizer makes the ids (``open`` says)
 
     @classmethod
     def open(
@@ -174,9 +140,10 @@ class OnnxEncoder:
         verify: bool,
         runtime: str = "auto",
     ) -> OnnxEncoder:
-        """``runtime``: ``onnxruntime`` (with the ``tokenizers`` library), ``numpy`` (the
-        same graph and tokenizer file in pure Python and numpy, for devices without those
-        wheels), or ``auto``: onnxruntime where both are installed, else numpy."""
+        """``runtime``: ``onnxruntime``, ``numpy`` (the same graph run by numpy, for devices
+        with no onnxruntime wheel), or ``auto``: onnxruntime where it is installed, else numpy.
+        The tokenizer is the ``tokenizers`` library where installed, else the pure-Python
+        WordPiece (the same ids either way)."""
         if runtime not in RUNTIMES:
             raise ModelError(f"runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
         enc = meta["encoder"]
@@ -186,11 +153,12 @@ class OnnxEncoder:
         tok_bytes = read_checked(directory, meta, tok_name, verify=verify)
         max_length = int(tok_meta.get("max_length", 128))
         if runtime == "auto":
-            runtime = "onnxruntime" if _native_runtime_installed() else "numpy"
+            runtime = "onnxruntime" if _onnxruntime_installed() else "numpy"
         if runtime == "numpy":
-            session, tokenizer = _numpy_runtime(model_path, tok_bytes, max_length)
+            session = _numpy_session(model_path, threads)
         else:
-            session, tokenizer = _onnxruntime(model_path, tok_bytes, max_length, threads)
+            session = _onnxruntime_session(model_path, threads)
+        tokenizer, tokenizer_name = load_tokenizer(model_path, tok_bytes, max_length)
         pad_id = tokenizer.token_to_id("[PAD]")
         encoder = cls(
             session,
@@ -202,6 +170,7 @@ class OnnxEncoder:
             output=str(enc.get("output", "sentence_embedding")),
         )
         encoder.runtime = runtime
+        encoder.tokenizer = tokenizer_name
         return encoder
 
     def token_ids(self, texts: Sequence[str]) -> list[list[int]]:

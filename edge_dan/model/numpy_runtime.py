@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from edge_dan.model.blas_threads import BlasThreads
 from edge_dan.model.errors import ModelError
 from edge_dan.model.onnx_file import DTYPES, Graph, Node, load_graph
 
@@ -258,22 +259,30 @@ class NumpySession:
         (vectors,) = session.run(["sentence_embedding"], {"input_ids": ids, "attention_mask": mask})
     """
 
-    def __init__(self, graph: Graph) -> None:
+    def __init__(self, graph: Graph, *, threads: int = 1) -> None:
         missing = sorted({n.op_type for n in graph.nodes} - OPS)
         if missing:
             raise ModelError(f"the numpy runtime cannot run these operators: {', '.join(missing)}")
+        if threads < 1:
+            raise ModelError("threads must be at least 1")
         self.graph = graph
+        self.threads = threads
         self._ops = _ops(_NBitsWeights())
+        self._blas = BlasThreads(threads)
 
     @classmethod
-    def load(cls, path: Path) -> NumpySession:
-        return cls(load_graph(path))
+    def load(cls, path: Path, *, threads: int = 1) -> NumpySession:
+        return cls(load_graph(path), threads=threads)
 
     def get_inputs(self) -> list[SimpleNamespace]:
         """The graph's inputs, each with a ``name`` (as onnxruntime's session lists them)."""
         return [SimpleNamespace(name=name) for name in self.graph.inputs]
 
     def run(self, outputs: Sequence[str] | None, feeds: Mapping[str, Array]) -> list[Array]:
+        with self._blas.limited():
+            return self._run(outputs, feeds)
+
+    def _run(self, outputs: Sequence[str] | None, feeds: Mapping[str, Array]) -> list[Array]:
         values: dict[str, Array] = dict(self.graph.initializers)
         for name in self.graph.inputs:
             if name not in feeds:

@@ -10,7 +10,8 @@ holds (names fixed):
   ``sum_t scales[t] * vectors[t]`` over its tokens (special tokens left out), L2-normalised.
 
 Each text is computed on its own, so a text's vector never depends on the texts batched with it,
-and the same token ids always give the same bits. Only numpy and tokenizers are imported.
+and the same token ids always give the same bits. Only numpy (and ``tokenizers`` where it is
+installed: ``edge_dan.model.tokenizing``) are imported.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import numpy.typing as npt
 from edge_dan.model.encoder import clean_text
 from edge_dan.model.errors import ModelError
 from edge_dan.model.integrity import read_checked
+from edge_dan.model.tokenizing import load_tokenizer
 
 SPECIAL_TOKENS = ("[CLS]", "[SEP]", "[PAD]")
 
@@ -48,6 +50,7 @@ class StaticEncoder:
         self._vectors = vectors
         self._scales = scales.astype(np.float32, copy=False)
         self._tokenizer = tokenizer
+        self.tokenizer = "tokenizers"  # which tokenizer makes the ids (``open`` says)
         self._skip = np.zeros(vectors.shape[0], dtype=bool)
         self._skip[list(skip_ids)] = True
 
@@ -69,16 +72,9 @@ class StaticEncoder:
         tok_name = str(tok_meta.get("file", "tokenizer.json"))
         emb_bytes = read_checked(directory, meta, emb_name, verify=verify)
         tok_bytes = read_checked(directory, meta, tok_name, verify=verify)
-        try:
-            from tokenizers import Tokenizer
-        except ImportError as exc:  # pragma: no cover - a packaging fault
-            raise ModelError("the value model needs the package 'tokenizers'") from exc
-        try:
-            tokenizer = Tokenizer.from_str(tok_bytes.decode("utf-8"))
-        except Exception as exc:
-            raise ModelError(f"tokenizer file {directory / tok_name} is unreadable: {exc}") from exc
-        tokenizer.no_padding()
-        tokenizer.enable_truncation(max_length=int(tok_meta.get("max_length", 128)))
+        tokenizer, tokenizer_name = load_tokenizer(
+            directory / tok_name, tok_bytes, int(tok_meta.get("max_length", 128))
+        )
         path = directory / emb_name
         try:
             with np.load(io.BytesIO(emb_bytes), allow_pickle=False) as npz:
@@ -101,12 +97,14 @@ class StaticEncoder:
         if not np.all(np.isfinite(scales)):
             raise ModelError(f"token embeddings {path}: 'scales' holds non-finite values")
         skip = [tokenizer.token_to_id(t) for t in SPECIAL_TOKENS]
-        return cls(
+        encoder = cls(
             vectors,
             scales.astype(np.float32),
             tokenizer,
             skip_ids=[i for i in skip if i is not None],
         )
+        encoder.tokenizer = tokenizer_name
+        return encoder
 
     def token_ids(self, texts: Sequence[str]) -> list[npt.NDArray[np.int64]]:
         """The pooled token ids of each text (truncated; special tokens left out)."""

@@ -93,7 +93,8 @@ class ValueModel:
     ) -> ValueModel:
         """Load the shipped tier ``tier``, or the artifact directory ``path`` if given.
 
-        ``threads`` is onnxruntime's intra-op thread count; ``verify`` checks every file against
+        ``threads`` is the runtime's thread count (onnxruntime's intra-op threads; the numpy
+        runtime's BLAS threads, held to it while a text runs); ``verify`` checks every file against
         the SHA-256 recorded at build time. ``runtime`` runs the encoder with ``onnxruntime``,
         with ``numpy`` alone (the same graph, for devices without onnxruntime's wheel), or
         ``auto`` (the default): onnxruntime where it is installed. ``batch_size`` bounds how
@@ -144,6 +145,12 @@ class ValueModel:
     def runtime(self) -> str:
         """What runs the encoder: ``onnxruntime``, or ``numpy`` (and the tiny tier's table)."""
         return str(getattr(self._encoder, "runtime", "numpy"))
+
+    @property
+    def tokenizer(self) -> str:
+        """What makes the token ids: ``tokenizers`` (the Rust library, where installed),
+        ``wordpiece`` (edge_dan's pure-Python one: the same ids)."""
+        return str(getattr(self._encoder, "tokenizer", "tokenizers"))
 
     @property
     def thresholds(self) -> npt.NDArray[np.float64]:
