@@ -41,8 +41,8 @@ from pathlib import Path
 from typing import Any
 
 from edge_dan.errors import StoreCorrupt, StoreError
+from edge_dan.store.commitlock import CommitLock
 from edge_dan.store.files import atomic_write, disk_error
-from edge_dan.store.locking import Flock
 from edge_dan.store.sealed import HEADER_BYTES, generation_of, seal, unseal
 
 LOCK_NAME = "commit.lock"
@@ -72,13 +72,11 @@ class SealedConnection:
     _key: bytes
     _dirty: bool
     _rolled_back: bool
-    _lock: Flock
-    _locked: bool
+    _lock: CommitLock
 
     def __init__(self, raw: sqlite3.Connection, path: Path, key: bytes) -> None:
         vars(self).update(raw=raw, path=path, _key=key, generation=0, _dirty=False)
-        vars(self).update(_rolled_back=False, _lock=Flock(path.with_name(LOCK_NAME)))
-        vars(self).update(_locked=False)
+        vars(self).update(_rolled_back=False, _lock=CommitLock(path.with_name(LOCK_NAME)))
         raw.set_authorizer(self._authorize)
 
     # ----- what SQLite is asked to do ------------------------------------------------------
@@ -106,13 +104,11 @@ class SealedConnection:
     # ----- one top-level operation: lock, catch up, run, persist, unlock ----------------------
     @contextlib.contextmanager
     def _operation(self) -> Iterator[None]:
-        if not self._locked:
-            self._lock.lock(
-                exclusive=True,
-                timeout=LOCK_TIMEOUT,
-                busy=f"{self.path} stayed locked by another process for too long; try again",
+        if not self._lock.held:
+            self._lock.acquire(
+                LOCK_TIMEOUT,
+                f"{self.path} stayed locked by another process for too long; try again",
             )
-            self._locked = True
             try:
                 self.catch_up()
             except BaseException:
@@ -134,9 +130,7 @@ class SealedConnection:
             self._unlock()
 
     def _unlock(self) -> None:
-        if self._locked:
-            self._lock.release()
-            self._locked = False
+        self._lock.release()
 
     def catch_up(self) -> None:
         """Load the file if another process committed since this one last read or wrote it."""
