@@ -27,9 +27,9 @@ What that gives:
 The cost: every commit rewrites the whole store, O(size) (``bench/store.py``).
 
 Whether a statement wrote is learnt from SQLite's authorizer (every INSERT, UPDATE, DELETE, DDL,
-pragma with a value), with the statement cache off so every statement passes through it. The
-authorizer also refuses ATTACH of anything but a memory database: an attached file would be
-plaintext.
+pragma that sets what the file holds), with the statement cache off so every statement passes
+through it. The authorizer also refuses ATTACH of anything but a memory database (VACUUM INTO
+included): an attached file would be plaintext.
 """
 
 from __future__ import annotations
@@ -57,6 +57,18 @@ _READS = frozenset(
     }
 )
 _MEMORY_NAMES = frozenset({"", ":memory:"})
+# The pragmas that change what the database file holds; the others read, or set this connection.
+_WRITING_PRAGMAS = frozenset(
+    {
+        "application_id",
+        "auto_vacuum",
+        "incremental_vacuum",
+        "page_size",
+        "schema_version",
+        "user_version",
+        "writable_schema",
+    }
+)
 
 
 class SealedConnection:
@@ -87,7 +99,11 @@ class SealedConnection:
             if (arg1 or "").upper() == "ROLLBACK":
                 self._rolled_back = True
             return sqlite3.SQLITE_OK
-        if action in _READS or (action == sqlite3.SQLITE_PRAGMA and arg2 is None):
+        if action == sqlite3.SQLITE_PRAGMA:
+            if (arg1 or "").lower() in _WRITING_PRAGMAS and arg2 is not None:
+                self._dirty = True
+            return sqlite3.SQLITE_OK
+        if action in _READS:
             return sqlite3.SQLITE_OK
         self._dirty = True
         return sqlite3.SQLITE_OK
