@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -85,10 +86,13 @@ class SealedConnection:
     _dirty: bool
     _rolled_back: bool
     _lock: CommitLock
+    _mutex: threading.RLock
+    _depth: int  # how many times this thread holds _mutex for the operation under way
 
     def __init__(self, raw: sqlite3.Connection, path: Path, key: bytes) -> None:
         vars(self).update(raw=raw, path=path, _key=key, generation=0, _dirty=False)
         vars(self).update(_rolled_back=False, _lock=CommitLock(path.with_name(LOCK_NAME)))
+        vars(self).update(_mutex=threading.RLock(), _depth=0)
         raw.set_authorizer(self._authorize)
 
     # ----- what SQLite is asked to do ------------------------------------------------------
@@ -120,21 +124,29 @@ class SealedConnection:
     # ----- one top-level operation: lock, catch up, run, persist, unlock ----------------------
     @contextlib.contextmanager
     def _operation(self) -> Iterator[None]:
-        if not self._lock.held:
-            self._lock.acquire(
-                LOCK_TIMEOUT,
-                f"{self.path} stayed locked by another process for too long; try again",
-            )
-            try:
-                self.catch_up()
-            except BaseException:
-                self._unlock()
-                raise
+        # One thread at a time on this connection, for the whole of an open transaction too (the
+        # agent reaches the store from worker threads as well as from its loop).
+        self._mutex.acquire()
+        self._depth += 1
         try:
-            yield
+            if not self._lock.held:
+                busy = f"{self.path} stayed locked by another process for too long; try again"
+                self._lock.acquire(LOCK_TIMEOUT, busy)
+                try:
+                    self.catch_up()
+                except BaseException:
+                    self._unlock()
+                    raise
+            try:
+                yield
+            finally:
+                if not self.raw.in_transaction:
+                    self._finish()
         finally:
             if not self.raw.in_transaction:
-                self._finish()
+                depth, self._depth = self._depth, 0
+                for _ in range(depth):
+                    self._mutex.release()
 
     def _finish(self) -> None:
         try:

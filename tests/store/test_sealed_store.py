@@ -16,6 +16,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -294,3 +295,27 @@ def test_an_unknown_backend_is_a_usage_error(
     with pytest.raises(UsageError, match=r"'nope'.*EDGE_DAN_STORE_BACKEND"):
         Store.create(tmp_path / "h", PASS, kdf=FAST_KDF)
     assert not (tmp_path / "h").exists()
+
+
+def test_threads_sharing_one_store_take_turns(sealed_home: Path) -> None:
+    """The agent reaches its store from worker threads too: each transaction is whole."""
+    errors: list[BaseException] = []
+
+    def work(tag: str) -> None:
+        try:
+            for n in range(40):
+                with store.transaction() as conn:
+                    conn.execute("INSERT INTO notes (text) VALUES (?)", (f"{tag} {n}",))
+                    conn.execute("UPDATE notes SET text = text WHERE id = 1")
+        except BaseException as exc:  # reported below, in the test's own thread
+            errors.append(exc)
+
+    with Store.open(sealed_home, PASS) as store:
+        threads = [threading.Thread(target=work, args=(t,)) for t in ("a", "b", "c")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert errors == []
+    with Store.open(sealed_home, PASS) as again:
+        assert again.fetch_one("SELECT count(*) FROM notes") == (3 + 3 * 40,)
