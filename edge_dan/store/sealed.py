@@ -44,8 +44,9 @@ def padded_size(length: int) -> int:
 
 def seal(image: bytes, key: bytes, generation: int) -> bytes:
     header = _HEADER.pack(SEALED_MAGIC, VERSION, generation)
-    body = _LENGTH.pack(len(image)) + image
-    body += bytes(padded_size(len(body)) - len(body))
+    end = _LENGTH.size + len(image)
+    # One copy of the image (join sizes the result first), not one per concatenation.
+    body = b"".join((_LENGTH.pack(len(image)), image, bytes(padded_size(end) - end)))
     nonce = nacl.utils.random(_NONCE_BYTES)
     return (
         header
