@@ -1,4 +1,5 @@
-"""The encrypted database engine: a SQLCipher file in a private home, its key and its migrations.
+"""The encrypted database engine: a SQLCipher file, or a sealed stdlib sqlite3 snapshot where
+SQLCipher is missing (``engines``), in a private home, its key and its migrations.
 
 This is the lowest layer that keeps anything: it opens, creates, re-keys, backs up and restores a
 store, keeps it safe across crashes and processes, and runs the migrations of a ``Schema`` it is
