@@ -192,6 +192,11 @@ class Presenter:
         self.agent = self.owner = None
         self.screen = "locked"
 
+    @property
+    def value_model(self) -> ValueModel | None:
+        """The value model judging options (loaded at unlock unless one was given)."""
+        return self._model
+
     def _ready(self) -> tuple[Owner, Agent, ValueModel]:
         if self.owner is None or self.agent is None or self._model is None:
             raise RuntimeError("unlock first")
