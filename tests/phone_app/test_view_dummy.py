@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 
 if os.environ.get("EDGE_DAN_PHONEAPP_REQUIRED") == "1":  # CI: missing toga fails, not skips
-    import toga
-    import toga_dummy  # type: ignore[import-untyped]  # noqa: F401
+    import toga  # type: ignore[import-not-found, unused-ignore]
+    import toga_dummy  # type: ignore[import-untyped, import-not-found, unused-ignore]  # noqa: F401
 else:
     toga = pytest.importorskip("toga", reason="examples/phone_app/ci-setup.sh installs toga")
     pytest.importorskip("toga_dummy", reason="examples/phone_app/ci-setup.sh installs it")
@@ -123,7 +123,8 @@ def test_the_view_unlocks_pairs_decides_and_shows_the_verified_accord(
             assert shown[1] == "signatures verified (2 of 2)"
             assert shown[2].startswith("plan = ") and shown[3].startswith("why: your choice ")
         finally:
-            app.request_exit()  # type: ignore[no-untyped-call]  # what closing the window runs: the app's on_exit, then exit
+            # what closing the window runs: the app's on_exit, then exit
+            app.request_exit()  # type: ignore[no-untyped-call, unused-ignore]
             await until(lambda: app.presenter.owner is None, "its store closed")
         assert app.presenter.agent is None
 

@@ -25,8 +25,10 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
-import toga
-from toga.style import Pack
+# Without toga installed (a developer who has not run ci-setup.sh), mypy still passes here:
+# hence "unused-ignore" beside each code that only toga's own annotations make necessary.
+import toga  # type: ignore[import-not-found, unused-ignore]
+from toga.style import Pack  # type: ignore[import-not-found, unused-ignore]
 
 from edge_dan import (
     Agent,
@@ -76,7 +78,7 @@ def wrapped(text: str) -> str:
 Handler = Callable[..., Coroutine[Any, Any, None]]
 
 
-class LittleDanPhone(toga.App):
+class LittleDanPhone(toga.App):  # type: ignore[misc, unused-ignore]
     def startup(self) -> None:
         demo = os.environ.get("EDGE_DAN_PHONEAPP_DEMO") == "1"
         network = "loopback" if demo else os.environ.get("EDGE_DAN_PHONEAPP_NETWORK", "lan")
@@ -91,7 +93,7 @@ class LittleDanPhone(toga.App):
             on_change=self.refresh,
         )
         # toga's MainWindow.__init__ has no annotations (0.5.5).
-        self.window = toga.MainWindow(title="Little Dan", size=(420, 1000))  # type: ignore[no-untyped-call]
+        self.window = toga.MainWindow(title="Little Dan", size=(420, 1000))  # type: ignore[no-untyped-call, unused-ignore]
         self.main_window = self.window
         self.window.position = (0, 0)  # where a screenshot of the screen finds it
         self.passphrase = toga.PasswordInput(placeholder="passphrase", style=Pack(flex=1))
@@ -118,7 +120,7 @@ class LittleDanPhone(toga.App):
             raise SystemExit(f"EDGE_DAN_PHONEAPP_NETWORK is lan or loopback, not {kind!r}")
         return lambda: [LanNetwork()]
 
-    async def on_running(self) -> None:  # type: ignore[override]  # toga awaits it
+    async def on_running(self) -> None:  # type: ignore[override, unused-ignore]  # toga awaits it
         if sys.platform not in ("android", "ios"):  # a desktop: SIGTERM ends it cleanly
             asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self.request_exit)
         if self.want_demo:
@@ -126,7 +128,7 @@ class LittleDanPhone(toga.App):
         if self.presenter.keystore.secret():
             await self.presenter.unlock()
 
-    async def on_exit(self) -> bool:  # type: ignore[override]  # toga awaits it
+    async def on_exit(self) -> bool:  # type: ignore[override, unused-ignore]  # toga awaits it
         await self.presenter.close()
         if self.demo_partner is not None:
             owner, agent = self.demo_partner
