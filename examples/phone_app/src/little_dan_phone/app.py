@@ -9,6 +9,8 @@ Briefcase passes nothing on the command line:
   agents inside this process: nothing leaves the machine);
 - ``EDGE_DAN_PHONEAPP_DEMO=1``: loopback, plus a second agent in this process ("Ben's phone",
   open to pairing, confirming any code) to pair and decide with on one screen;
+  ``EDGE_DAN_PHONEAPP_DEMO=play``: the same, and the app plays the owner's part once unlocked
+  (pairs with Ben, confirms the digits, decides Saturday), for a hands-off look;
 - ``EDGE_DAN_PASSPHRASE``: the desktop's stand-in for the phone's keystore; set, the app
   unlocks without asking.
 """
@@ -80,7 +82,8 @@ Handler = Callable[..., Coroutine[Any, Any, None]]
 
 class LittleDanPhone(toga.App):  # type: ignore[misc, unused-ignore]
     def startup(self) -> None:
-        demo = os.environ.get("EDGE_DAN_PHONEAPP_DEMO") == "1"
+        self.play = os.environ.get("EDGE_DAN_PHONEAPP_DEMO") == "play"
+        demo = self.play or os.environ.get("EDGE_DAN_PHONEAPP_DEMO") == "1"
         network = "loopback" if demo else os.environ.get("EDGE_DAN_PHONEAPP_NETWORK", "lan")
         self.hub = LoopbackHub()
         self.demo_partner: tuple[Owner, Agent] | None = None
@@ -127,6 +130,24 @@ class LittleDanPhone(toga.App):  # type: ignore[misc, unused-ignore]
             await self._start_demo_partner()
         if self.presenter.keystore.secret():
             await self.presenter.unlock()
+            if self.play:
+                await self._play()
+
+    async def _play(self) -> None:
+        """The demo owner's taps: Pair on Ben's phone, the digits confirmed, Saturday decided."""
+        p = self.presenter
+        async with asyncio.timeout(120):
+            while not (stranger := next((n for n in p.nearby if n.open_to_pairing), None)):
+                await asyncio.sleep(0.1)
+            pairing = asyncio.ensure_future(p.pair_with(stranger.key))
+            while p.pairing is None and not pairing.done():
+                await asyncio.sleep(0.05)
+            p.confirm_pairing("Ben")  # the owner saw the same digits on both screens
+            peer = await pairing
+            if peer is not None:
+                while not any(n.identity_key == peer.identity_key for n in p.nearby):
+                    await asyncio.sleep(0.05)  # Ben seen again, as a partner now
+                await p.negotiate(peer.identity_key, "Saturday", self._option_lines())
 
     async def on_exit(self) -> bool:  # type: ignore[override, unused-ignore]  # toga awaits it
         await self.presenter.close()
@@ -146,7 +167,7 @@ class LittleDanPhone(toga.App):  # type: ignore[misc, unused-ignore]
 
         home = Path(tempfile.mkdtemp(prefix="little-dan-demo-"))
         owner = await asyncio.to_thread(Owner.create, home / "ben", "demo")
-        owner.profile.edit({"stimulation": 0.9, "hedonism": 0.8, "benevolence": 0.6})
+        owner.profile.edit({"stimulation": 0.8, "benevolence": 0.7, "hedonism": 0.6})
 
         def answer(peer: Peer, title: str, space: OutcomeSpace) -> LittleDan:
             return strategy_for(owner, space, self.presenter.value_model)
@@ -273,7 +294,7 @@ class LittleDanPhone(toga.App):  # type: ignore[misc, unused-ignore]
             for term in accord.terms:
                 self.accords.add(toga.Label(wrapped(f"{term.issue} = {term.value}")))
                 self.accords.add(toga.Label(wrapped(f"why: {term.why}")))
-        say(f"nearby {len(p.nearby)}, accords {len(p.accords)}")
+        say(f"nearby {len(p.nearby)}, accords {len(p.accords)}: {self.message.text}")
 
     def _nearby_row(self, agent: NearbyAgent) -> toga.Box:
         row = toga.Box(style=ROW, children=[toga.Label(agent.label, style=Pack(flex=1))])
