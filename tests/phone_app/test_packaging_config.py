@@ -17,6 +17,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import app_sources  # noqa: F401  # first: the app's package on sys.path
 import pytest
 from little_dan_phone import platform_hooks
 

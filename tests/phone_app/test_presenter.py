@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 
+import app_sources  # noqa: F401  # first: the app's package on sys.path
 import pytest
 from little_dan_phone.presenter import Presenter
 

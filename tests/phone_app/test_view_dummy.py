@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import app_sources  # noqa: F401  # first: the app's package on sys.path
 import pytest
 
 if os.environ.get("EDGE_DAN_PHONEAPP_REQUIRED") == "1":  # CI: missing toga fails, not skips

@@ -1,5 +1,6 @@
-"""The phone app's package (examples/phone_app/src) importable by its tests, as Briefcase lays it
-out (the top pyproject's pythonpath is shared by every test folder; this one needs it alone)."""
+"""Imported first by the phone app's tests: its package (examples/phone_app/src) importable, as
+Briefcase lays it out. Not a conftest.py: mypy sees one module per name, and tests/ has that one.
+"""
 
 from __future__ import annotations
 
