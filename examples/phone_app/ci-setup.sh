@@ -6,9 +6,9 @@
 # - toga 0.5.4 into the project's venv: toga-gtk 0.5.5 and later need a PyGObject whose event
 #   loop (0.5.5) or build (3.52+, girepository-2.0 from GLib 2.80) bookworm's GLib 2.74 and
 #   gobject-introspection 1.74 cannot give; PyGObject 3.50 still builds against them.
-# - Briefcase in a venv of its own (.venv-briefcase): it reads the app's packaging config the way
-#   `briefcase create android` / `iOS` would. Kept apart: it brings requests, GitPython and a
-#   newer pip, none of which belong in the SDK's test environment.
+# - Briefcase in a venv of its own (build/briefcase-venv, git-ignored): it reads the app's
+#   packaging config as `briefcase create android` / `iOS` would. Kept apart: it brings
+#   requests, GitPython and a newer pip, none of which belong in the SDK's test environment.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 python=${1:-.venv/bin/python}
@@ -24,5 +24,5 @@ fi
   'pygobject>=3.50,<3.51' 'pycairo>=1.20' \
   'toga-core==0.5.4' 'toga-gtk==0.5.4' 'toga-dummy==0.5.4' 'pillow>=10'
 
-[ -x .venv-briefcase/bin/python ] || "$python" -m venv .venv-briefcase
-.venv-briefcase/bin/python -m pip install --quiet --disable-pip-version-check 'briefcase==0.4.7'
+[ -x build/briefcase-venv/bin/python ] || "$python" -m venv build/briefcase-venv
+build/briefcase-venv/bin/python -m pip install --quiet --disable-pip-version-check 'briefcase==0.4.7'

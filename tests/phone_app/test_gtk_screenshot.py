@@ -135,10 +135,11 @@ def test_the_app_unlocks_shows_its_main_screen_under_xvfb_and_the_screenshot_is_
         "EDGE_DAN_PASSPHRASE": PASSPHRASE,
         "NO_AT_BRIDGE": "1",  # no accessibility bus in a bare X server: GTK would warn
     }
+    stderr = (tmp_path / "stderr").open("w+")  # a file: GTK's warnings never fill a pipe
     app = subprocess.Popen(
         [sys.executable, "-m", "little_dan_phone"],
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=stderr,
         text=True,
         env=env,
     )
@@ -156,10 +157,13 @@ def test_the_app_unlocks_shows_its_main_screen_under_xvfb_and_the_screenshot_is_
     finally:
         app.send_signal(signal.SIGTERM)
         try:
-            _, errors = app.communicate(timeout=60)
+            app.wait(timeout=60)
         except subprocess.TimeoutExpired:
             app.kill()
-            _, errors = app.communicate()
+            app.wait()
+        stderr.seek(0)
+        errors = stderr.read()
+        stderr.close()
     assert pixels.shape == (1000, 420)
     assert pixels.std() >= 20, f"the screenshot is blank (pixel std {pixels.std():.1f})"
     assert len(np.unique(pixels)) > 16  # text and bars, not two flat colours

@@ -1,7 +1,7 @@
 """The phone app's packaging, as far as it can be checked without the Android SDK or Xcode.
 
-Briefcase itself (in ``.venv-briefcase``, made by ``examples/phone_app/ci-setup.sh``) reads
-``examples/phone_app/pyproject.toml`` for Android, iOS and Linux: no warning, the permissions
+Briefcase itself (in ``build/briefcase-venv``, made by ``examples/phone_app/ci-setup.sh``)
+reads ``examples/phone_app/pyproject.toml`` for Android, iOS and Linux: no warning, the permissions
 mDNS and Bluetooth LE need on Android, the local-network and Bluetooth keys on iOS with the
 Bonjour type edge_dan really browses, and the app's sources and edge_dan's checkout where the
 config points. The Android-only code stays off the desktop.
@@ -25,7 +25,7 @@ from edge_dan.discovery.mdns import SERVICE_TYPE
 
 REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "examples" / "phone_app"
-BRIEFCASE = REPO / ".venv-briefcase" / "bin" / "python"
+BRIEFCASE = REPO / "build" / "briefcase-venv" / "bin" / "python"  # git-ignored, as build/ is
 
 # Briefcase's own reading of the config, for each platform and output format, as JSON.
 READ = """
@@ -52,7 +52,7 @@ print(json.dumps(out))
 @pytest.fixture(scope="module")
 def configs() -> dict[str, Any]:
     if not BRIEFCASE.exists():
-        why = "Briefcase is not installed in .venv-briefcase (examples/phone_app/ci-setup.sh)"
+        why = "no Briefcase in build/briefcase-venv (examples/phone_app/ci-setup.sh makes it)"
         if os.environ.get("EDGE_DAN_PHONEAPP_REQUIRED") == "1":
             pytest.fail(why)
         pytest.skip(why)
