@@ -74,7 +74,29 @@ def test_unlock_creates_the_store_then_refuses_a_wrong_passphrase_changing_nothi
         assert "passphrase" in again.error and "\n" not in again.error
         assert sorted((p.name, p.read_bytes()) for p in (tmp_path / "ana").iterdir()) == files
         assert await again.unlock(PASSPHRASE)
+        assert await again.unlock(PASSPHRASE) and again.owner is not None  # once is enough
         await again.close()
+
+    run(test)
+
+
+def test_an_agent_that_cannot_start_is_one_line_and_the_store_it_made_opens_later(
+    model: ValueModel, fast_kdf: KdfParams, tmp_path: Path
+) -> None:
+    class NoRadio(LoopbackNetwork):
+        async def start(self, hooks: object) -> None:
+            raise OSError("network is unreachable")
+
+    async def test() -> None:
+        phone = Presenter(
+            tmp_path / "ana", lambda: [NoRadio(LoopbackHub())], model=model, kdf=fast_kdf
+        )
+        assert not await phone.unlock(PASSPHRASE)
+        assert phone.error == "the agent could not start: network is unreachable"
+        assert phone.screen == "locked" and phone.owner is None and phone.agent is None
+        later = Presenter(tmp_path / "ana", lambda: [LoopbackNetwork(LoopbackHub())], model=model)
+        assert await later.unlock(PASSPHRASE)  # the store made then is whole, and the same
+        await later.close()
 
     run(test)
 

@@ -132,6 +132,8 @@ class Presenter:
     async def unlock(self, passphrase: str | None = None) -> bool:
         """Open the owner's store (created on first use) and start the agent; ``False`` and a
         one-line ``error`` when it cannot (a wrong passphrase changes nothing)."""
+        if self.owner is not None:
+            return True  # a second tap while unlocked: one store, one agent
         secret = passphrase if passphrase else self.keystore.secret()
         if not secret:
             return self._fail("type your passphrase")
@@ -152,6 +154,10 @@ class Presenter:
                 value_model=model,
             )
             await agent.start()
+        except (EdgeDanError, OSError) as exc:  # no network to start on, say
+            owner.close()
+            self.status = ""
+            return self._fail(f"the agent could not start: {exc}")
         except BaseException:
             owner.close()
             raise
