@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -30,6 +31,22 @@ NOISE_VECTORS = DATA / "noise"  # cacophony and snow Noise test vectors
 TOUCHE = REPO / "models" / "data" / "touche23"  # Touché23-ValueEval training and validation
 # Cheap Argon2id for tests that are not about the cost itself (calibrated cost is tested apart).
 FAST_KDF = KdfParams(1, 8 * 1024 * 1024, b"\0" * 16)
+
+
+# The mobile profile's job (.ci/mobile-profile.sh) runs the suite where the native accelerators
+# are not installed; it sets this so that a venv which has one after all fails loudly instead of
+# quietly testing the accelerated paths.
+MOBILE_PROFILE = os.environ.get("EDGE_DAN_MOBILE_PROFILE") == "1"
+NATIVE_ACCELERATORS = ("sqlcipher3", "onnxruntime", "tokenizers")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if MOBILE_PROFILE:
+        present = [m for m in NATIVE_ACCELERATORS if importlib.util.find_spec(m) is not None]
+        if present:
+            raise pytest.UsageError(
+                f"EDGE_DAN_MOBILE_PROFILE=1 but {', '.join(present)} can be imported here"
+            )
 
 
 def modules_after(statement: str) -> set[str]:

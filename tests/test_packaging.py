@@ -54,3 +54,31 @@ def test_pip_install_in_a_fresh_venv(tmp_path: Path) -> None:
         assert command in out.stdout
     typed = env_dir / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
     assert list(typed.glob("site-packages/edge_dan/py.typed"))
+    # The core is the mobile profile: no native accelerator and no network library comes with
+    # it (they are extras: [sqlcipher], [onnx], [full]); a new store is made on stdlib sqlite3.
+    installed = subprocess.run(
+        [*pip, "list", "--format=freeze"], capture_output=True, text=True, check=True
+    ).stdout.lower()
+    names = {line.split("==")[0].replace("_", "-") for line in installed.split()}
+    assert {"numpy", "pynacl"} <= names
+    assert not names & {"sqlcipher3", "onnxruntime", "tokenizers", "huggingface-hub", "httpx"}
+    home = tmp_path / "home"
+    made = subprocess.run(
+        [str(env_dir / "bin" / "edge-dan"), "--home", str(home), "init", "--unlock-time", "0.05"],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "EDGE_DAN_PASSPHRASE": "correct horse battery"},
+        check=False,
+        timeout=300,
+    )
+    assert made.returncode == 0, made.stderr
+    checked = subprocess.run(
+        [str(env_dir / "bin" / "edge-dan"), "--home", str(home), "check", "--json"],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "EDGE_DAN_PASSPHRASE": "correct horse battery"},
+        check=False,
+        timeout=300,
+    )
+    assert checked.returncode == 0, checked.stderr
+    assert '"engine": "sqlite"' in checked.stdout

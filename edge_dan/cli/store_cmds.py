@@ -146,8 +146,20 @@ def cmd_keyring(ctx: Context, args: argparse.Namespace) -> None:
         ctx.emit({"keyring": False}, "The OS keyring no longer holds the passphrase.")
 
 
+# What `check` names the store's engine as (edge_dan.store.engines).
+ENGINE_WORDS = {
+    "sqlcipher": "SQLCipher, encrypted pages",
+    "sqlite": "stdlib sqlite3, each commit a sealed snapshot",
+}
+
+
 def cmd_check(ctx: Context, args: argparse.Namespace) -> None:
     # Opening verifies every page (Store.open(check=True)) and raises StoreCorrupt naming the
     # file; nothing more to do once it succeeds.
-    ctx.open_owner().close()
-    ctx.emit({"ok": True}, f"{ctx.home / 'store.db'}: every page verified.")
+    owner = ctx.open_owner()
+    engine = owner.store.backend
+    owner.close()
+    ctx.emit(
+        {"ok": True, "engine": engine},
+        f"{ctx.home / 'store.db'}: every page verified ({ENGINE_WORDS.get(engine, engine)}).",
+    )

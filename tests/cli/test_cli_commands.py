@@ -197,3 +197,15 @@ def test_keyring_enable_refuses_a_wrong_passphrase(ready: Cli, tmp_path: Path) -
     }
     assert ready("keyring", "enable", **env, EDGE_DAN_PASSPHRASE="wrong").code == 3
     assert not (tmp_path / "xdg").exists() or not any((tmp_path / "xdg").rglob("*.cfg"))
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "sqlcipher"])
+def test_check_names_the_engine_that_keeps_the_store(cli: Cli, engine: str) -> None:
+    if engine == "sqlcipher":
+        pytest.importorskip("sqlcipher3", reason="the SQLCipher engine is not installed")
+    assert cli("init", *FAST, EDGE_DAN_STORE_BACKEND=engine).code == 0
+    result = cli("check", "--json")  # an existing store opens on its own engine, whatever is set
+    assert result.code == 0, result.err
+    assert json.loads(result.out) == {"ok": True, "engine": engine}
+    words = "SQLCipher" if engine == "sqlcipher" else "sealed snapshot"
+    assert words in cli("check").out
