@@ -121,13 +121,16 @@ def _numpy_runtime(model_path: Path, tok_bytes: bytes, max_length: int) -> tuple
 
 
 class _WordPieceIds:
-    """The pure-Python tokenizer behind the two calls the encoder makes of ``tokenizers``."""
+    """The pure-Python tokenizer behind the calls the encoders make of ``tokenizers``."""
 
     def __init__(self, tokenizer: Any) -> None:
         self._tokenizer = tokenizer
 
     def token_to_id(self, token: str) -> int | None:
         return self._tokenizer.vocab.get(token)  # type: ignore[no-any-return]
+
+    def get_vocab_size(self) -> int:
+        return len(self._tokenizer.vocab)
 
     def encode_batch(self, texts: Sequence[str]) -> list[SimpleNamespace]:
         return [SimpleNamespace(ids=ids) for ids in self._tokenizer.encode_batch(texts)]

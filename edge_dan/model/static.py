@@ -10,7 +10,8 @@ holds (names fixed):
   ``sum_t scales[t] * vectors[t]`` over its tokens (special tokens left out), L2-normalised.
 
 Each text is computed on its own, so a text's vector never depends on the texts batched with it,
-and the same token ids always give the same bits. Only numpy and tokenizers are imported.
+and the same token ids always give the same bits. Only numpy and tokenizers are imported, and
+where tokenizers is not installed (phones, armv7) the pure-Python tokenizer with the same ids.
 """
 
 from __future__ import annotations
@@ -29,6 +30,28 @@ from edge_dan.model.errors import ModelError
 from edge_dan.model.integrity import read_checked
 
 SPECIAL_TOKENS = ("[CLS]", "[SEP]", "[PAD]")
+
+
+def _open_tokenizer(path: Path, tok_bytes: bytes, max_length: int) -> Any:
+    """``tokenizers`` where installed, else ``wordpiece.py`` (the same ids, tested to be)."""
+    try:
+        text = tok_bytes.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ModelError(f"tokenizer file {path} is not UTF-8") from exc
+    try:
+        from tokenizers import Tokenizer
+    except ImportError:
+        from edge_dan.model.encoder import _WordPieceIds
+        from edge_dan.model.wordpiece import WordPieceTokenizer
+
+        return _WordPieceIds(WordPieceTokenizer.from_json(text, max_length=max_length))
+    try:
+        tokenizer = Tokenizer.from_str(text)
+    except Exception as exc:
+        raise ModelError(f"tokenizer file {path} is unreadable: {exc}") from exc
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(max_length=max_length)
+    return tokenizer
 
 
 class StaticEncoder:
@@ -69,16 +92,9 @@ class StaticEncoder:
         tok_name = str(tok_meta.get("file", "tokenizer.json"))
         emb_bytes = read_checked(directory, meta, emb_name, verify=verify)
         tok_bytes = read_checked(directory, meta, tok_name, verify=verify)
-        try:
-            from tokenizers import Tokenizer
-        except ImportError as exc:  # pragma: no cover - a packaging fault
-            raise ModelError("the value model needs the package 'tokenizers'") from exc
-        try:
-            tokenizer = Tokenizer.from_str(tok_bytes.decode("utf-8"))
-        except Exception as exc:
-            raise ModelError(f"tokenizer file {directory / tok_name} is unreadable: {exc}") from exc
-        tokenizer.no_padding()
-        tokenizer.enable_truncation(max_length=int(tok_meta.get("max_length", 128)))
+        tokenizer = _open_tokenizer(
+            directory / tok_name, tok_bytes, int(tok_meta.get("max_length", 128))
+        )
         path = directory / emb_name
         try:
             with np.load(io.BytesIO(emb_bytes), allow_pickle=False) as npz:
