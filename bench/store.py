@@ -3,7 +3,11 @@
 Issue #2: "plain sqlite-utils against our store side by side in one run (10,000 inserts, read
 back), printing the ratio (target at most 1.5x) and the unlock time."
 
-    python bench/store.py [--rows N] [--single M] [--repeat R] [--dir DIR]
+Issue #16: the store without SQLCipher (the stdlib engine, ``edge_dan.store.sealed_sqlite``)
+beside SQLCipher and plain sqlite3 in the same run, and what its whole-file commit costs as the
+store grows.
+
+    python bench/store.py [--rows N] [--single M] [--repeat R] [--dir DIR] [--sizes MB,MB,...]
 
 Like for like: every side is ``sqlite_utils.Database`` on one connection with the store's own
 pragmas (read back from the store's connection and applied to the others, then checked equal),
@@ -12,7 +16,10 @@ sides are
 
 - plain: the standard library's ``sqlite3`` (whatever SQLite the interpreter was built with);
 - unkeyed: ``sqlcipher3`` with no key, i.e. the same SQLite build as ours without encryption;
-- ours: ``Store.db``, sqlite-utils on the store's SQLCipher connection (AES-256 pages + HMAC).
+- ours: ``Store.db``, sqlite-utils on the store's SQLCipher connection (AES-256 pages + HMAC);
+- sealed: ``Store.db`` on the stdlib engine: SQLite in memory, every commit one sealed snapshot
+  (XChaCha20-Poly1305) written whole, fsynced and renamed. Its pragmas are its own (an in-memory
+  database has no WAL and no page cache to tune), so it is left out of the equal-pragmas check.
 
 The store is created with a cheap Argon2id setting for the throughput part (key derivation is
 not part of it); the unlock part uses ``calibrate()``'s default target. Results go to stdout only.
@@ -39,9 +46,9 @@ from typing import Any
 import sqlcipher3
 import sqlite_utils
 
-import edge_dan.store.store as store_module
 from edge_dan.owner import Owner
 from edge_dan.store import KdfParams, Store, calibrate
+from edge_dan.store.engines import SQLCIPHER, SQLITE, Engine
 from edge_dan.store.keyfile import DEFAULT_UNLOCK_SECONDS, KeyFile
 
 PASSPHRASE = "benchmark passphrase"
@@ -58,7 +65,8 @@ PRAGMAS = (
     "page_size",
     "cache_size",
 )
-SIDES = ("plain", "unkeyed", "ours")
+SIDES = ("plain", "unkeyed", "ours", "sealed")
+SAME_PRAGMAS = ("plain", "unkeyed", "ours")
 
 Row = dict[str, Any]
 
@@ -95,8 +103,9 @@ class Side:
 
 
 def open_side(name: str, directory: Path, pragmas: dict[str, str]) -> Side:
-    if name == "ours":
-        store = Store.create(directory / "home", PASSPHRASE, kdf=FAST_KDF)
+    if name in {"ours", "sealed"}:
+        backend = SQLCIPHER if name == "ours" else SQLITE
+        store = Store.create(directory / "home", PASSPHRASE, kdf=FAST_KDF, backend=backend)
         return Side(store.db, store.close)
     path = str(directory / f"{name}.db")
     if name == "plain":
@@ -108,7 +117,7 @@ def open_side(name: str, directory: Path, pragmas: dict[str, str]) -> Side:
 
 
 def store_pragmas(directory: Path) -> dict[str, str]:
-    with Store.create(directory / "probe", PASSPHRASE, kdf=FAST_KDF) as store:
+    with Store.create(directory / "probe", PASSPHRASE, kdf=FAST_KDF, backend=SQLCIPHER) as store:
         return read_pragmas(store.conn)
 
 
@@ -176,7 +185,7 @@ def throughput(
                 finally:
                     side.close()
     for name, got in seen.items():
-        if got != pragmas:
+        if name in SAME_PRAGMAS and got != pragmas:
             raise SystemExit(f"{name} runs with different pragmas: {got} vs {pragmas}")
     return results, seen
 
@@ -186,7 +195,7 @@ def throughput(
 def timed_steps(parts: dict[str, list[float]]) -> Iterator[None]:
     """Time the steps of the real ``Owner.open`` (``Store.open``, then the owner's schema check) by
     wrapping the functions it calls."""
-    originals = (KeyFile.unwrap_with, getattr(store_module, "connect"), Store.check)  # noqa: B009
+    originals = (KeyFile.unwrap_with, Engine.connect, Store.check)
 
     def timer(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
         def wrapped(*args: Any, **kwargs: Any) -> Any:
@@ -199,27 +208,36 @@ def timed_steps(parts: dict[str, list[float]]) -> Iterator[None]:
         return wrapped
 
     setattr(KeyFile, "unwrap_with", timer("kdf", originals[0]))  # noqa: B010
-    setattr(store_module, "connect", timer("connect", originals[1]))  # noqa: B010
+    setattr(Engine, "connect", timer("connect", originals[1]))  # noqa: B010 - both engines
     setattr(Store, "check", timer("check", originals[2]))  # noqa: B010
     try:
         yield
     finally:
         setattr(KeyFile, "unwrap_with", originals[0])  # noqa: B010
-        setattr(store_module, "connect", originals[1])  # noqa: B010
+        setattr(Engine, "connect", originals[1])  # noqa: B010
         setattr(Store, "check", originals[2])  # noqa: B010
 
 
-def unlock(rows: int, repeat: int, parent: Path | None) -> dict[str, Any]:
-    start = time.perf_counter()
-    kdf = calibrate()
-    calibrate_seconds = time.perf_counter() - start
+def unlock(
+    rows: int,
+    repeat: int,
+    parent: Path | None,
+    *,
+    backend: str,
+    kdf: KdfParams,
+    calibrate_seconds: float,
+) -> dict[str, Any]:
     parts: dict[str, list[float]] = {
         name: [] for name in ("open", "kdf", "connect", "check", "rest")
     }
     with scratch_dir(parent) as directory:
         home = directory / "home"
-        with Owner.create(home, PASSPHRASE, kdf=kdf) as owner:
-            owner.store.db.table("items").insert_all(make_rows(rows, seed=1), pk="id")
+        os.environ["EDGE_DAN_STORE_BACKEND"] = backend  # Owner.create takes the environment's
+        try:
+            with Owner.create(home, PASSPHRASE, kdf=kdf) as owner:
+                owner.store.db.table("items").insert_all(make_rows(rows, seed=1), pk="id")
+        finally:
+            del os.environ["EDGE_DAN_STORE_BACKEND"]
         size = sum(p.stat().st_size for p in home.iterdir())
         with timed_steps(parts):
             for _ in range(repeat):
@@ -231,6 +249,50 @@ def unlock(rows: int, repeat: int, parent: Path | None) -> dict[str, Any]:
                 )
     medians = {name: statistics.median(values) for name, values in parts.items()}
     return {"kdf": kdf, "calibrate_seconds": calibrate_seconds, "size": size, "median": medians}
+
+
+# ----- the sealed engine's whole-file commit, by store size --------------------------------------
+ROW_BYTES = 230  # what make_rows writes per row, about
+
+
+def commit_cost(megabytes: int, commits: int, parent: Path | None) -> dict[str, float]:
+    """Median seconds of one single-row commit, and of an open, in a store of ``megabytes``, on
+    each engine; and the sealed file's size."""
+    found: dict[str, float] = {}
+    for backend in (SQLCIPHER, SQLITE):
+        with scratch_dir(parent) as directory:
+            home = directory / "home"
+            with Store.create(home, PASSPHRASE, kdf=FAST_KDF, backend=backend) as store:
+                rows = megabytes * 1_000_000 // ROW_BYTES
+                with store.transaction() as conn:  # one commit, whatever sqlite-utils batches
+                    conn.execute(
+                        "CREATE TABLE items"
+                        " (id INTEGER PRIMARY KEY, name TEXT, score REAL, body TEXT)"
+                    )
+                    conn.executemany(
+                        "INSERT INTO items VALUES (:id, :name, :score, :body)",
+                        make_rows(rows, seed=3),
+                    )
+                extra = make_rows(commits, seed=4, start=rows)
+                times = []
+                for row in extra:
+                    start = time.perf_counter()
+                    with store.transaction() as conn:
+                        conn.execute(
+                            "INSERT INTO items (id, name, score, body) VALUES (?, ?, ?, ?)",
+                            (row["id"], row["name"], row["score"], row["body"]),
+                        )
+                    times.append(time.perf_counter() - start)
+                store.checkpoint()
+            found[f"{backend}_commit"] = statistics.median(times)
+            found[f"{backend}_size"] = (home / "store.db").stat().st_size
+            opens = []
+            for _ in range(3):
+                start = time.perf_counter()
+                Store.open(home, PASSPHRASE, check=False).close()
+                opens.append(time.perf_counter() - start)
+            found[f"{backend}_open"] = statistics.median(opens)
+    return found
 
 
 # ----- report ------------------------------------------------------------------------------------
@@ -248,6 +310,8 @@ def machine() -> list[str]:
         f"plain:        sqlite3 module, SQLite {sqlite3.sqlite_version}",
         f"ours:         sqlcipher3 {version('sqlcipher3')}, SQLCipher {cipher} "
         f"(SQLite {cipher_sqlite})",
+        f"sealed:       sqlite3 module in memory (SQLite {sqlite3.sqlite_version}), "
+        f"PyNaCl {version('pynacl')} XChaCha20-Poly1305",
         f"sqlite-utils: {version('sqlite-utils')}",
     ]
 
@@ -264,6 +328,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--repeat", type=int, default=5, help="runs per side; medians shown")
     parser.add_argument("--dir", type=Path, default=None, help="where to write (default: TMPDIR)")
+    parser.add_argument(
+        "--sizes",
+        default="1,10,50",
+        help="store sizes in MB at which to time one commit on each engine (empty: skip)",
+    )
+    parser.add_argument("--commits", type=int, default=10, help="timed commits per size")
     args = parser.parse_args(argv)
 
     print("edge_dan store benchmark (issue #2)")
@@ -285,6 +355,7 @@ def main(argv: list[str] | None = None) -> None:
     }
     print(
         f"  {'workload':<42}{'plain ms':>9}{'unkeyed':>10}{'ours ms':>9}  ours/plain  ours/unkeyed"
+        f"{'sealed ms':>11}  sealed/plain  sealed/ours"
     )
     worst = 0.0
     totals = dict.fromkeys(SIDES, 0.0)
@@ -297,19 +368,30 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"  {labels[workload]:<42}{ms(med['plain'])}{ms(med['unkeyed']):>10}{ms(med['ours'])}"
             f"  {ratio:9.2f}x  {med['ours'] / med['unkeyed']:11.2f}x"
+            f"{ms(med['sealed']):>11}  {med['sealed'] / med['plain']:11.2f}x"
+            f"  {med['sealed'] / med['ours']:10.2f}x"
         )
     total_ratio = totals["ours"] / totals["plain"]
     print(
         f"  {'total':<42}{ms(totals['plain'])}{ms(totals['unkeyed']):>10}{ms(totals['ours'])}"
         f"  {total_ratio:9.2f}x  {totals['ours'] / totals['unkeyed']:11.2f}x"
+        f"{ms(totals['sealed']):>11}  {totals['sealed'] / totals['plain']:11.2f}x"
+        f"  {totals['sealed'] / totals['ours']:10.2f}x"
     )
     verdict = "within" if worst <= TARGET_RATIO else "OVER"
     print(f"  target ours/plain <= {TARGET_RATIO}x: worst workload {worst:.2f}x, {verdict} target")
     print()
 
-    found = unlock(args.rows, args.repeat, args.dir)
-    kdf: KdfParams = found["kdf"]
+    start = time.perf_counter()
+    kdf = calibrate()
+    calibrated = time.perf_counter() - start
+    found = unlock(
+        args.rows, args.repeat, args.dir, backend=SQLCIPHER, kdf=kdf, calibrate_seconds=calibrated
+    )
     med = found["median"]
+    sealed = unlock(
+        args.rows, args.repeat, args.dir, backend=SQLITE, kdf=kdf, calibrate_seconds=calibrated
+    )["median"]
     print(
         f"Unlock (Owner.open with check=True), median of {args.repeat} (each step timed inside it):"
     )
@@ -323,6 +405,41 @@ def main(argv: list[str] | None = None) -> None:
     print(f"    SQLCipher open (key, first read)     {ms(med['connect'])} ms")
     print(f"    integrity check (cipher + quick)     {ms(med['check'])} ms")
     print(f"    the rest (lock, schema, store id)    {ms(med['rest'])} ms")
+    report_sealed_unlock(sealed, args.rows)
+
+    report_commit_cost([int(x) for x in args.sizes.split(",") if x.strip()], args)
+
+
+def report_commit_cost(sizes: list[int], args: argparse.Namespace) -> None:
+    if not sizes:
+        return
+    print()
+    print(f"One single-row commit by store size, median of {args.commits} (and of 3 opens):")
+    print(
+        f"  {'store MB':>8}{'sealed file MB':>16}{'sqlcipher ms':>14}{'sealed ms':>11}"
+        f"{'sealed/sqlcipher':>18}{'open sqlcipher':>16}{'open sealed':>13}"
+    )
+    for mb in sizes:
+        got = commit_cost(mb, args.commits, args.dir)
+        print(
+            f"  {mb:>8}{got['sqlite_size'] / 1e6:>16.1f}{ms(got['sqlcipher_commit']):>14}"
+            f"{ms(got['sqlite_commit']):>11}"
+            f"{got['sqlite_commit'] / got['sqlcipher_commit']:>17.1f}x"
+            f"{ms(got['sqlcipher_open']):>16}{ms(got['sqlite_open']):>13}"
+        )
+
+
+def report_sealed_unlock(sealed: dict[str, float], rows: int) -> None:
+    print(f"  the same on the sealed engine (store.db {sealed_size(rows)}):")
+    print(f"  Owner.open total                        {ms(sealed['open'])} ms")
+    print(f"    Argon2id derive + unwrap             {ms(sealed['kdf'])} ms")
+    print(f"    read, authenticate, deserialize      {ms(sealed['connect'])} ms")
+    print(f"    integrity check (quick_check)        {ms(sealed['check'])} ms")
+    print(f"    the rest (lock, schema, store id)    {ms(sealed['rest'])} ms")
+
+
+def sealed_size(rows: int) -> str:
+    return f"about {rows * ROW_BYTES / 1e6:.1f} MB of rows, padded to its size bucket"
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 from edge_dan.owner import Owner
 from edge_dan.store import KdfParams, Store
+from edge_dan.store.engines import BACKEND_ENV, BACKENDS, SQLCIPHER, sqlcipher_available
 
 REPO = Path(__file__).resolve().parents[1]
 # Vendored data, each folder with its PROVENANCE.md: the tests read nothing outside the checkout.
@@ -110,3 +111,28 @@ def cli(tmp_path: Path) -> Cli:
 def c_build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One build directory for the whole session, so each firmware artifact is built once."""
     return tmp_path_factory.mktemp("firmware_build")
+
+
+# ----- the store's two engines (issue #16) -------------------------------------------------------
+# Every test under tests/store runs on both engines (edge_dan.store.engines) where both are
+# installed, chosen through $EDGE_DAN_STORE_BACKEND so that the child processes of the crash and
+# concurrency tests (crash_writer.py) make and open their stores on the same one. Tests of parts
+# that hold no database run once.
+_ENGINE_FREE = {"test_keyfile", "test_files", "test_sealed_store"}  # the last names its engine
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    path = metafunc.definition.path
+    if path.parent.name != "store" or path.stem in _ENGINE_FREE:
+        return
+    present = [b for b in BACKENDS if b != SQLCIPHER or sqlcipher_available()]
+    metafunc.parametrize("store_backend", present, indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def store_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str | None:
+    """The engine this test's stores are made on (``None``: the default one)."""
+    name: str | None = getattr(request, "param", None)
+    if name is not None:
+        monkeypatch.setenv(BACKEND_ENV, name)
+    return name

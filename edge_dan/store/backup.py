@@ -6,7 +6,8 @@ Layout (integers big-endian)::
     hlen        4 bytes  length of the header
     header   hlen bytes  JSON: format version, store id, schema version, creation time, and the
                          file key wrapped exactly like the store key (see ``keyfile``)
-    body                 a SQLCipher database encrypted under the file key
+    body                 the store's database encrypted under the file key: a SQLCipher file,
+                         or a sealed snapshot (``sealed``), as the store's engine writes it
     mac        32 bytes  keyed BLAKE2b over everything before it
 
 The file key is random per backup and wrapped under an Argon2id key from the backup passphrase. The
@@ -43,12 +44,12 @@ from pathlib import Path
 from typing import IO, Any
 
 from edge_dan.errors import BackupError, StoreCorrupt, StoreError, WrongPassphrase
+from edge_dan.store.engines import Engine, engine_named, engine_of_file, translated
 from edge_dan.store.files import atomic_write, create_private, disk_error
 from edge_dan.store.jsontext import load_json
 from edge_dan.store.keyfile import DEFAULT_UNLOCK_SECONDS, KdfParams, KeyFile, calibrate
 from edge_dan.store.rebuild import rebuild
 from edge_dan.store.schema import Schema, version
-from edge_dan.store.sqlcipher import connect, export_database, integrity_problems, translated
 from edge_dan.store.store import Store, now_iso
 from edge_dan.store.swap import Builder, remove_database, scratch_path
 
@@ -247,35 +248,49 @@ def _unpack(backup: Backup, scratch: Path) -> None:
             raise disk_error(scratch, exc) from exc
 
 
-def _restorer(backup: Backup, scratch: Path, schema: Schema | None) -> Builder:
-    """A builder that makes the store's new database (under its new key) from the backup's."""
+def _restorer(backup: Backup, scratch: Path, schema: Schema | None, engine: Engine) -> Builder:
+    """A builder that makes the store's new database (under its new key, on ``engine``) from
+    the backup's."""
     source = backup.path
 
     def build(target: Path, key: bytes) -> None:
         try:
             _unpack(backup, scratch)
+            _check_same_engine(scratch, engine, source)
             if schema is not None:
-                rebuild(scratch, backup.file_key, target, key, schema, source=source)
-                _check_store_id(target, key, backup)
+                rebuild(engine, scratch, backup.file_key, target, key, schema, source=source)
+                _check_store_id(engine, target, key, backup)
                 return
-            conn = connect(scratch, backup.file_key)
+            conn = engine.connect(scratch, backup.file_key)
             try:
                 with translated(source):
-                    problems = integrity_problems(conn)
+                    problems = engine.integrity_problems(conn)
                     if problems:
                         raise BackupError(f"{source} holds a damaged database ({problems[0]})")
-                export_database(conn, target, key)
+                engine.export_database(conn, target, key)
             finally:
                 conn.close()
-            _check_store_id(target, key, backup)
+            _check_store_id(engine, target, key, backup)
         finally:
             remove_database(scratch)
 
     return build
 
 
-def _check_store_id(target: Path, key: bytes, backup: Backup) -> None:
-    conn = connect(target, key)
+def _check_same_engine(scratch: Path, engine: Engine, source: Path) -> None:
+    try:
+        made_by = engine_of_file(scratch).name
+    except StoreCorrupt as exc:
+        raise BackupError(f"{source} holds a database this edge_dan cannot read ({exc})") from None
+    if made_by != engine.name:
+        raise BackupError(
+            f"{source} was made by a store on the {made_by} backend and this store uses "
+            f"{engine.name}; restore it where {made_by} is the backend"
+        )
+
+
+def _check_store_id(engine: Engine, target: Path, key: bytes, backup: Backup) -> None:
+    conn = engine.connect(target, key)
     try:
         with translated(target):
             row = conn.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()
@@ -296,6 +311,7 @@ def import_backup(
     kdf: KdfParams | None = None,
     unlock_seconds: float = DEFAULT_UNLOCK_SECONDS,
     schema: Schema | None = None,
+    backend: str | None = None,
 ) -> Store:
     """Restore a backup into ``home`` and return the opened store.
 
@@ -311,20 +327,23 @@ def import_backup(
     backups you made yourself.
     """
     backup = read_backup(path, backup_passphrase)
-    build = _restorer(backup, scratch_path(home, "import"), schema)
+    scratch = scratch_path(home, "import")
     if not Store.exists(home):
+        engine = engine_named(backend)  # ``backend`` as for ``Store.create``
         return Store.create(
             home,
             store_passphrase or backup_passphrase,
             kdf=kdf,
             unlock_seconds=unlock_seconds,
-            builder=build,
+            builder=_restorer(backup, scratch, schema, engine),
             store_id=backup.store_id,
+            backend=engine.name,
         )
     if store_passphrase is None:
         raise BackupError(f"{home} already holds a store: its passphrase is needed to replace it")
     store = Store.open(home, store_passphrase, check=False)
     try:
+        build = _restorer(backup, scratch, schema, engine_named(store.backend))
         store.replace_database(build, store_id=backup.store_id)
     except BaseException:
         store.close()

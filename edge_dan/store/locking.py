@@ -129,3 +129,7 @@ class StoreLock:
             self.acquire_shared(timeout=1.0)
         except StoreBusy as exc:
             raise StoreError("lost the store lock; close the store and open it again") from exc
+
+
+# One lock file on its own (the sealed store's commit lock, ``sealed_sqlite``).
+Flock = _Flock

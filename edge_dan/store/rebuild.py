@@ -18,19 +18,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import sqlcipher3
-
 from edge_dan.errors import BackupError, StoreError
+from edge_dan.store.engines import Connection, Engine, is_integrity_error, translated
 from edge_dan.store.files import fsync_path
 from edge_dan.store.schema import Schema, create_meta
-from edge_dan.store.sqlcipher import (
-    Connection,
-    attach_sql,
-    blob_key,
-    connect,
-    integrity_problems,
-    translated,
-)
 
 _SOURCE = "backup"  # the attached copy of the backup's database; the queries below name it
 _TABLES = {  # every table but SQLite's own (sqlite_sequence and such)
@@ -56,13 +47,15 @@ def _columns(conn: Connection, database: str, table: str) -> list[str]:
     return [str(row[1]) for row in rows]
 
 
-def _disarm_and_migrate(scratch: Path, file_key: bytes, schema: Schema, source: Path) -> None:
+def _disarm_and_migrate(
+    engine: Engine, scratch: Path, file_key: bytes, schema: Schema, source: Path
+) -> None:
     """Check the backup's copy, drop its triggers and views, bring it to ``schema``."""
-    conn = connect(scratch, file_key)
+    conn = engine.connect(scratch, file_key)
     try:
         with translated(source):
             conn.execute("PRAGMA trusted_schema = OFF").fetchall()
-            problems = integrity_problems(conn)
+            problems = engine.integrity_problems(conn)
             if problems:
                 raise BackupError(f"{source} holds a damaged database ({problems[0]})")
             planted = conn.execute(
@@ -94,7 +87,9 @@ def _copy_rows(conn: Connection, source: Path) -> None:
                 f"INSERT INTO main.{quoted(table)} ({names})"  # noqa: S608
                 f" SELECT {names} FROM backup.{quoted(table)}"
             )
-        except sqlcipher3.IntegrityError as exc:
+        except Exception as exc:
+            if not is_integrity_error(exc):
+                raise
             raise BackupError(f"{source}: a row of {table} breaks the schema ({exc})") from None
     _copy_sequences(conn, ours)
 
@@ -118,20 +113,28 @@ def _copy_sequences(conn: Connection, tables: list[str]) -> None:
             conn.execute("INSERT INTO main.sqlite_sequence (name, seq) VALUES (?, ?)", (name, seq))
 
 
-def rebuild(
-    scratch: Path, file_key: bytes, target: Path, key: bytes, schema: Schema, *, source: Path
+def rebuild(  # noqa: PLR0917 (engine, source, target: each given once, positionally)
+    engine: Engine,
+    scratch: Path,
+    file_key: bytes,
+    target: Path,
+    key: bytes,
+    schema: Schema,
+    *,
+    source: Path,
 ) -> None:
     """Make ``target`` (under ``key``) from ``schema``, holding the checked rows of the backup's
-    database at ``scratch`` (under ``file_key``); ``BackupError`` if any row is refused."""
-    _disarm_and_migrate(scratch, file_key, schema, source)
-    conn = connect(target, key)
+    database at ``scratch`` (under ``file_key``); ``BackupError`` if any row is refused. Both are
+    ``engine``'s files."""
+    _disarm_and_migrate(engine, scratch, file_key, schema, source)
+    conn = engine.connect(target, key)
     try:
         with translated(target):
             conn.execute("PRAGMA trusted_schema = OFF").fetchall()
             create_meta(conn)
             conn.commit()
             schema.migrate(conn, source=str(target))
-            conn.execute(attach_sql(_SOURCE), (str(scratch), blob_key(file_key)))
+            engine.attach(conn, _SOURCE, scratch, file_key)
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 try:

@@ -6,25 +6,24 @@ for an owner's device: WAL so readers never block the writer and two processes c
 ``synchronous=FULL`` because a commit we acknowledge must survive a power cut on an SD card,
 ``secure_delete`` so forgotten data is overwritten inside the encrypted pages, and temporary tables
 in memory so nothing decrypted is spilled to a temp file.
+
+``sqlcipher3`` is imported only when a database is opened, so this module (and the ``Connection``
+type the owner layer names) imports where it is missing.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
-import sqlcipher3
-
-from edge_dan.errors import StoreBusy, StoreCorrupt, StoreError
+from edge_dan.errors import StoreError
+from edge_dan.store.engines import Connection, translate, translated
 from edge_dan.store.files import fsync_path, write_private
 
-BUSY_TIMEOUT_MS = 5000
+__all__ = ["Connection", "connect", "export_database", "integrity_problems", "translated"]
 
-Connection = Any  # sqlcipher3 ships no type information
+BUSY_TIMEOUT_MS = 5000
 
 
 def key_pragma(key: bytes) -> str:
@@ -44,6 +43,10 @@ def blob_key(key: bytes) -> str:
 
 def connect(path: Path, key: bytes) -> Connection:
     """Open ``path`` with ``key`` and check that the key actually decrypts it."""
+    # Imported here, not above: ``Connection`` and ``translated`` come through this module too,
+    # and must import where sqlcipher3 is missing (the stdlib engine, ``sealed_sqlite``).
+    import sqlcipher3
+
     try:
         name, uri = _database(path)
         conn = sqlcipher3.connect(
@@ -102,28 +105,6 @@ def _wal_holds_pages(path: Path) -> bool:
         return False
 
 
-def translate(exc: Exception, path: Path) -> StoreError:
-    """Map a SQLite failure to the store error a person can act on."""
-    message = str(exc).lower()
-    if "not a database" in message or "malformed" in message or "corrupt" in message:
-        return StoreCorrupt(f"{path} failed its integrity check ({exc})")
-    if "locked" in message or "busy" in message:
-        return StoreBusy(f"{path} stayed locked by another process for too long; try again")
-    if "disk is full" in message or "disk i/o" in message:
-        return StoreError(f"cannot write {path}: {exc}; the last change was not saved")
-    if "readonly" in message or "unable to open" in message:
-        return StoreError(f"cannot open {path} for writing: {exc}")
-    return StoreError(f"store error in {path}: {exc}")
-
-
-@contextlib.contextmanager
-def translated(path: Path) -> Iterator[None]:
-    try:
-        yield
-    except sqlcipher3.Error as exc:
-        raise translate(exc, path) from exc
-
-
 def integrity_problems(conn: Connection) -> list[str]:
     """Every page's MAC (SQLCipher) and the b-tree structure (SQLite); empty means healthy."""
     problems = [str(row[0]) for row in conn.execute("PRAGMA cipher_integrity_check").fetchall()]
@@ -148,3 +129,8 @@ def export_database(conn: Connection, target: Path, key: bytes) -> None:
         finally:
             conn.execute("DETACH DATABASE export_target")
     fsync_path(target)
+
+
+def attach(conn: Connection, alias: str, path: Path, key: bytes) -> None:
+    """The SQLCipher file at ``path`` (under ``key``), attached as ``alias``."""
+    conn.execute(attach_sql(alias), (str(path), blob_key(key)))

@@ -1,9 +1,12 @@
-"""The owner's encrypted store: a SQLCipher database in a private home directory.
+"""The owner's encrypted store: a database in a private home directory.
 
 Files in the home (all 0600, the directory 0700):
 
-- ``keyfile.json``: the database key wrapped under the passphrase (see ``keyfile``).
-- ``store.db`` (and SQLite's ``-wal``/``-shm``): the SQLCipher database.
+- ``keyfile.json``: the database key wrapped under the passphrase, or under a raw key the app
+  keeps in the OS keystore (see ``keyfile``).
+- ``store.db``: the database, on one of two engines (``engines``): SQLCipher (with SQLite's
+  ``-wal``/``-shm``), or the standard library's sqlite3 sealed whole on every commit (with
+  ``commit.lock``, see ``sealed_sqlite``).
 - ``lock``: the advisory lock that keeps whole-file swaps away from open readers.
 - ``settings.json``: pre-unlock settings only (see ``home``).
 
@@ -32,18 +35,26 @@ from edge_dan.errors import (
     UsageError,
     WrongPassphrase,
 )
-from edge_dan.store.files import ensure_private_dir, fsync_path
-from edge_dan.store.home import home_error
-from edge_dan.store.keyfile import DEFAULT_UNLOCK_SECONDS, KdfParams, KeyFile, calibrate
-from edge_dan.store.locking import StoreLock
-from edge_dan.store.schema import Schema, create_meta
-from edge_dan.store.sqlcipher import (
+from edge_dan.store.engines import (
+    SQLCIPHER,
     Connection,
-    connect,
-    export_database,
-    integrity_problems,
+    Engine,
+    engine_named,
+    engine_of_file,
     translated,
 )
+from edge_dan.store.files import ensure_private_dir, fsync_path
+from edge_dan.store.home import home_error
+from edge_dan.store.keyfile import (
+    DEFAULT_UNLOCK_SECONDS,
+    MIN_MEMLIMIT,
+    MIN_OPSLIMIT,
+    KdfParams,
+    KeyFile,
+    calibrate,
+)
+from edge_dan.store.locking import StoreLock
+from edge_dan.store.schema import Schema, create_meta
 from edge_dan.store.swap import (
     DATABASE,
     DATABASE_NEXT,
@@ -75,10 +86,18 @@ class Store:
     """An unlocked store. Use ``Store.create`` or ``Store.open``; close it (or use ``with``)."""
 
     def __init__(
-        self, home: Path, conn: Connection, keyfile: KeyFile, kek: bytes, lock: StoreLock
+        self,
+        home: Path,
+        conn: Connection,
+        keyfile: KeyFile,
+        kek: bytes,
+        lock: StoreLock,
+        *,
+        engine: Engine,
     ) -> None:
         self.home = home
         self.conn = conn
+        self._engine = engine
         self._keyfile = keyfile
         self._kek = kek  # kept while open so rekey can wrap a new key; never written anywhere
         self._lock = lock
@@ -89,6 +108,11 @@ class Store:
     @property
     def path(self) -> Path:
         return self.home / DATABASE
+
+    @property
+    def backend(self) -> str:
+        """The engine under this store: ``"sqlcipher"`` or ``"sqlite"`` (see ``engines``)."""
+        return self._engine.name
 
     @property
     def store_id(self) -> str:
@@ -119,8 +143,10 @@ class Store:
     def create(
         cls,
         home: Path,
-        passphrase: str,
+        passphrase: str | None = None,
         *,
+        key: bytes | None = None,
+        backend: str | None = None,
         kdf: KdfParams | None = None,
         unlock_seconds: float = DEFAULT_UNLOCK_SECONDS,
         builder: Builder | None = None,
@@ -132,8 +158,15 @@ class Store:
         A fresh database holds the engine's ``meta`` table, and ``schema``'s tables when given
         (without a ``builder``, which makes the whole database): built completely before it is
         swapped in, so a store is never seen half made.
+
+        Give ``passphrase`` (stretched with Argon2id) or ``key`` (32 random bytes an app keeps in
+        the OS keystore), not both. ``backend`` (``"sqlcipher"`` or ``"sqlite"``) picks the
+        engine; by default ``$EDGE_DAN_STORE_BACKEND``, else SQLCipher where it is installed.
         """
-        _check_passphrase(passphrase)
+        _one_secret(passphrase, key)
+        if passphrase is not None:
+            _check_passphrase(passphrase)
+        engine = engine_named(backend)
         if cls.exists(home):  # checked again under the lock; this spares waiting for it
             raise StoreExists(f"{home} already holds a store")
         ensure_private_dir(home)
@@ -144,10 +177,15 @@ class Store:
                 recover(home)
                 if cls.exists(home) or (home / DATABASE).exists():
                     raise StoreExists(f"{home} already holds a store")
-                kdf = kdf or calibrate(unlock_seconds)
-                kek = kdf.derive(passphrase)
+                if key is not None:
+                    # The key file keeps the shape it always has; these parameters are never
+                    # used (a passphrase tried on this store fails at once, as wrong).
+                    kdf, kek = KdfParams.fresh(MIN_OPSLIMIT, MIN_MEMLIMIT), key
+                else:
+                    kdf = kdf or calibrate(unlock_seconds)
+                    kek = kdf.derive(passphrase or "")
                 store_id = store_id or secrets.token_hex(16)
-                build = builder or _fresh_database(store_id, schema)
+                build = builder or _fresh_database(store_id, schema, engine)
                 swap_in(home, kek=kek, kdf=kdf, store_id=store_id, build=build)
         except BaseException:
             lock.release()
@@ -155,9 +193,19 @@ class Store:
         return cls._unlock(home, lock, lambda kf: (kek, kf.unwrap(kek)), check=False)
 
     @classmethod
-    def open(cls, home: Path, passphrase: str, *, check: bool = True) -> Store:
-        """Unlock the store in ``home``. ``check`` verifies every page before use."""
-        _check_passphrase(passphrase, new=False)  # an empty one is just wrong, as it always was
+    def open(
+        cls,
+        home: Path,
+        passphrase: str | None = None,
+        *,
+        key: bytes | None = None,
+        check: bool = True,
+    ) -> Store:
+        """Unlock the store in ``home`` with its passphrase or its raw ``key``. ``check``
+        verifies every page before use. The engine is the one the database file was made by."""
+        _one_secret(passphrase, key)
+        if passphrase is not None:
+            _check_passphrase(passphrase, new=False)  # an empty one is just wrong, as always
         if not cls.exists(home) and not (home / LOCKFILE).exists():
             raise StoreNotFound(f"no store in {home}")
         lock = StoreLock(home)
@@ -169,7 +217,7 @@ class Store:
         except BaseException:
             lock.release()
             raise
-        store = cls._unlock(home, lock, lambda kf: kf.unwrap_with(passphrase), check=check)
+        store = cls._unlock(home, lock, _unwrapper(passphrase, key), check=check)
         if has_debris(home):  # scratch files of a crashed operation: tidy up if nobody else is here
             with contextlib.suppress(StoreBusy), lock.exclusively(timeout=0):
                 recover(home)
@@ -190,12 +238,13 @@ class Store:
             except FileNotFoundError:
                 raise StoreNotFound(f"no store in {home}") from None
             _check_database_file(home / DATABASE)
-            kek, key = unwrap(keyfile)  # WrongPassphrase surfaces here, before SQLCipher runs
-            conn = connect(home / DATABASE, key)
+            engine = engine_of_file(home / DATABASE)
+            kek, key = unwrap(keyfile)  # WrongPassphrase surfaces here, before the database
+            conn = engine.connect(home / DATABASE, key)
         except BaseException:
             lock.release()
             raise
-        store = cls(home, conn, keyfile, kek, lock)
+        store = cls(home, conn, keyfile, kek, lock, engine=engine)
         try:
             if check:
                 store.check()
@@ -235,7 +284,7 @@ class Store:
     def check(self) -> None:
         """Raise ``StoreCorrupt`` naming the file unless every page and the b-trees verify."""
         with translated(self.path):
-            problems = integrity_problems(self.conn)
+            problems = self._engine.integrity_problems(self.conn)
         if problems:
             shown = "; ".join(p.splitlines()[0] for p in problems[:3])
             raise StoreCorrupt(f"{self.path} failed its integrity check ({shown})")
@@ -300,8 +349,8 @@ class Store:
         self.replace_database(self.export_to)
 
     def export_to(self, target: Path, key: bytes) -> None:
-        """Copy the whole database into a new SQLCipher file at ``target`` under ``key``."""
-        export_database(self.conn, target, key)
+        """Copy the whole database into a new file at ``target`` under ``key`` (same engine)."""
+        self._engine.export_database(self.conn, target, key)
 
     def replace_database(self, build: Builder, *, store_id: str | None = None) -> None:
         """Swap in a complete new database made by ``build`` (rekey, restore), crash-safely.
@@ -338,13 +387,14 @@ class Store:
     def _reconnect(self, keyfile: KeyFile, key: bytes) -> None:
         with contextlib.suppress(Exception):
             self.conn.close()
-        self.conn = connect(self.path, key)
+        self._engine = engine_of_file(self.path)
+        self.conn = self._engine.connect(self.path, key)
         self._keyfile, self._db = keyfile, None
         self._inode = self.path.stat().st_ino
 
     def _follow_swap(self) -> None:
         """Reconnect if another process replaced the database file while we held no lock."""
-        if self.path.stat().st_ino == self._inode:
+        if not self._swapped():
             return
         keyfile = KeyFile.read(self.home / KEYFILE)
         try:
@@ -356,6 +406,12 @@ class Store:
             ) from None
         self._reconnect(keyfile, key)
 
+    def _swapped(self) -> bool:
+        if self._engine.name == SQLCIPHER:
+            return self.path.stat().st_ino != self._inode
+        # The sealed file gets a new inode on every commit; a swap always writes a new key file.
+        return KeyFile.read(self.home / KEYFILE) != self._keyfile
+
     def _ensure_keyfile_current(self) -> None:
         """Refuse to act on a key file another process has changed since we unlocked."""
         on_disk = KeyFile.read(self.home / KEYFILE)
@@ -363,6 +419,28 @@ class Store:
             raise StoreError(
                 "the passphrase or key was changed by another process; open the store again"
             )
+
+
+def _one_secret(passphrase: str | None, key: bytes | None) -> None:
+    if (passphrase is None) == (key is None):
+        raise UsageError("give the store's passphrase or its key, one of the two")
+    if key is not None and (not isinstance(key, bytes) or len(key) != 32):
+        raise UsageError("a store key is 32 bytes")
+
+
+def _unwrapper(
+    passphrase: str | None, key: bytes | None
+) -> Callable[[KeyFile], tuple[bytes, bytes]]:
+    if key is None:
+        return lambda kf: kf.unwrap_with(passphrase or "")
+
+    def unwrap(keyfile: KeyFile) -> tuple[bytes, bytes]:
+        try:
+            return key, keyfile.unwrap(key)
+        except WrongPassphrase:
+            raise WrongPassphrase("wrong key") from None
+
+    return unwrap
 
 
 def _check_passphrase(passphrase: str, *, new: bool = True) -> None:
@@ -391,9 +469,9 @@ def _check_database_file(path: Path) -> None:
         raise StoreCorrupt(f"{path} is empty (0 bytes)")
 
 
-def _fresh_database(store_id: str, schema: Schema | None) -> Builder:
+def _fresh_database(store_id: str, schema: Schema | None, engine: Engine) -> Builder:
     def build(target: Path, key: bytes) -> None:
-        conn = connect(target, key)
+        conn = engine.connect(target, key)
         try:
             with translated(target):
                 create_meta(conn)

@@ -29,10 +29,15 @@ DATABASE = "store.db"
 DATABASE_NEXT = "store.db.next"
 SQLITE_SIDECARS = ("-wal", "-shm", "-journal")
 SCRATCH_PREFIX = ".scratch-"
-# Scratch databases, and the temporary files of the key files' atomic writes
+# Scratch databases, and the temporary files of the key files' and sealed snapshots' atomic writes
 # (".<name>.<random>.tmp", see files.temp_path). Not settings.json's: that one is written without
 # the store lock.
-_DEBRIS_PATTERNS = (f"{SCRATCH_PREFIX}*", ".keyfile*.tmp")
+_DEBRIS_PATTERNS = (
+    f"{SCRATCH_PREFIX}*",
+    f".{SCRATCH_PREFIX}*.tmp",
+    ".keyfile*.tmp",
+    ".store.db*.tmp",
+)
 
 # Builds a complete new database at the given path, encrypted with the given key.
 Builder = Callable[[Path, bytes], None]

@@ -39,11 +39,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-import edge_dan.store.backup as backup_module
 import edge_dan.store.store as store_module
 from edge_dan.errors import StoreBusy
 from edge_dan.owner import Owner
 from edge_dan.store import KdfParams, Store, export_backup, import_backup
+from edge_dan.store.engines import Engine
 from edge_dan.values.schwartz import ORIGINAL_VALUES
 
 # Fast Argon2id for tests (calibration would cost 0.5 s a call).
@@ -168,7 +168,7 @@ def read(store: Store, target: int) -> None:
 
 def hold(store: Store) -> None:
     store_module.LOCK_TIMEOUT = 0.3
-    real_export = getattr(store_module, "export_database")  # noqa: B009 - not in __all__
+    real_export = Engine.export_database
     say("ready")
     for line in sys.stdin:
         command, *rest = line.split()
@@ -181,7 +181,7 @@ def hold(store: Store) -> None:
                 say("exported")
                 time.sleep(pause)
 
-            setattr(store_module, "export_database", slow_export)  # noqa: B010
+            setattr(Engine, "export_database", slow_export)  # noqa: B010 - both engines
             store_module.LOCK_TIMEOUT = 10.0
         if command in {"rekey", "slow-rekey"}:
             try:
@@ -190,7 +190,7 @@ def hold(store: Store) -> None:
                 say("busy")
             else:
                 say("rekeyed")
-            setattr(store_module, "export_database", real_export)  # noqa: B010
+            setattr(Engine, "export_database", real_export)  # noqa: B010
 
 
 # Where ``die-at`` kills itself. The first three come before the swap's commit point (the rename
@@ -220,7 +220,7 @@ def die_at(home: Path, passphrase: str, op: str, step: str, args: list[str]) -> 
         if step == "after-keyfile" and target == "keyfile.json":
             kill_self()
 
-    real_export = getattr(store_module, "export_database")  # noqa: B009 - not in __all__
+    real_export = Engine.export_database
 
     def export(*export_args: Any) -> None:
         real_export(*export_args)
@@ -228,8 +228,7 @@ def die_at(home: Path, passphrase: str, op: str, step: str, args: list[str]) -> 
             kill_self()  # the new database is complete; its key file is not written yet
 
     setattr(os, "replace", replace)  # noqa: B010 - the child dies before anything else runs
-    setattr(store_module, "export_database", export)  # noqa: B010
-    setattr(backup_module, "export_database", export)  # noqa: B010
+    setattr(Engine, "export_database", export)  # noqa: B010 - whichever engine the store uses
     if op == "import":
         import_backup(home, Path(args[0]), args[1], store_passphrase=passphrase, kdf=FAST_KDF)
         return

@@ -44,7 +44,15 @@ SEED = 20240517
 WRITER_KILLS = 52
 SWAP_KILLS = 18
 CHILD_TIMEOUT = 20.0
-EXPECTED_FILES = {"keyfile.json", "store.db", "store.db-wal", "store.db-shm", "lock", "swap.lock"}
+EXPECTED_FILES = {
+    "keyfile.json",
+    "store.db",
+    "store.db-wal",
+    "store.db-shm",
+    "lock",
+    "swap.lock",
+    "commit.lock",  # the stdlib engine's (sealed_sqlite)
+}
 SWAP_DEBRIS = ("store.db.next", "keyfile.next.json")
 
 

@@ -66,6 +66,7 @@ def test_full_disk_loses_nothing_acknowledged(small_disk: Path, fast_kdf: KdfPar
             "store.db",
             "lock",
             "swap.lock",
+            "commit.lock",  # the stdlib engine's (sealed_sqlite)
             "store.db-wal",
             "store.db-shm",
         }, leftover
