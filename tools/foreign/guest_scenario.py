@@ -56,7 +56,11 @@ async def pair_and_negotiate(home: Path, model: Any, result: dict[str, Any]) -> 
     ben = Owner.create(home / "ben", "ben's secret")
     ana.profile.edit({"benevolence": 0.9, "tradition": 0.8, "stimulation": 0.2})
     ben.profile.edit({"benevolence": 0.7, "stimulation": 0.8, "hedonism": 0.7})
-    result["store"] = {"opened": True, "seconds": round(time.perf_counter() - start, 2)}
+    seconds = round(time.perf_counter() - start, 2)
+    from edge_dan.store.engines import engine_of_file  # which engine wrote the owner's file
+
+    engine = engine_of_file(home / "ana" / "store.db").name
+    result["store"] = {"opened": True, "engine": engine, "seconds": seconds}
 
     hub = LoopbackHub()
     answer = lambda peer, title, space: strategy_for(ben, space, model)  # noqa: E731
