@@ -206,7 +206,7 @@ def _armv7_ratios(rows: list[dict[str, Any]]) -> None:
 
 COLUMNS = [
     ("p50 ms b=1", "p50_ms", "{:.2f}"),
-    ("texts/s b=32", "throughput_per_s", "{:.0f}"),
+    ("texts/s b=32", "throughput_per_s", "{:.1f}"),
     ("peak RSS MB", "peak_rss_mb", "{:.0f}"),
     ("cold start s", "cold_start_s", "{:.2f}"),
     ("size MB", "size_mb", "{:.1f}"),

@@ -242,7 +242,8 @@ def compare(host: dict[str, Any], guest: dict[str, Any], tolerance: float) -> di
             out[tier] = {"skipped": f"not loadable on the host: {h['skipped']}"}
             continue
         if "skipped" in g:
-            out[tier] = {"ok": False, "error": f"loads on the host, not on aarch64: {g['skipped']}"}
+            error = f"loads on the host, not in the guest: {g['skipped']}"
+            out[tier] = {"ok": False, "error": error}
             continue
         a = np.asarray(h["scores"], dtype=np.float64)
         b = np.asarray(g["scores"], dtype=np.float64)
