@@ -260,13 +260,13 @@ def main() -> None:
     else:
         notes.append("tiny tier skipped: run python models/build_tiny.py")
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, path in tiers:
-        row = _run_worker([sys.executable], name, path, args, None)
-        if isinstance(row, str):
-            notes.append(row)
+        result = _run_worker([sys.executable], name, path, args, None)
+        if isinstance(result, str):
+            notes.append(result)
             continue
-        rows.append(row)
+        rows.append(result)
     if args.armv7:
         rows += _armv7_rows(tiers, args, notes)
     _print_table(rows)

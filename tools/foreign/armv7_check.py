@@ -58,6 +58,9 @@ from debian_sysroot import (  # noqa: E402
     run,
 )
 
+__all__ = ["ARMHF", "CPU", "GUEST_PACKAGES", "default_cache", "ensure_qemu", "ensure_site"]
+__all__ += ["ensure_sysroot", "guest_env", "main"]
+
 SKIP = 77
 CPU = "cortex-a7"
 GUEST_PACKAGES = (
