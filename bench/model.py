@@ -8,6 +8,11 @@ int8 on onnxruntime, the same int8 files on the numpy runtime (``int8-np``: the 
 tokenizer and numpy, what a phone without onnxruntime runs), and the numpy-only tiny tier
 ``static-tiny`` (models/build_tiny.py). Ratios are to fp32 when it is there; the numpy runtime's
 ratios to int8 on onnxruntime are printed after the table.
+
+``--armv7`` also runs the two numpy tiers (``int8-np``, ``tiny``) under Debian's armhf CPython in
+qemu-arm (the guest of ``tools/foreign/armv7_check.py``, set up by it) and prints their ratios to
+the same tiers here; emulated times say nothing absolute about a board. Emulation is slow: pair it
+with ``--repeats 20 --rounds 1 --f1-n 0``.
 """
 
 from __future__ import annotations
@@ -55,7 +60,7 @@ def _validation(n: int) -> tuple[list[str], list[list[bool]]] | None:
     return [a["Premise"] for a in args], [labels[a["Argument ID"]] for a in args]
 
 
-def worker(name: str, path: str | None, repeats: int, f1_n: int) -> dict[str, Any]:
+def worker(name: str, path: str | None, repeats: int, f1_n: int, rounds: int) -> dict[str, Any]:
     import resource
 
     t0 = time.perf_counter()
@@ -80,11 +85,12 @@ def worker(name: str, path: str | None, repeats: int, f1_n: int) -> dict[str, An
     model.scores(batch)
     # Time for at least half a second: the fast tiers finish ten batches in a few milliseconds,
     # too short to measure steadily.
-    t, rounds = time.perf_counter(), 0
-    while rounds < 10 or time.perf_counter() - t < 0.5:
+    t = time.perf_counter()
+    done = 0
+    while done < rounds or time.perf_counter() - t < 0.5:
         model.scores(batch)
-        rounds += 1
-    throughput = rounds * 32 / (time.perf_counter() - t)
+        done += 1
+    throughput = done * 32 / (time.perf_counter() - t)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     size = sum(p.stat().st_size for p in model.directory.iterdir() if p.is_file())
     out: dict[str, Any] = {
@@ -97,7 +103,7 @@ def worker(name: str, path: str | None, repeats: int, f1_n: int) -> dict[str, An
         "size_mb": size / 1e6,
         "f1": None,
     }
-    val = _validation(f1_n)
+    val = _validation(f1_n) if f1_n > 0 else None
     if val is not None:
         texts, truth = val
         pred = model.detect(texts)
@@ -136,16 +142,105 @@ def _numpy_ratios(rows: list[dict[str, Any]], cols: list[tuple[str, str, str]]) 
     print("int8-np / int8 (numpy runtime / onnxruntime): " + ", ".join(ratios))
 
 
+def _armv7_guest() -> tuple[list[str], dict[str, str]]:
+    """The armv7 guest's interpreter command and environment (tools/foreign/armv7_check.py)."""
+    sys.path.insert(0, str(REPO / "tools" / "foreign"))
+    import armv7_check as armv7
+
+    cache = armv7.default_cache()
+    cache.mkdir(parents=True, exist_ok=True)
+    qemu = armv7.ensure_qemu(armv7.ARMHF, install=False)
+    sysroot, _ = armv7.ensure_sysroot(armv7.ARMHF, cache, armv7.GUEST_PACKAGES)
+    site, _ = armv7.ensure_site(cache)
+    python = str(sysroot / "usr" / "bin" / "python3.11")
+    return [qemu, "-cpu", armv7.CPU, "-L", str(sysroot), python], armv7.guest_env([site, REPO])
+
+
+def _run_worker(
+    python: list[str], name: str, path: str, args: argparse.Namespace, env: dict[str, str] | None
+) -> dict[str, Any] | str:
+    """One tier in its own process: its row, or why it failed."""
+    cmd = [*python, __file__, "--worker", name, path, "--repeats", str(args.repeats)]
+    cmd += ["--f1-n", str(args.f1_n), "--rounds", str(args.rounds)]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=REPO, env=env)
+    if done.returncode != 0:
+        return f"{name} failed: {done.stderr.strip().splitlines()[-1:]}"
+    row: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return row
+
+
+def _armv7_rows(
+    tiers: list[tuple[str, str]], args: argparse.Namespace, notes: list[str]
+) -> list[dict[str, Any]]:
+    """The numpy tiers under qemu-arm, named ``<tier>@armv7``."""
+    try:
+        python, env = _armv7_guest()
+    except Exception as exc:  # SetupUnavailable, OSError: the bench goes on without the guest
+        notes.append(f"armv7 skipped: {exc}")
+        return []
+    rows = []
+    for name, path in tiers:
+        if name not in ("int8-np", "tiny"):
+            continue  # onnxruntime has no armv7 build
+        row = _run_worker(python, name, path, args, env)
+        if isinstance(row, str):
+            notes.append(f"armv7 {row}")
+            continue
+        row["tier"] = f"{name}@armv7"
+        rows.append(row)
+    return rows
+
+
+def _armv7_ratios(rows: list[dict[str, Any]]) -> None:
+    by_name = {r["tier"]: r for r in rows}
+    for name, guest in by_name.items():
+        host = by_name.get(name.removesuffix("@armv7"))
+        if host is None or host is guest:
+            continue
+        print(
+            f"{name} / {host['tier']} (qemu-arm cortex-a7 / this machine): "
+            f"p50 {guest['p50_ms'] / host['p50_ms']:.1f}x, "
+            f"texts/s {guest['throughput_per_s'] / host['throughput_per_s']:.3f}x"
+        )
+
+
+COLUMNS = [
+    ("p50 ms b=1", "p50_ms", "{:.2f}"),
+    ("texts/s b=32", "throughput_per_s", "{:.1f}"),
+    ("peak RSS MB", "peak_rss_mb", "{:.0f}"),
+    ("cold start s", "cold_start_s", "{:.2f}"),
+    ("size MB", "size_mb", "{:.1f}"),
+    ("val F1", "f1", "{:.3f}"),
+]
+
+
+def _print_table(rows: list[dict[str, Any]]) -> None:
+    ref = next((r for r in rows if r["tier"] == "fp32"), None)
+    print(f"{'tier':13s} | " + " | ".join(f"{c[0]:>20s}" for c in COLUMNS))
+    for r in rows:
+        cells = []
+        for _, key, fmt in COLUMNS:
+            v = r.get(key)
+            txt = "n/a" if v is None else fmt.format(v)
+            if ref is not None and r is not ref:
+                txt += _ratio(v, ref.get(key))
+            cells.append(f"{txt:>20s}")
+        print(f"{r['tier']:13s} | " + " | ".join(cells))
+    _numpy_ratios(rows, COLUMNS)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--worker", nargs=2, metavar=("NAME", "PATH"), help=argparse.SUPPRESS)
     parser.add_argument("--repeats", type=int, default=200)
     parser.add_argument("--f1-n", type=int, default=1896, help="validation arguments for F1")
     parser.add_argument("--json", action="store_true", help="print raw JSON rows too")
+    parser.add_argument("--rounds", type=int, default=10, help="least batches of 32 timed")
+    parser.add_argument("--armv7", action="store_true", help="numpy tiers under qemu-arm too")
     args = parser.parse_args()
     if args.worker:
         name, path = args.worker
-        row = worker(name, None if path == "-" else path, args.repeats, args.f1_n)
+        row = worker(name, None if path == "-" else path, args.repeats, args.f1_n, args.rounds)
         print(json.dumps(row))
         return
 
@@ -165,35 +260,17 @@ def main() -> None:
     else:
         notes.append("tiny tier skipped: run python models/build_tiny.py")
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, path in tiers:
-        cmd = [sys.executable, __file__, "--worker", name, path, "--repeats", str(args.repeats)]
-        cmd += ["--f1-n", str(args.f1_n)]
-        done = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=REPO)
-        if done.returncode != 0:
-            notes.append(f"{name} failed: {done.stderr.strip().splitlines()[-1:]}")
+        result = _run_worker([sys.executable], name, path, args, None)
+        if isinstance(result, str):
+            notes.append(result)
             continue
-        rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    ref = next((r for r in rows if r["tier"] == "fp32"), None)
-    cols = [
-        ("p50 ms b=1", "p50_ms", "{:.2f}"),
-        ("texts/s b=32", "throughput_per_s", "{:.0f}"),
-        ("peak RSS MB", "peak_rss_mb", "{:.0f}"),
-        ("cold start s", "cold_start_s", "{:.2f}"),
-        ("size MB", "size_mb", "{:.1f}"),
-        ("val F1", "f1", "{:.3f}"),
-    ]
-    print(f"{'tier':6s} | " + " | ".join(f"{c[0]:>20s}" for c in cols))
-    for r in rows:
-        cells = []
-        for _, key, fmt in cols:
-            v = r.get(key)
-            txt = "n/a" if v is None else fmt.format(v)
-            if ref is not None and r is not ref:
-                txt += _ratio(v, ref.get(key))
-            cells.append(f"{txt:>20s}")
-        print(f"{r['tier']:6s} | " + " | ".join(cells))
-    _numpy_ratios(rows, cols)
+        rows.append(result)
+    if args.armv7:
+        rows += _armv7_rows(tiers, args, notes)
+    _print_table(rows)
+    _armv7_ratios(rows)
     print(
         "one intra-op thread; latency over short everyday options; F1 = official ValueEval F1 "
         "on validation premises with the shipped thresholds (tuned partly on validation: "

@@ -206,7 +206,10 @@ def _flatten(node: Node, x: list[Any]) -> list[Array]:
 
 
 def _gather(node: Node, x: list[Any]) -> list[Array]:
-    return [np.take(x[0], x[1], axis=int(node.attributes.get("axis", 0)))]
+    # ONNX indices are int64; numpy takes indices as intp, which is 32 bits on armv7, and its
+    # safe casting refuses int64 there (tools/foreign/armv7_check.py found it).
+    indices = np.asarray(x[1]).astype(np.intp, copy=False)
+    return [np.take(x[0], indices, axis=int(node.attributes.get("axis", 0)))]
 
 
 def _range(node: Node, x: list[Any]) -> list[Array]:

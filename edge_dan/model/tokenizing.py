@@ -9,7 +9,6 @@ the choice changes speed, never a score.
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
 from types import SimpleNamespace
@@ -26,9 +25,13 @@ def load_tokenizer(model_path: Path, tok_bytes: bytes, max_length: int) -> tuple
         text = tok_bytes.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ModelError(f"the tokenizer file next to {model_path} is not UTF-8") from exc
-    if importlib.util.find_spec("tokenizers") is not None:
+    try:
         from tokenizers import Tokenizer
+    except ImportError:  # not installed, or unusable here: the same ids in pure Python
+        from edge_dan.model.wordpiece import WordPieceTokenizer
 
+        return WordPieceIds(WordPieceTokenizer.from_json(text, max_length=max_length)), "wordpiece"
+    else:
         try:
             tokenizer = Tokenizer.from_str(text)
         except Exception as exc:
@@ -38,9 +41,6 @@ def load_tokenizer(model_path: Path, tok_bytes: bytes, max_length: int) -> tuple
         tokenizer.no_padding()
         tokenizer.enable_truncation(max_length=max_length)
         return tokenizer, "tokenizers"
-    from edge_dan.model.wordpiece import WordPieceTokenizer
-
-    return WordPieceIds(WordPieceTokenizer.from_json(text, max_length=max_length)), "wordpiece"
 
 
 class WordPieceIds:

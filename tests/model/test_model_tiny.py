@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -77,6 +78,29 @@ def test_runtime_does_not_import_onnxruntime() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+def test_runs_without_tokenizers_with_the_same_scores(model: ValueModel) -> None:
+    """Phones and armv7 have no tokenizers wheel: the pure-Python tokenizer stands in."""
+    code = (
+        "import json, sys\n"
+        "sys.modules['tokenizers'] = None  # any import of it now fails\n"
+        "from edge_dan.model import ValueModel\n"
+        f"m = ValueModel.load(tier={TINY!r})\n"
+        f"print(json.dumps(m.scores({TEXTS!r}).tolist()))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    without = np.asarray(json.loads(done.stdout), dtype=np.float64)
+    # The same ids give the same table rows summed in the same order: equal to float rounding.
+    np.testing.assert_allclose(without, model.scores(TEXTS), rtol=0, atol=1e-6)
 
 
 def test_api_shapes(model: ValueModel) -> None:

@@ -105,7 +105,7 @@ class Lines:
 
 
 def screenshot(display: str, path: Path) -> np.ndarray:
-    from PIL import Image
+    from PIL import Image  # type: ignore[import-not-found,unused-ignore]
 
     subprocess.run(["import", "-display", display, "-window", "root", str(path)], check=True)
     with Image.open(path) as image:

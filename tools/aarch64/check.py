@@ -31,7 +31,6 @@ import hashlib
 import json
 import os
 import platform
-import re
 import shutil
 import subprocess
 import sys
@@ -47,13 +46,17 @@ REPO = HERE.parents[1]
 SCORER = HERE / "score_texts.py"
 
 SKIP = 77
-DEBIAN_MIRROR = os.environ.get("EDGE_DAN_AARCH64_MIRROR", "http://deb.debian.org/debian")
-DEBIAN_SECURITY = os.environ.get(
-    "EDGE_DAN_AARCH64_SECURITY_MIRROR", "http://deb.debian.org/debian-security"
+# The Debian side (qemu, a private apt state, the unpacked CPython) is shared with the armv7 check.
+sys.path.insert(0, str(HERE.parent / "foreign"))
+from debian_sysroot import (  # noqa: E402
+    AARCH64,
+    GUEST_PYTHON,
+    SetupUnavailable,
+    run,
 )
-DEBIAN_KEYRING = Path("/usr/share/keyrings/debian-archive-keyring.gpg")
-SUITE = "bookworm"  # Raspberry Pi OS 64-bit is built on it: same CPython 3.11, glibc 2.36
-GUEST_PYTHON = "3.11"
+from debian_sysroot import ensure_qemu as _ensure_qemu  # noqa: E402
+from debian_sysroot import ensure_sysroot as _ensure_sysroot  # noqa: E402
+
 # What the guest needs beyond python3.11's own dependencies: the C++ runtime of onnxruntime.
 GUEST_PACKAGES = ("python3.11", "libstdc++6", "libgcc-s1")
 RUNTIME = ("numpy", "onnxruntime", "tokenizers")
@@ -68,9 +71,7 @@ CPUS: dict[str, tuple[str, str]] = {
     ),
 }
 
-
-class SetupUnavailable(Exception):
-    """The aarch64 side cannot be set up here (the check is skipped, not failed)."""
+__all__ = ["SetupUnavailable", "cpu_view", "ensure_qemu", "ensure_site", "ensure_sysroot"]
 
 
 def log(message: str) -> None:
@@ -85,130 +86,13 @@ def default_cache() -> Path:
     return Path(base) / "edge-dan-aarch64"
 
 
-def run(cmd: list[str], *, what: str, env: dict[str, str] | None = None) -> str:
-    """Run ``cmd``; on failure raise ``SetupUnavailable`` with the tail of its output."""
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
-    if proc.returncode != 0:
-        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
-        raise SetupUnavailable(f"{what} failed (exit {proc.returncode}):\n{tail}")
-    return proc.stdout
-
-
-def tool(name: str) -> str:
-    found = shutil.which(name)
-    if found is None:
-        raise SetupUnavailable(f"{name} is not installed")
-    return found
-
-
-# --- qemu ----------------------------------------------------------------------------------------
-
-
 def ensure_qemu(*, install: bool) -> str:
-    for name in ("qemu-aarch64-static", "qemu-aarch64"):
-        found = shutil.which(name)
-        if found:
-            return found
-    if not install:
-        raise SetupUnavailable("qemu-aarch64-static is not installed (and --no-install was given)")
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        raise SetupUnavailable(
-            "qemu-aarch64-static is not installed; install the Debian package qemu-user-static"
-        )
-    log("installing qemu-user-static with apt-get")
-    apt = tool("apt-get")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install_cmd = [apt, "install", "-y", "-q", "--no-install-recommends", "qemu-user-static"]
-    try:
-        run(install_cmd, what="apt-get install qemu-user-static", env=env)
-    except SetupUnavailable:
-        run([apt, "update", "-q"], what="apt-get update", env=env)
-        run(install_cmd, what="apt-get install qemu-user-static", env=env)
-    return tool("qemu-aarch64-static")
-
-
-# --- the aarch64 CPython -------------------------------------------------------------------------
-
-
-def _apt_options(apt_dir: Path) -> list[str]:
-    """apt-get options for a private, arm64-only apt state under ``apt_dir``."""
-    settings = {
-        "APT::Architecture": "arm64",
-        "APT::Architectures::": "arm64",
-        "Dir::Etc": str(apt_dir / "etc"),
-        "Dir::Etc::sourcelist": "/dev/null",
-        "Dir::Etc::sourceparts": str(apt_dir / "etc" / "sources.list.d"),
-        "Dir::Etc::preferences": "/dev/null",
-        "Dir::Etc::preferencesparts": str(apt_dir / "etc" / "preferences.d"),
-        "Dir::State": str(apt_dir / "state"),
-        "Dir::State::status": str(apt_dir / "status"),
-        "Dir::Cache": str(apt_dir / "cache"),
-        "Debug::NoLocking": "1",
-        # The lists are written by this process; apt's sandbox user may lack access to the cache.
-        "APT::Sandbox::User": "root" if os.geteuid() == 0 else os.environ.get("USER", "nobody"),
-    }
-    options: list[str] = []
-    for key, value in settings.items():
-        options += ["-o", f"{key}={value}"]
-    return options
-
-
-def _write_apt_config(apt_dir: Path) -> None:
-    if not DEBIAN_KEYRING.is_file():
-        raise SetupUnavailable(f"{DEBIAN_KEYRING} is missing (package debian-archive-keyring)")
-    for sub in ("etc/sources.list.d", "etc/preferences.d", "state/lists/partial"):
-        (apt_dir / sub).mkdir(parents=True, exist_ok=True)
-    (apt_dir / "cache" / "archives" / "partial").mkdir(parents=True, exist_ok=True)
-    (apt_dir / "status").write_text("")  # nothing installed: apt downloads the whole closure
-    (apt_dir / "etc" / "sources.list.d" / "debian.sources").write_text(
-        f"Types: deb\nURIs: {DEBIAN_MIRROR}\nSuites: {SUITE} {SUITE}-updates\n"
-        f"Components: main\nSigned-By: {DEBIAN_KEYRING}\n\n"
-        f"Types: deb\nURIs: {DEBIAN_SECURITY}\nSuites: {SUITE}-security\n"
-        f"Components: main\nSigned-By: {DEBIAN_KEYRING}\n"
-    )
+    return _ensure_qemu(AARCH64, install=install)
 
 
 def ensure_sysroot(cache: Path) -> tuple[Path, dict[str, Any]]:
     """An unpacked arm64 Debian CPython under ``cache/sysroot``, and what it was built from."""
-    sysroot = cache / "sysroot"
-    stamp = cache / "sysroot.json"
-    if stamp.is_file() and (sysroot / "usr" / "bin" / f"python{GUEST_PYTHON}").is_file():
-        info: dict[str, Any] = json.loads(stamp.read_text())
-        return sysroot, info
-    apt = tool("apt-get")
-    dpkg_deb = tool("dpkg-deb")
-    apt_dir = cache / "apt"
-    _write_apt_config(apt_dir)
-    options = _apt_options(apt_dir)
-    log(f"downloading {', '.join(GUEST_PACKAGES)} for arm64 from {DEBIAN_MIRROR} ({SUITE})")
-    run([apt, *options, "update", "-q"], what="apt-get update (arm64 lists)")
-    run(
-        [apt, *options, "install", "-y", "-q", "--download-only", "--no-install-recommends",
-         *GUEST_PACKAGES],
-        what="apt-get download of the arm64 CPython",
-    )  # fmt: skip
-    debs = sorted((apt_dir / "cache" / "archives").glob("*.deb"))
-    if not debs:
-        raise SetupUnavailable("apt downloaded no arm64 packages")
-    staging = Path(tempfile.mkdtemp(prefix="sysroot.", dir=cache))
-    for deb in debs:
-        run([dpkg_deb, "-x", str(deb), str(staging)], what=f"dpkg-deb -x {deb.name}")
-    if not (staging / "usr" / "bin" / f"python{GUEST_PYTHON}").is_file():
-        raise SetupUnavailable(f"the arm64 packages hold no usr/bin/python{GUEST_PYTHON}")
-    libc = [d.name for d in debs if d.name.startswith("libc6_")]
-    match = re.match(r"libc6_(\d+)\.(\d+)", libc[0]) if libc else None
-    info = {
-        "packages": [d.name for d in debs],
-        "glibc": [int(match.group(1)), int(match.group(2))] if match else [2, 36],
-    }
-    if sysroot.exists():
-        shutil.rmtree(sysroot)
-    staging.rename(sysroot)
-    stamp.write_text(json.dumps(info, indent=1))
-    # The .debs are unpacked; keep the lists (small) but not the archives.
-    for deb in debs:
-        deb.unlink()
-    return sysroot, info
+    return _ensure_sysroot(AARCH64, cache, GUEST_PACKAGES)
 
 
 def cpu_view(cache: Path, sysroot: Path, cpu: str) -> Path:
@@ -358,7 +242,8 @@ def compare(host: dict[str, Any], guest: dict[str, Any], tolerance: float) -> di
             out[tier] = {"skipped": f"not loadable on the host: {h['skipped']}"}
             continue
         if "skipped" in g:
-            out[tier] = {"ok": False, "error": f"loads on the host, not on aarch64: {g['skipped']}"}
+            error = f"loads on the host, not in the guest: {g['skipped']}"
+            out[tier] = {"ok": False, "error": error}
             continue
         a = np.asarray(h["scores"], dtype=np.float64)
         b = np.asarray(g["scores"], dtype=np.float64)
