@@ -8,5 +8,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
-.venv/bin/pip install --quiet --disable-pip-version-check .
+.venv/bin/pip install --quiet --disable-pip-version-check '.[full]'
 .venv/bin/edge-dan demo "$@"
