@@ -29,32 +29,37 @@ def _wanted(requirement: str, extras: set[str]) -> bool:
     """Whether a requirement line applies here, with ``extras`` of its parent asked for."""
     if ";" not in requirement:
         return True
-    from packaging.markers import Marker  # pip's vendored copy is not importable; pip has it
+    from packaging.markers import Marker  # a measuring tool: packaging comes with pytest
 
     marker = Marker(requirement.split(";", 1)[1])
     return any(marker.evaluate({"extra": e}) for e in extras or {""})
 
 
+def _size(dist: metadata.Distribution) -> int:
+    paths = (Path(str(dist.locate_file(f))) for f in dist.files or [])
+    return sum(path.stat().st_size for path in paths if path.is_file())
+
+
 def closure(root: str, extras: set[str]) -> dict[str, int]:
+    """Bytes on disk of each distribution ``root[extras]`` needs, itself included. A
+    distribution met again with other extras (``edge-dan[full]`` asks for ``edge-dan[onnx]``)
+    adds those extras' requirements, not its size again."""
     sizes: dict[str, int] = {}
+    seen: set[tuple[str, str]] = set()
     todo: list[tuple[str, set[str]]] = [(root, extras)]
     while todo:
         name, asked = todo.pop()
-        if name in sizes:
-            continue
         dist = metadata.distribution(name)
-        sizes[name] = sum(
-            (
-                Path(str(dist.locate_file(f))).stat().st_size
-                for f in dist.files or []
-                if Path(str(dist.locate_file(f))).is_file()
-            ),
-        )
+        if name not in sizes:
+            sizes[name] = _size(dist)
         for requirement in dist.requires or []:
-            if _wanted(requirement, asked):
+            for extra in asked | {""}:
+                if (name, extra) in seen or not _wanted(requirement, {extra}):
+                    continue
                 inner = re.search(r"\[([^\]]+)\]", requirement.split(";")[0])
                 sub = {e.strip() for e in inner.group(1).split(",")} if inner else set()
                 todo.append((_name(requirement), sub))
+        seen.update((name, extra) for extra in asked | {""})
     return sizes
 
 
