@@ -32,11 +32,17 @@ def two_people(lab: Lab, tmp_path: Path) -> tuple[CliNode, CliNode]:
     return ana, ben
 
 
-def offer_key(person: CliNode) -> str:
-    """What ``edge-dan peers`` lists for the stranger open to pairing nearby."""
-    listed = person("peers", "--json", "--no-ble", "--time", "4", "--interface", "eth0")
-    assert listed.returncode == 0, listed.stderr
-    offers = [p for p in json.loads(listed.stdout)["nearby"] if p["open_to_pairing"]]
+def offer_key(person: CliNode, attempts: int = 3) -> str:
+    """What ``edge-dan peers`` lists for the stranger open to pairing nearby.
+
+    A person who sees nobody looks again: on a loaded machine one 4-second look can end before
+    the first answer arrives (a CI run saw an empty list once, with the offer already up)."""
+    for _ in range(attempts):
+        listed = person("peers", "--json", "--no-ble", "--time", "4", "--interface", "eth0")
+        assert listed.returncode == 0, listed.stderr
+        offers = [p for p in json.loads(listed.stdout)["nearby"] if p["open_to_pairing"]]
+        if offers:
+            break
     assert len(offers) == 1, listed.stdout
     return str(offers[0]["key"])
 
