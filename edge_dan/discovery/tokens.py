@@ -164,6 +164,10 @@ class Advert:
         return token
 
 
+# How far past an epoch boundary a pairing window may end and still be cut back to it (s).
+PAIRING_SPILL = 1.0
+
+
 class TokenRotator:
     """The advertiser's side: which advertisement to publish now, and when it next changes.
 
@@ -205,7 +209,13 @@ class TokenRotator:
         """Owner's choice: advertise as open to pairing until ``now + duration``."""
         if duration <= 0:
             raise ValueError(f"open-to-pairing duration must be > 0, got {duration}")
-        self._open_until = now + duration
+        until = now + duration
+        boundary = (epoch_of(now, self._period) + 1) * self._period
+        # A window meant to end with this epoch, computed a moment before ``now``, spills a
+        # sliver into the next; an open advert there would link the two epochs for a stranger.
+        if boundary <= until < boundary + min(PAIRING_SPILL, self._period / 10):
+            until = boundary
+        self._open_until = until
 
     def close_pairing(self) -> None:
         self._open_until = None

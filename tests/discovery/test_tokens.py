@@ -84,6 +84,22 @@ def test_open_to_pairing_is_time_limited_and_changes_everything() -> None:
     assert not rotator.advert(108.0).open_to_pairing
 
 
+def test_a_window_meant_to_end_with_the_epoch_never_shows_open_in_the_next() -> None:
+    """An owner (or app) opening pairing "for the rest of this epoch" computes the duration a
+    moment before the rotator reads the clock, so the window would end a sliver after the
+    boundary, and the next epoch's first advert would show open: a stranger could then link the
+    two epochs. Such a sliver is cut back to the boundary; a real spill is kept."""
+    rotator = TokenRotator(new_advertising_key(), period=PERIOD)
+    start = 7 * PERIOD + 10.0
+    boundary = 8 * PERIOD
+    rotator.open_to_pairing(start + 0.003, duration=boundary - start)  # read 3 ms late
+    assert rotator.advert(boundary - 1.0).open_to_pairing
+    assert rotator.next_change(boundary - 1.0) == boundary
+    assert not rotator.advert(boundary + 0.001).open_to_pairing
+    rotator.open_to_pairing(start, duration=boundary - start + 30.0)  # meant to go on: kept
+    assert rotator.advert(boundary + 1.0).open_to_pairing
+
+
 def test_tampered_fields_are_not_recognised() -> None:
     key = new_advertising_key()
     advert = TokenRotator(key, period=PERIOD).advert(0.5)
