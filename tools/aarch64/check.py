@@ -52,6 +52,7 @@ from debian_sysroot import (  # noqa: E402
     AARCH64,
     GUEST_PYTHON,
     SetupUnavailable,
+    isolated_env,
     run,
 )
 from debian_sysroot import ensure_qemu as _ensure_qemu  # noqa: E402
@@ -200,16 +201,7 @@ def ensure_site(cache: Path, glibc: tuple[int, int]) -> tuple[Path, list[str]]:
 
 
 def _scorer_env(pythonpath: list[Path]) -> dict[str, str]:
-    return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(Path.home()),
-        "LANG": "C.UTF-8",
-        "PYTHONPATH": os.pathsep.join(str(p) for p in pythonpath),
-        "PYTHONNOUSERSITE": "1",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "PYTHONHASHSEED": "0",
-        "OMP_NUM_THREADS": "1",
-    }
+    return isolated_env(pythonpath)
 
 
 def run_scorer(cmd: list[str], out: Path, env: dict[str, str], tiers: str) -> dict[str, Any]:

@@ -54,6 +54,7 @@ from debian_sysroot import (  # noqa: E402
     SetupUnavailable,
     ensure_qemu,
     ensure_sysroot,
+    isolated_env,
     log,
     run,
 )
@@ -132,17 +133,8 @@ def ensure_site(cache: Path) -> tuple[Path, list[str]]:
 
 
 def guest_env(pythonpath: list[Path]) -> dict[str, str]:
-    return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(Path.home()),
-        "LANG": "C.UTF-8",
-        "PYTHONPATH": os.pathsep.join(str(p) for p in pythonpath),
-        "PYTHONNOUSERSITE": "1",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "PYTHONHASHSEED": "0",
-        "OPENBLAS_NUM_THREADS": "1",  # one BLAS thread, as on the host (bench/RESULTS.md)
-        "OMP_NUM_THREADS": "1",
-    }
+    # One BLAS thread, as on the host (bench/RESULTS.md).
+    return isolated_env(pythonpath, OPENBLAS_NUM_THREADS="1")
 
 
 def run_json(

@@ -188,3 +188,19 @@ def ensure_sysroot(
     for deb in debs:
         deb.unlink()
     return sysroot, info
+
+
+def isolated_env(pythonpath: list[Path], **extra: str) -> dict[str, str]:
+    """The environment a scoring interpreter (host or guest) runs in: only ``pythonpath`` on
+    its path, no user site, fixed hashing, one OpenMP thread; ``extra`` adds to it."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(Path.home()),
+        "LANG": "C.UTF-8",
+        "PYTHONPATH": os.pathsep.join(str(p) for p in pythonpath),
+        "PYTHONNOUSERSITE": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONHASHSEED": "0",
+        "OMP_NUM_THREADS": "1",
+        **extra,
+    }
