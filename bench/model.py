@@ -4,8 +4,10 @@
 
 Each tier runs in its own subprocess so peak RSS and cold start (import + load) are its own.
 Tiers: fp32 (models/build/minilm-fp32, made by models/build.py; skipped if absent), the shipped
-int8 on onnxruntime, the same int8 files on the numpy runtime (``int8-np``: the pure-Python
-tokenizer and numpy, what a phone without onnxruntime runs), and the numpy-only tiny tier
+int8 on onnxruntime, the same files on onnxruntime with exact compute (``int8-exact``: float32
+weight products, the scores of the numpy runtime; ``edge_dan/model/exact.py``), the same int8
+files on the numpy runtime (``int8-np``: the pure-Python tokenizer and numpy, what a phone
+without onnxruntime runs), and the numpy-only tiny tier
 ``static-tiny`` (models/build_tiny.py). Ratios are to fp32 when it is there; the numpy runtime's
 ratios to int8 on onnxruntime are printed after the table.
 
@@ -69,7 +71,8 @@ def worker(name: str, path: str | None, repeats: int, f1_n: int, rounds: int) ->
     from edge_dan.model import ValueModel
 
     runtime = "numpy" if name.endswith("-np") else "auto"
-    model = ValueModel.load(path, threads=1, runtime=runtime)
+    exact = name.endswith("-exact")
+    model = ValueModel.load(path, threads=1, runtime=runtime, exact=exact)
     model.scores(["warm up"])
     cold = time.perf_counter() - t0
     lat = []
@@ -81,7 +84,7 @@ def worker(name: str, path: str | None, repeats: int, f1_n: int, rounds: int) ->
     batch = [OPTIONS[i % len(OPTIONS)] + f" ({i})" for i in range(32)]
     # Throughput at batch 32 asks for real batches (the default runs one text at a time, so
     # that scores never depend on batch-mates).
-    model = ValueModel.load(path, threads=1, batch_size=32, runtime=runtime)
+    model = ValueModel.load(path, threads=1, batch_size=32, runtime=runtime, exact=exact)
     model.scores(batch)
     # Time for at least half a second: the fast tiers finish ten batches in a few milliseconds,
     # too short to measure steadily.
@@ -130,16 +133,17 @@ def _ratio(x: float | None, ref: float | None) -> str:
 
 def _numpy_ratios(rows: list[dict[str, Any]], cols: list[tuple[str, str, str]]) -> None:
     """The numpy runtime against onnxruntime on the same int8 files."""
-    native = next((r for r in rows if r["tier"] == "int8"), None)
     numpy_run = next((r for r in rows if r["tier"] == "int8-np"), None)
-    if native is None or numpy_run is None:
-        return
-    ratios = [
-        f"{label} {numpy_run[key] / native[key]:.2f}x"
-        for label, key, _ in cols[:4]
-        if numpy_run.get(key) and native.get(key)
-    ]
-    print("int8-np / int8 (numpy runtime / onnxruntime): " + ", ".join(ratios))
+    for tier, what in (("int8", "onnxruntime"), ("int8-exact", "onnxruntime, exact")):
+        native = next((r for r in rows if r["tier"] == tier), None)
+        if native is None or numpy_run is None:
+            continue
+        ratios = [
+            f"{label} {numpy_run[key] / native[key]:.2f}x"
+            for label, key, _ in cols[:4]
+            if numpy_run.get(key) and native.get(key)
+        ]
+        print(f"int8-np / {tier} (numpy runtime / {what}): " + ", ".join(ratios))
 
 
 def _armv7_guest() -> tuple[list[str], dict[str, str]]:
@@ -251,6 +255,7 @@ def main() -> None:
     else:
         notes.append(f"fp32 skipped: {FP32_DIR} missing (run python models/build.py)")
     tiers.append(("int8", "-"))
+    tiers.append(("int8-exact", "-"))
     tiers.append(("int8-np", "-"))
     from edge_dan.model import TIERS, tier_directory
 

@@ -320,6 +320,7 @@ def cmd_model_info(ctx: Context, args: argparse.Namespace) -> None:
         "files": files,
         "encoder": meta["encoder"].get("kind"),
         "runtime": model.runtime,
+        "exact": model.exact,
         "tokenizer": model.tokenizer,
         "dim": model.dim,
         "categories": len(model.categories),
@@ -339,6 +340,7 @@ def cmd_model_info(ctx: Context, args: argparse.Namespace) -> None:
     lines.append(
         f"encoder     {data['encoder']}, {model.dim} dimensions, {data['categories']} categories,"
         f" run by {model.runtime}"
+        f"{' (exact: float32 products)' if model.exact else ' (int8 activations)'}"
         f", ids by {model.tokenizer}"
     )
     if measures:

@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edge_dan.model.errors import ModelError
+from edge_dan.model.exact import float32_products
 from edge_dan.model.integrity import check_file, read_checked
 from edge_dan.model.tokenizing import load_tokenizer
 
@@ -74,7 +75,7 @@ def _onnxruntime_installed() -> bool:
     return importlib.util.find_spec("onnxruntime") is not None
 
 
-def _onnxruntime_session(model_path: Path, threads: int) -> Any:
+def _onnxruntime_session(model_path: Path, threads: int, *, exact: bool) -> Any:
     try:
         ort: Any = _import_onnxruntime()
     except ImportError as exc:
@@ -84,9 +85,15 @@ def _onnxruntime_session(model_path: Path, threads: int) -> Any:
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.log_severity_level = 3
+    source: str | bytes = str(model_path)
+    if exact:
+        try:
+            source, _ = float32_products(model_path.read_bytes())
+        except OSError as exc:
+            raise ModelError(f"cannot read {model_path}: {exc.strerror or exc}") from None
     try:
         return ort.InferenceSession(
-            str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
+            source, sess_options=options, providers=["CPUExecutionProvider"]
         )
     except Exception as exc:
         raise ModelError(f"model file {model_path} cannot be loaded by onnxruntime: {exc}") from exc
@@ -128,6 +135,7 @@ class OnnxEncoder:
         self._takes_token_types = any(i.name == "token_type_ids" for i in session.get_inputs())
         self.runtime = "onnxruntime"  # which runtime runs the graph (``open`` says)
         self.tokenizer = "tokenizers"  # which tokenizer makes the ids (``open`` says)
+        self.exact = False  # float32 products on every runtime (``open`` says)
 
     @classmethod
     def open(
@@ -139,10 +147,13 @@ class OnnxEncoder:
         batch_size: int,
         verify: bool,
         runtime: str = "auto",
+        exact: bool = False,
     ) -> OnnxEncoder:
         """``runtime``: ``onnxruntime``, ``numpy`` (the same graph run by numpy, for devices
         with no onnxruntime wheel), or ``auto``: onnxruntime where it is installed, else numpy.
-        The tokenizer is the ``tokenizers`` library where installed, else the pure-Python
+        ``exact``: onnxruntime's weight products in float32 too (``edge_dan.model.exact``), so
+        both runtimes give the same scores; numpy computes so anyway. The tokenizer is the
+        ``tokenizers`` library where installed, else the pure-Python
         WordPiece (the same ids either way)."""
         if runtime not in RUNTIMES:
             raise ModelError(f"runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
@@ -157,7 +168,7 @@ class OnnxEncoder:
         if runtime == "numpy":
             session = _numpy_session(model_path, threads)
         else:
-            session = _onnxruntime_session(model_path, threads)
+            session = _onnxruntime_session(model_path, threads, exact=exact)
         tokenizer, tokenizer_name = load_tokenizer(model_path, tok_bytes, max_length)
         pad_id = tokenizer.token_to_id("[PAD]")
         encoder = cls(
@@ -171,6 +182,7 @@ class OnnxEncoder:
         )
         encoder.runtime = runtime
         encoder.tokenizer = tokenizer_name
+        encoder.exact = exact or runtime == "numpy"
         return encoder
 
     def token_ids(self, texts: Sequence[str]) -> list[list[int]]:

@@ -21,6 +21,7 @@ def _open_static(directory: Path, meta: dict[str, Any], **options: Any) -> Encod
     from edge_dan.model.static import StaticEncoder
 
     options.pop("runtime", None)  # numpy already: there is no runtime to choose
+    options.pop("exact", None)  # and it computes in float32 anyway
     return StaticEncoder.open(directory, meta, **options)
 
 

@@ -107,6 +107,31 @@ def fields(buf: bytes) -> Iterator[tuple[int, int, Any]]:
         yield number, wire, value
 
 
+def field_spans(
+    buf: bytes, start: int = 0, end: int | None = None
+) -> Iterator[tuple[int, int, int, int]]:
+    """(field number, wire type, value start, value end) of each field of the message that
+    fills ``buf[start:end]``, offsets into ``buf``: for changing a value in place, which
+    ``fields`` (copies of the values) cannot say where to do. A varint's span is its bytes."""
+    pos, stop = start, len(buf) if end is None else end
+    while pos < stop:
+        key, pos = _varint(buf, pos)
+        number, wire = key >> 3, key & 7
+        if wire == VARINT:
+            begin = pos
+            _, pos = _varint(buf, pos)
+        elif wire in (FIXED64, FIXED32):
+            begin, pos = pos, pos + (8 if wire == FIXED64 else 4)
+        elif wire == LENGTH:
+            size, begin = _varint(buf, pos)
+            pos = begin + size
+        else:
+            raise OnnxFileError(f"unsupported protobuf wire type {wire}")
+        if pos > stop:
+            raise OnnxFileError("truncated message")
+        yield number, wire, begin, pos
+
+
 def _ints(wire: int, value: Any) -> list[int]:
     """A repeated int64 field, packed or not."""
     if wire == VARINT:

@@ -13,6 +13,7 @@ import numpy.typing as npt
 from edge_dan.errors import UsageError
 from edge_dan.model.encoder import Encoder
 from edge_dan.model.errors import ModelError
+from edge_dan.model.exact import exact_from_environment
 from edge_dan.model.head import ValueHead
 from edge_dan.model.integrity import read_checked, read_meta
 from edge_dan.model.judge import JudgeHead
@@ -90,6 +91,7 @@ class ValueModel:
         batch_size: int = 1,
         verify: bool = True,
         runtime: str = "auto",
+        exact: bool | None = None,
     ) -> ValueModel:
         """Load the shipped tier ``tier``, or the artifact directory ``path`` if given.
 
@@ -97,7 +99,11 @@ class ValueModel:
         runtime's BLAS threads, held to it while a text runs); ``verify`` checks every file against
         the SHA-256 recorded at build time. ``runtime`` runs the encoder with ``onnxruntime``,
         with ``numpy`` alone (the same graph, for devices without onnxruntime's wheel), or
-        ``auto`` (the default): onnxruntime where it is installed. ``batch_size`` bounds how
+        ``auto`` (the default): onnxruntime where it is installed. ``exact=True`` has
+        onnxruntime multiply in float32 as the numpy runtime does, so a phone and a Pi give the
+        same scores and decisions for a text, at about four times onnxruntime's time
+        (``edge_dan.model.exact``); ``None`` (the default) reads ``$EDGE_DAN_MODEL_EXACT``, else
+        off. ``batch_size`` bounds how
         many texts run together. It
         defaults to 1 because the int8 encoder quantizes activations dynamically, with one scale
         per batch tensor: batched, a text's scores move with its batch-mates (by up to 0.07
@@ -119,8 +125,18 @@ class ValueModel:
             raise ModelError(
                 f"model in {directory} needs encoder kind {kind!r}, which this edge-dan lacks"
             )
+        if exact is None:
+            exact = exact_from_environment()
+        elif not isinstance(exact, bool):
+            raise UsageError(f"exact must be True, False or None, got {exact!r}")
         encoder = factory(
-            directory, meta, threads=threads, batch_size=batch_size, verify=verify, runtime=runtime
+            directory,
+            meta,
+            threads=threads,
+            batch_size=batch_size,
+            verify=verify,
+            runtime=runtime,
+            exact=exact,
         )
         head_name = str(meta["head"].get("file", "head.npz"))
         head_bytes = read_checked(directory, meta, head_name, verify=verify)
@@ -145,6 +161,12 @@ class ValueModel:
     def runtime(self) -> str:
         """What runs the encoder: ``onnxruntime``, or ``numpy`` (and the tiny tier's table)."""
         return str(getattr(self._encoder, "runtime", "numpy"))
+
+    @property
+    def exact(self) -> bool:
+        """Whether every weight product is float32, so that any runtime gives these scores
+        (always so on numpy; on onnxruntime when loaded with ``exact``)."""
+        return bool(getattr(self._encoder, "exact", True))
 
     @property
     def tokenizer(self) -> str:

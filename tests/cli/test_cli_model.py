@@ -196,6 +196,18 @@ def test_model_info_for_every_shipped_tier(cli: Cli, tier: str) -> None:
     assert info["validation"]["f1"] is not None and 0 < info["validation"]["f1"] < 1
 
 
+def test_model_info_says_whether_compute_is_exact_and_refuses_a_bad_setting(cli: Cli) -> None:
+    pytest.importorskip("onnxruntime", reason="the default is exact anyway without onnxruntime")
+    default = cli("model", "info", "--json")
+    exact = cli("model", "info", "--json", EDGE_DAN_MODEL_EXACT="1")
+    assert default.code == exact.code == 0, (default.err, exact.err)
+    assert json.loads(default.out)["exact"] is False
+    assert json.loads(exact.out)["exact"] is True
+    assert "(exact: float32 products)" in cli("model", "info", EDGE_DAN_MODEL_EXACT="yes").out
+    err = one_line_error(cli("model", "info", EDGE_DAN_MODEL_EXACT="sometimes"), code=1)
+    assert "EDGE_DAN_MODEL_EXACT" in err
+
+
 def test_option_texts_never_reach_disk_or_stderr_in_plaintext(ready: Cli) -> None:
     marker = f"MARKER{secrets.token_hex(6)}"
     preferred, rejected = f"Phone {marker} tonight", f"Ignore {marker} for a week"

@@ -28,8 +28,10 @@ TOLERANCE = 1e-3
 # host, and 2.06e-2 on scores against another (2026-12-07, emulated Cortex-A72, 1 decision of 440
 # flipped). Issue #12 sets 2e-2 for any pair of CPUs, which that host misses (recorded in
 # bench/RESULTS.md as a miss); this check guards against anything worse, so it allows 3e-2. The
-# numpy tier computes in float64/float32 only and meets 1e-3.
+# numpy tier, and the int8 tier's two float32 paths (the numpy runtime, and onnxruntime with exact
+# compute: float32 weight products), differ only by float32 rounding and meet 1e-3.
 TIER_TOLERANCE = {"minilm-int8": 3e-2}
+CHECKED = [*TIERS, "minilm-int8:exact", "minilm-int8:numpy"]
 # Judgement probabilities (signed effects, harm) come out of sharper heads (a 3-way softmax per
 # value, a harm logit mixed with a similarity vote), which amplify the same rounding. On this
 # check's fixed texts they stay within 8e-2; on 120 corpus test options harm moved by up to 0.10
@@ -75,7 +77,7 @@ def test_runs_on_every_emulated_cpu(report: dict[str, Any]) -> None:
         assert run["python"].startswith("3.11.")
 
 
-@pytest.mark.parametrize("tier", TIERS)
+@pytest.mark.parametrize("tier", CHECKED)
 def test_same_scores_as_host(report: dict[str, Any], tier: str) -> None:
     for cpu, run in report["runs"].items():
         result = run["tiers"][tier]
@@ -87,8 +89,10 @@ def test_same_scores_as_host(report: dict[str, Any], tier: str) -> None:
         decisions = result["shape"][0] * result["shape"][1]
         assert result["detect_flips"] <= 0.005 * decisions, f"{tier} on {cpu}: detect() flips"
         assert result.get("harm_flips", 0) == 0, f"{tier} on {cpu}: harm decisions differ"
+        # The float32 paths have no int8 rounding for the heads to amplify: the tier's bound.
+        bound = JUDGEMENT_TOLERANCE if tier in TIER_TOLERANCE else TOLERANCE
         for key in ("max_abs_diff_effects", "max_abs_diff_harm"):
-            assert result.get(key, 0.0) <= JUDGEMENT_TOLERANCE, f"{tier} on {cpu}: {key}"
+            assert result.get(key, 0.0) <= bound, f"{tier} on {cpu}: {key}"
         assert result["max_abs_diff"] <= TIER_TOLERANCE.get(tier, TOLERANCE), (
             f"{tier} on aarch64 ({cpu}) differs from the host by up to "
             f"{result['max_abs_diff']:.2e} (mean {result['mean_abs_diff']:.2e}); "

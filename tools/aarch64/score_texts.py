@@ -8,6 +8,10 @@ path holds no platform assumption.
 The armv7 check (``tools/foreign/armv7_check.py``) runs it with ``--runtime numpy`` on the host and
 with ``--runtime auto`` in a guest without onnxruntime: each tier records which runtime it got.
 
+A tier may name a variant after a colon: ``minilm-int8:numpy`` (the numpy runtime whatever
+``--runtime`` says) or ``minilm-int8:exact`` (float32 weight products, ``edge_dan.model.exact``):
+the two that compute in float32 and so should agree across CPUs to float rounding.
+
 Usage: ``python score_texts.py OUT.json [--tiers minilm-int8,static-tiny] [--runtime auto]``
 """
 
@@ -83,14 +87,20 @@ def _import_edge_dan() -> dict[str, float]:
     return seconds
 
 
-def score_tier(tier: str, runtime: str = "auto") -> dict[str, Any]:
-    """Scores of ``TEXTS`` for one tier, or why the tier could not be loaded."""
+VARIANTS = ("", "numpy", "exact")
+
+
+def score_tier(spec: str, runtime: str = "auto") -> dict[str, Any]:
+    """Scores of ``TEXTS`` for one tier (``NAME[:VARIANT]``), or why it could not be loaded."""
     from edge_dan.errors import EdgeDanError
     from edge_dan.model import ValueModel
 
+    tier, _, variant = spec.partition(":")
+    if variant == "numpy":
+        runtime = "numpy"
     start = time.perf_counter()
     try:
-        model = ValueModel.load(tier=tier, runtime=runtime)
+        model = ValueModel.load(tier=tier, runtime=runtime, exact=variant == "exact")
     except EdgeDanError as exc:
         return {"skipped": f"{type(exc).__name__}: {exc}"}
     loaded = time.perf_counter()
@@ -102,6 +112,7 @@ def score_tier(tier: str, runtime: str = "auto") -> dict[str, Any]:
     done = time.perf_counter()
     return {
         "runtime": model.runtime,
+        "exact": model.exact,
         "shape": list(scores.shape),
         "scores": scores.tolist(),
         "thresholds": model.thresholds.tolist(),
@@ -135,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         "tiers": {},
     }
     for tier in (t for t in args.tiers.split(",") if t):
-        if tier not in TIERS:
+        name, _, variant = tier.partition(":")
+        if name not in TIERS or variant not in VARIANTS:
             result["tiers"][tier] = {"skipped": f"this edge_dan ships no tier {tier!r}"}
             continue
         result["tiers"][tier] = score_tier(tier, args.runtime)
