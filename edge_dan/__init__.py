@@ -5,19 +5,23 @@ Everything an app needs is importable from here; the sub-packages hold the rest:
     from edge_dan import Agent, LoopbackHub, LoopbackNetwork, Owner, ValueModel, strategy_for
 
 - The owner's data: ``Owner`` (``Owner.create(home, passphrase)``, ``Owner.open(...)``): profile,
-  answers, partners, accords, norms, all in an encrypted store on the device.
+  answers, partners, accords, norms, all in an encrypted store on the device; ``QUESTIONNAIRE``
+  is the value questionnaire (``owner.profile.take_quiz(answers)`` keeps its answers).
 - Judgement: ``ValueModel`` (``ValueModel.load()``) says which of the owner's values an option
-  serves or goes against, and whether it would harm someone; ``ValueProfile`` is a set of values.
+  serves or goes against, and whether it would harm someone; ``ValueProfile`` is a set of values;
+  ``owner.rank(options, model)`` refuses the harmful options and ranks the rest for the owner
+  (a ``Ranking``).
 - The agent: ``Agent(owner, networks=...)`` is found by nearby agents, pairs with a stranger
   whose owner opened pairing (numeric comparison: both owners see the same six digits) and
   negotiates with partners; ``LanNetwork`` (default: mDNS and TCP), ``BleNetwork`` (Bluetooth
   LE: ``BleNetwork.for_platform()``) or ``LoopbackNetwork`` with a ``LoopbackHub`` (agents in
-  one process) are the networks it uses.
+  one process) are the networks it uses (each a ``Network``).
 - Negotiation: an ``OutcomeSpace`` of ``TextIssue``, ``DiscreteIssue`` and ``IntegerIssue``;
   ``strategy_for(owner, space, model)`` is the owner's negotiator for it (harmful options are red
   lines whatever the profile); ``Agent.negotiate`` returns a ``NegotiationResult`` whose
   ``Accord`` every party signed (``accord.verify()`` checks it offline).
-- Errors: every error is an ``EdgeDanError``; ``StoreError``, ``WrongPassphrase``,
+- Errors: every error is an ``EdgeDanError``; ``StoreError`` (``StoreNotFound``: no store yet),
+  ``WrongPassphrase``,
   ``ProtocolError``, ``PairingError``, ``NegotiationError``, ``AccordError`` and ``AgentError``
   narrow it down.
 
@@ -44,6 +48,7 @@ _WHERE = {
     "PartnerSession": "edge_dan.agent",
     "BleNetwork": "edge_dan.agent.ble_network",
     "LanNetwork": "edge_dan.agent.networks",
+    "Network": "edge_dan.agent.networks",
     "LoopbackHub": "edge_dan.agent.networks",
     "LoopbackNetwork": "edge_dan.agent.networks",
     "strategy_for": "edge_dan.agent.values",
@@ -51,6 +56,9 @@ _WHERE = {
     "KdfParams": "edge_dan.store",
     "ValueModel": "edge_dan.model",
     "ValueProfile": "edge_dan.values",
+    "QUESTIONNAIRE": "edge_dan.values.questionnaire",
+    "Ranking": "edge_dan.values.ranking",
+    "StoreNotFound": "edge_dan.errors",
     "OutcomeSpace": "edge_dan.negotiation",
     "TextIssue": "edge_dan.negotiation",
     "DiscreteIssue": "edge_dan.negotiation",
@@ -73,6 +81,7 @@ _WHERE = {
 }
 
 __all__ = [
+    "QUESTIONNAIRE",
     "Accord",
     "AccordError",
     "Added",
@@ -92,6 +101,7 @@ __all__ = [
     "Mode",
     "NegotiationError",
     "NegotiationResult",
+    "Network",
     "OutcomeSpace",
     "Owner",
     "PairingError",
@@ -100,9 +110,11 @@ __all__ = [
     "PeerEntry",
     "Policy",
     "ProtocolError",
+    "Ranking",
     "RedLine",
     "Removed",
     "StoreError",
+    "StoreNotFound",
     "TextIssue",
     "Updated",
     "ValueModel",
@@ -136,9 +148,10 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ lo
         PartnerSession,
     )
     from edge_dan.agent.ble_network import BleNetwork
-    from edge_dan.agent.networks import LanNetwork, LoopbackHub, LoopbackNetwork
+    from edge_dan.agent.networks import LanNetwork, LoopbackHub, LoopbackNetwork, Network
     from edge_dan.agent.values import strategy_for
     from edge_dan.discovery.directory import Added, PeerEntry, Removed, Updated
+    from edge_dan.errors import StoreNotFound
     from edge_dan.model import ValueModel
     from edge_dan.negotiation import (
         Accord,
@@ -156,4 +169,6 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ lo
     from edge_dan.owner.peers import Peer
     from edge_dan.store import KdfParams
     from edge_dan.values import ValueProfile
+    from edge_dan.values.questionnaire import QUESTIONNAIRE
+    from edge_dan.values.ranking import Ranking
     from edge_dan.wire.errors import PairingError, ProtocolError

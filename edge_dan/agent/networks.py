@@ -56,7 +56,16 @@ class NetworkHooks:
 
 
 class Network(Protocol):
-    """One medium the agent is found and reached on."""
+    """One medium the agent is found and reached on: what ``Agent(networks=...)`` takes.
+
+    ``LanNetwork`` (mDNS and TCP), ``BleNetwork`` and ``LoopbackNetwork`` are the ones this
+    package has; an app that lets the owner choose types its choice with this::
+
+        def networks(kind: str) -> list[Network]:
+            return [LoopbackNetwork(hub)] if kind == "demo" else [LanNetwork()]
+
+        agent = Agent(owner, networks=networks(choice))
+    """
 
     @property
     def transport(self) -> Transport:

@@ -42,15 +42,7 @@ def _ordinal(n: int) -> str:
 def _why_text_option(
     owner: Owner, model: ValueModel, options: list[str], chosen: str
 ) -> dict[str, Any]:
-    from edge_dan.values.ranking import rank_judged
-
-    ranking = rank_judged(
-        model.judge(options),
-        owner.feedback.model(),
-        texts=options,
-        contested=owner.contests.option_keys(),
-        preferences=[(a.preferred, a.rejected) for a in owner.feedback.list()],
-    )
+    ranking = owner.rank(options, model)
     for ranked in ranking.ranked:
         if ranked.text == chosen:
             text = ranked.explanation.text  # without the note on how the weights were set

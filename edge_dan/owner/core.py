@@ -24,9 +24,10 @@ what the engine does on its own (passphrase, rekey, backup).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Protocol, Self
 
 from edge_dan.owner.schema import SCHEMA
 from edge_dan.store.backup import import_backup
@@ -42,6 +43,14 @@ if TYPE_CHECKING:
     from edge_dan.owner.norms import Norms
     from edge_dan.owner.peers import Peers
     from edge_dan.owner.profile import Profile
+    from edge_dan.values.judgement import Judgement
+    from edge_dan.values.ranking import Ranking
+
+
+class Judge(Protocol):
+    """What ``Owner.rank`` needs of a value model: a judgement of each option text."""
+
+    def judge(self, texts: Sequence[str]) -> list[Judgement]: ...
 
 
 class Owner:
@@ -172,3 +181,26 @@ class Owner:
         from edge_dan.owner.identity import OwnIdentity
 
         return OwnIdentity(self.store)
+
+    def rank(self, options: Sequence[str], model: Judge, *, top: int = 3) -> Ranking:
+        """The owner's verdict on ``options``: those that would harm someone refused apart with
+        the reason (unless the owner contested that very text), the rest best first for this
+        owner (profile, every preference answer kept) with the values for and against each.
+        ``model`` is a ``ValueModel`` (anything with its ``judge``). The rule of
+        ``edge-dan score``::
+
+            ranking = owner.rank(["Call my mother", "Punch the stranger"], ValueModel.load())
+            ranking.ranked[0].text, ranking.ranked[0].explanation.text
+            ranking.refused[0].harm.reason   # "harms another person: violence"
+        """
+        from edge_dan.values.ranking import rank_judged
+
+        texts = list(options)
+        return rank_judged(
+            model.judge(texts),
+            self.feedback.model(),
+            texts=texts,
+            top=top,
+            contested=self.contests.option_keys(),
+            preferences=[(a.preferred, a.rejected) for a in self.feedback.list()],
+        )

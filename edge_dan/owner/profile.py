@@ -15,7 +15,7 @@ from edge_dan.store.jsontext import load_json
 from edge_dan.store.sqlcipher import Connection
 from edge_dan.store.store import Store
 from edge_dan.values.profile import ChangeSource, ProfileChange, ValueProfile
-from edge_dan.values.questionnaire import QuizResult
+from edge_dan.values.questionnaire import ANSWER_MAX, ANSWER_MIN, ITEMS_BY_ID, QuizResult, score
 
 
 def read_profile(conn: Connection) -> ValueProfile:
@@ -105,6 +105,28 @@ class Profile:
                 (json.dumps(dict(answers), sort_keys=True), json.dumps(stored, sort_keys=True)),
             )
             return _apply(conn, result.profile, "quiz", "questionnaire")
+
+    def take_quiz(self, answers: Mapping[str, int]) -> QuizResult:
+        """Score the questionnaire's answers (item id -> 1..6, every item) and keep them, with
+        the profile they give, in one transaction; ``ProfileError`` before anything changes
+        when an answer is missing, unknown or out of range."""
+        result = score(answers)
+        self.record_quiz(answers, result)
+        return result
+
+    def quiz_answers(self) -> dict[str, int] | None:
+        """The newest questionnaire answers kept (item id -> 1..6), or ``None`` if never taken."""
+        row = self._store.fetch_one("SELECT answers FROM quiz_responses ORDER BY id DESC LIMIT 1")
+        if row is None:
+            return None
+        answers = stored_json(row[0], "stored questionnaire answers")
+        valid = isinstance(answers, dict) and all(
+            k in ITEMS_BY_ID and type(v) is int and ANSWER_MIN <= v <= ANSWER_MAX
+            for k, v in answers.items()
+        )
+        if not valid:
+            raise StoreCorrupt("stored questionnaire answers are not item ids with answers 1-6")
+        return dict(answers)
 
     def history(self, *, limit: int | None = None) -> list[ProfileChange]:
         """Changes oldest first (the last ``limit`` when given)."""

@@ -170,6 +170,31 @@ def _json_type(x: object) -> str:
     return names.get(type(x), "number")
 
 
+@dataclass(frozen=True)
+class Questionnaire:
+    """The value questionnaire: its portrait items, the six answers, and how answers score.
+
+    ``QUESTIONNAIRE`` is the one this package asks (``edge-dan profile quiz``); an app shows its
+    items and answer labels and keeps the answers with ``owner.profile.take_quiz``::
+
+        from edge_dan import QUESTIONNAIRE
+        for item in QUESTIONNAIRE.items:             # Item(id="sd1", value=..., text=...)
+            print(item.text, QUESTIONNAIRE.answer_labels)   # 1 "Not like me at all" ... 6
+        result = owner.profile.take_quiz(answers)    # {item id: 1..6} for every item
+        result.profile, result.uniform               # the new profile; all answers alike?
+    """
+
+    items: tuple[Item, ...]
+    answer_labels: Mapping[int, str]
+
+    def score(self, answers: Mapping[str, int]) -> QuizResult:
+        """Score a complete set of answers (item id -> 1..6) without keeping them."""
+        return score(answers)
+
+
+QUESTIONNAIRE = Questionnaire(ITEMS, ANSWER_LABELS)
+
+
 def load_answers(path: str | os.PathLike[str]) -> dict[str, int]:
     """Read answers from JSON: ``{"sd1": 5, ...}`` or ``{"answers": {"sd1": 5, ...}}``.
 

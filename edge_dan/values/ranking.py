@@ -41,7 +41,16 @@ class RankedOption:
 
 @dataclass(frozen=True)
 class Ranking:
-    """The acceptable options best first, and the refused ones apart with their reasons."""
+    """The acceptable options best first, and the refused ones apart with their reasons.
+
+    What ``owner.rank(options, model)`` returns::
+
+        for option in ranking.ranked:        # rank 1 first; ``index`` is its input position
+            print(option.rank, option.text, option.explanation.text)
+        for refusal in ranking.refused:      # never ranked, whatever the profile
+            print(refusal.text, refusal.harm.reason)
+        ranking.to_dict()                    # {"ranking": [...], "refused": [...]}
+    """
 
     ranked: list[RankedOption]
     refused: list[Refusal]

@@ -153,8 +153,11 @@ def test_questionnaire_answers_move_the_chart_and_stay_after_a_restart(
         await phone.close()
 
         again = make("ana")
+        assert again.answers[shown["benevolence"]] != 6  # locked: nothing read yet
         assert await again.unlock(PASSPHRASE)
         assert {bar.value: bar.weight for bar in again.bars} == weights
+        # The answers given before are shown again, read back from the store.
+        assert again.answers[shown["benevolence"]] == 6 and again.answers[shown["power"]] == 1
         await again.close()
 
     run(test)

@@ -38,12 +38,12 @@ from edge_dan import (
     LittleDan,
     LoopbackHub,
     LoopbackNetwork,
+    Network,
     OutcomeSpace,
     Owner,
     Peer,
     strategy_for,
 )
-from edge_dan.agent.networks import Network
 from little_dan_phone import platform_hooks
 from little_dan_phone.presenter import NearbyAgent, Presenter
 

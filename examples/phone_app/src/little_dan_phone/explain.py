@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from edge_dan import Accord, AccordError, OutcomeSpace, Owner, TextIssue, ValueModel
-from edge_dan.values.ranking import rank_judged  # the rule `edge-dan score` ranks by
 
 
 @dataclass(frozen=True)
@@ -65,13 +64,7 @@ def _plain(text: str) -> str:
 def ranking(owner: Owner, model: ValueModel, options: Sequence[str]) -> list[Ranked]:
     """The options best first for the owner: profile, answers kept, harmful ones left out."""
     texts = list(options)
-    result = rank_judged(
-        model.judge(texts),
-        owner.feedback.model(),
-        texts=texts,
-        contested=owner.contests.option_keys(),
-        preferences=[(a.preferred, a.rejected) for a in owner.feedback.list()],
-    )
+    result = owner.rank(texts, model)  # the rule `edge-dan score` ranks by
     return [Ranked(r.rank, texts[r.index], _plain(r.explanation.text)) for r in result.ranked]
 
 

@@ -19,21 +19,21 @@ from pathlib import Path
 from typing import Protocol
 
 from edge_dan import (
+    QUESTIONNAIRE,
     Accord,
     Agent,
     EdgeDanError,
     KdfParams,
     LittleDan,
+    Network,
     OutcomeSpace,
     Owner,
     Peer,
+    StoreNotFound,
     TextIssue,
     ValueModel,
     strategy_for,
 )
-from edge_dan.agent.networks import Network  # the type of what ``Agent(networks=...)`` takes
-from edge_dan.errors import StoreNotFound
-from edge_dan.values.questionnaire import ANSWER_LABELS, ITEMS, Item, score
 from little_dan_phone.explain import AccordCard, Bar, Ranked, Topic, card, chart, ranking
 
 # Items left unanswered count as this, the same for every value, so they do not tilt the chart
@@ -111,8 +111,8 @@ class Presenter:
         self.error = ""
         self.status = ""
         self.bars: list[Bar] = []
-        self.items: tuple[Item, ...] = ITEMS[:SHOWN_ITEMS]
-        self.answers: dict[str, int] = {item.id: UNANSWERED for item in ITEMS}
+        self.items = QUESTIONNAIRE.items[:SHOWN_ITEMS]
+        self.answers: dict[str, int] = {item.id: UNANSWERED for item in QUESTIONNAIRE.items}
         self.ranked: list[Ranked] = []
         self.nearby: list[NearbyAgent] = []
         self.pairing: PairingPrompt | None = None
@@ -125,7 +125,7 @@ class Presenter:
         self._topics: list[Topic] = []
         self._tasks: list[asyncio.Task[None]] = []
 
-    answer_labels = ANSWER_LABELS
+    answer_labels = QUESTIONNAIRE.answer_labels
 
     # -- unlocking ---------------------------------------------------------------------------
 
@@ -169,6 +169,7 @@ class Presenter:
             asyncio.create_task(self._watch_results()),
         ]
         self.screen, self.error, self.status = "main", "", ""
+        self.answers.update(owner.profile.quiz_answers() or {})  # what the owner said before
         self.bars = chart(owner)
         self.on_change()
         return True
@@ -212,7 +213,7 @@ class Presenter:
 
     def answer(self, item_id: str, answer: int) -> None:
         """Answer one questionnaire item (1-6); ``save_answers`` makes them the profile."""
-        if item_id not in self.answers or answer not in ANSWER_LABELS:
+        if item_id not in self.answers or answer not in QUESTIONNAIRE.answer_labels:
             self._fail(f"no such answer: {item_id}={answer}")
             return
         self.answers[item_id] = answer
@@ -221,8 +222,7 @@ class Presenter:
         """Score the questionnaire and make it the owner's profile (the chart follows)."""
         owner, _, _ = self._ready()
         try:
-            result = score(self.answers)
-            owner.profile.record_quiz(self.answers, result)
+            result = owner.profile.take_quiz(self.answers)
         except EdgeDanError as exc:
             return self._fail(str(exc))
         self.bars = chart(owner)
