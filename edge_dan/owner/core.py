@@ -70,22 +70,43 @@ class Owner:
 
     # ----- opening -------------------------------------------------------------------------------
     @classmethod
-    def open(cls, home: Path, passphrase: str, *, check: bool = True) -> Owner:
-        """Unlock the store in ``home`` (``check`` verifies every page first)."""
-        return cls._adopt(Store.open(home, passphrase, check=check))
+    def open(
+        cls,
+        home: Path,
+        passphrase: str | None = None,
+        *,
+        key: bytes | None = None,
+        check: bool = True,
+    ) -> Owner:
+        """Unlock the store in ``home`` with its passphrase, or with the raw 32-byte ``key`` it
+        was made with (a phone's keystore); ``check`` verifies every page first."""
+        return cls._adopt(Store.open(home, passphrase, key=key, check=check))
 
     @classmethod
     def create(
         cls,
         home: Path,
-        passphrase: str,
+        passphrase: str | None = None,
         *,
+        key: bytes | None = None,
+        backend: str | None = None,
         kdf: KdfParams | None = None,
         unlock_seconds: float = DEFAULT_UNLOCK_SECONDS,
     ) -> Owner:
-        """A new store in ``home``, made with the owner's tables in it."""
+        """A new store in ``home``, made with the owner's tables in it. Give a ``passphrase`` or
+        a raw 32-byte ``key`` from the OS keystore, not both; ``backend`` (``"sqlcipher"`` or
+        ``"sqlite"``) picks the engine, by default ``$EDGE_DAN_STORE_BACKEND``, else SQLCipher
+        where it is installed (``edge_dan.store``)."""
         return cls._adopt(
-            Store.create(home, passphrase, kdf=kdf, unlock_seconds=unlock_seconds, schema=SCHEMA)
+            Store.create(
+                home,
+                passphrase,
+                key=key,
+                backend=backend,
+                kdf=kdf,
+                unlock_seconds=unlock_seconds,
+                schema=SCHEMA,
+            )
         )
 
     @classmethod

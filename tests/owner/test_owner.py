@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import modules_after
 
-from edge_dan.errors import StoreError
+from edge_dan.errors import StoreError, UsageError
 from edge_dan.identity import Identity
 from edge_dan.negotiation.domain.outcomes import DiscreteIssue, OutcomeSpace
 from edge_dan.owner import SCHEMA, Owner
@@ -113,3 +113,22 @@ def test_create_open_and_close(tmp_path: Path, fast_kdf: KdfParams) -> None:
         store_id = owner.store.store_id
     with Owner.open(home, PASS, check=False) as owner:
         assert owner.identity.get() == me and owner.store.store_id == store_id
+
+
+def test_an_owner_made_with_a_keystore_key_on_the_stdlib_engine_opens_with_that_key_only(
+    tmp_path: Path,
+) -> None:
+    home, key = tmp_path / "phone", bytes(range(32))  # what an app's keystore would hand over
+    with Owner.create(home, key=key, backend="sqlite") as owner:
+        owner.profile.edit({"benevolence": 0.9})
+        assert owner.store.backend == "sqlite"
+    with Owner.open(home, key=key) as owner:
+        assert owner.profile.current().weights["benevolence"] == 0.9
+        assert owner.store.backend == "sqlite"
+    with pytest.raises(StoreError):
+        Owner.open(home, key=bytes(32))  # another key: refused
+    with pytest.raises(StoreError):
+        Owner.open(home, PASS)  # nor does any passphrase open it
+    with pytest.raises(UsageError, match="one of the two"):
+        Owner.create(tmp_path / "other", PASS, key=key)  # one secret, not two
+    assert not (tmp_path / "other").exists()
