@@ -66,6 +66,10 @@ CONFIG = {
     # train, 0.93 on dev): masking keeps any single word from deciding, as an independent writer's
     # wording will not match ours.
     "token_mask": 0.0,
+    # The value tasks' share (signed effects, primary value, value minimal pairs). 0 with
+    # weight_touche and weight_fulcra 0 trains for harm alone (an experiment: does the encoder
+    # judge harm better when it need not also read values?).
+    "weight_values": 1.0,
 }
 
 
@@ -284,14 +288,15 @@ def finetune(  # noqa: PLR0912, PLR0915  (one training loop reads best in one pl
         margin = float(config["pair_margin"])
         total = v.new_zeros(())
         here = [(at[a], at[b], j) for a, b, j in flips if a in at and b in at]
-        if here:
+        if here and config["weight_values"]:
             logits = heads.effects(SCALE * v).view(-1, len(everyday.VALUES), 3)
             signed = logits[..., 2] - logits[..., 0]
             pos = torch.tensor([a for a, _, _ in here])
             neg = torch.tensor([b for _, b, _ in here])
             val = torch.tensor([j for _, _, j in here])
             gap = signed[pos, val] - signed[neg, val]
-            total = total + torch.nn.functional.softplus(margin - gap).mean()
+            flip = torch.nn.functional.softplus(margin - gap).mean()
+            total = total + config["weight_values"] * flip
         hp = [(at[a], at[b]) for a, b in harm_pairs if a in at and b in at]
         if hp:
             z = heads.harm(SCALE * v).squeeze(1)
@@ -318,8 +323,10 @@ def finetune(  # noqa: PLR0912, PLR0915  (one training loop reads best in one pl
         for rows in batches:
             idx = torch.tensor(rows)
             v = vectors([masked(ids["ev"][r], r) for r in rows])
-            loss = effect_loss(v, y_eff[idx])
-            loss = loss + torch.nn.functional.cross_entropy(heads.primary(SCALE * v), y_prim[idx])
+            loss = config["weight_values"] * (
+                effect_loss(v, y_eff[idx])
+                + torch.nn.functional.cross_entropy(heads.primary(SCALE * v), y_prim[idx])
+            )
             loss = loss + config["weight_harm"] * harm_loss(
                 heads.harm(SCALE * v).squeeze(1), y_harm[idx]
             )
@@ -335,19 +342,25 @@ def finetune(  # noqa: PLR0912, PLR0915  (one training loop reads best in one pl
                 )
             if config["weight_pairs"]:
                 loss = loss + config["weight_pairs"] * pair_loss(v, rows)
-            tb = [int(order_to[(pt + i) % len(order_to)]) for i in range(config["batch_touche"])]
-            pt += config["batch_touche"]
-            vt = vectors([ids["to"][r] for r in tb])
-            cat_logits = (
-                cat_scale
-                * torch.nn.functional.linear(vt, torch.nn.functional.normalize(cat_head.weight))
-                + cat_head.bias
-            )
-            loss = loss + config["weight_touche"] * cat_loss(cat_logits, y_cat[tb])
-            fb = [int(order_fu[(pf + i) % len(order_fu)]) for i in range(config["batch_fulcra"])]
-            pf += config["batch_fulcra"]
-            vf = vectors([ids["fu"][r] for r in fb])
-            loss = loss + config["weight_fulcra"] * effect_loss(vf, y_fu[fb], m_fu[fb])
+            if config["weight_touche"]:  # a weight of 0 skips the forward pass too
+                tb = [
+                    int(order_to[(pt + i) % len(order_to)]) for i in range(config["batch_touche"])
+                ]
+                pt += config["batch_touche"]
+                vt = vectors([ids["to"][r] for r in tb])
+                cat_logits = (
+                    cat_scale
+                    * torch.nn.functional.linear(vt, torch.nn.functional.normalize(cat_head.weight))
+                    + cat_head.bias
+                )
+                loss = loss + config["weight_touche"] * cat_loss(cat_logits, y_cat[tb])
+            if config["weight_fulcra"]:
+                fb = [
+                    int(order_fu[(pf + i) % len(order_fu)]) for i in range(config["batch_fulcra"])
+                ]
+                pf += config["batch_fulcra"]
+                vf = vectors([ids["fu"][r] for r in fb])
+                loss = loss + config["weight_fulcra"] * effect_loss(vf, y_fu[fb], m_fu[fb])
             optim.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(encoder.parameters(), 1.0)
