@@ -18,6 +18,7 @@ data yields ``None``, never an exception. Importing this module loads no BLE lib
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -79,6 +80,9 @@ def _parse_service_data(value: bytes) -> Advert | None:
         return None
 
 
+_log = logging.getLogger(__name__)
+
+
 class BleAdvertiser:
     """An agent's rotating advertisement on a ``Peripheral`` of any backend.
 
@@ -127,7 +131,13 @@ class BleAdvertiser:
             await asyncio.sleep(max(0.0, delay) + 0.001)  # just past the boundary
             self._rotator.advert(self._clock())
             if self._rotator.generation != self._generation:
-                await self.rotate()
+                try:
+                    await self.rotate()
+                except BleUnavailable as why:
+                    # The controller is gone (unplugged, link down). The agent goes on over its
+                    # other networks; this loop tries again at the next change. Letting it die
+                    # would also make ``stop`` raise the error when it collects the task.
+                    _log.warning("BLE advertisement not rotated: %s", why)
 
 
 class BleScanner:

@@ -17,7 +17,8 @@ from ble_agents import INTERVAL, agent, first_sighting, listener, shut, sighting
 
 from edge_dan.ble.advertising import legacy_payloads
 from edge_dan.ble.backends.sim import new_link, powered_device
-from edge_dan.discovery.ble import SERVICE_UUID_LE, BleSighting, advertisement_of
+from edge_dan.ble.errors import BleUnavailable
+from edge_dan.discovery.ble import SERVICE_UUID_LE, BleAdvertiser, BleSighting, advertisement_of
 from edge_dan.discovery.tokens import Recogniser, TokenRotator, new_advertising_key
 
 
@@ -106,3 +107,39 @@ def test_sightings_reach_only_a_running_scan() -> None:
         await shut(bob)
 
     run(main())
+
+
+class _PulledController:
+    """A peripheral whose controller is pulled after the first advertisement."""
+
+    def __init__(self) -> None:
+        self.adverts = self.attempts = 0
+        self.pulled = False
+
+    async def advertise(self, advertisement: object) -> None:
+        self.attempts += 1
+        if self.pulled:
+            raise BleUnavailable("the Bluetooth controller did not answer")
+        self.adverts += 1
+
+    async def stop_advertising(self) -> None:
+        return None
+
+
+def test_a_rotation_on_a_pulled_controller_leaves_the_agent_able_to_stop() -> None:
+    async def scenario() -> None:
+        rotator = TokenRotator(new_advertising_key())
+        # A clock 0.2 s before the token's next change, so the loop rotates within the test.
+        start, base = time.monotonic(), rotator.next_change(time.time()) - 0.2
+        clock = lambda: base + (time.monotonic() - start)  # noqa: E731
+        peripheral = _PulledController()
+        advertiser = BleAdvertiser(peripheral, rotator, clock=clock)  # type: ignore[arg-type]
+        await advertiser.start()
+        peripheral.pulled = True
+        await asyncio.sleep(0.8)
+        assert peripheral.attempts == 2  # the rotation was tried on the pulled controller
+        assert advertiser._rotation is not None and not advertiser._rotation.done()
+        await advertiser.stop()  # no error: the failed rotation did not kill the loop
+        assert peripheral.adverts == 1
+
+    run(scenario())
