@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -64,16 +63,11 @@ def log(message: str) -> None:
 
 
 def _env(pythonpath: list[Path]) -> dict[str, str]:
-    return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(Path.home()),
-        "LANG": "C.UTF-8",
-        "PYTHONPATH": os.pathsep.join(str(p) for p in pythonpath),
-        "PYTHONNOUSERSITE": "1",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "PYTHONHASHSEED": "0",
-        "OMP_NUM_THREADS": "1",
-    }
+    """The scoring environment the aarch64 and armv7 checks use too (one definition)."""
+    sys.path.insert(0, str(HERE.parent / "foreign"))
+    from debian_sysroot import isolated_env
+
+    return isolated_env(pythonpath)
 
 
 def run_embed(
